@@ -1,0 +1,92 @@
+import ArgumentParser
+import ClusterFutures
+
+/// The main demonstration: CPU-heavy batch work through an ``Executor``, the same code whichever
+/// executor runs it.
+@main
+enum Demo {
+    static func main() async {
+        // First thing in main: register every function. A worker process diverges here and never
+        // runs the rest of the program.
+        do {
+            try ClusterRuntime.bootstrap(
+                functions: [CountPrimes.self, MonteCarloPi.self, ParseReading.self],
+                errors: [ParseReading.BadRecord.self])
+        } catch {
+            fatalError("bootstrap failed: \(error)")
+        }
+        await DemoCommand.main()
+    }
+}
+
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cf-demo",
+        abstract: "Counts primes, estimates pi and parses records through a ClusterFutures executor.")
+
+    enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
+        case inline, eager
+    }
+
+    @Option(help: "Which executor runs the work: \(ExecutorChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var executor: ExecutorChoice = .inline
+
+    @Option(help: "Count primes below this number.")
+    var primesBelow = 2_000_000
+
+    @Option(help: "Darts thrown to estimate pi, in millions.")
+    var millionDarts = 8
+
+    func run() async throws {
+        let pool: any Executor = switch executor {
+        case .inline: InlineDummyExecutor(mode: .lazy)
+        case .eager: InlineDummyExecutor(mode: .eager)
+        }
+        print("executor: \(type(of: pool)) (\(executor.rawValue)), \(pool.numWorkers) worker(s)")
+        try await withExecutor(pool) { pool in
+            try await countPrimes(on: pool)
+            try await estimatePi(on: pool)
+            try parseRecords(on: pool)
+        }
+    }
+
+    /// `map` over ranges in chunks, consumed with `for try await`.
+    private func countPrimes(on pool: any Executor) async throws {
+        let start = ContinuousClock.now
+        let step = 50_000
+        let ranges = stride(from: 0, to: primesBelow, by: step).map { $0..<min($0 + step, primesBelow) }
+        var total = 0
+        for try await count in try pool.map(CountPrimes(), ranges, chunkSize: 4) {
+            total += count
+        }
+        print("primes below \(primesBelow): \(total)  [\(ranges.count) ranges, \(ContinuousClock.now - start)]")
+    }
+
+    /// `submit` one future per seed, then take them as they complete.
+    private func estimatePi(on pool: any Executor) async throws {
+        let start = ContinuousClock.now
+        let perTask = 250_000
+        let tasks = max(1, millionDarts * 1_000_000 / perTask)
+        let futures = try (0..<tasks).map { try pool.submit(MonteCarloPi(samples: perTask), UInt64($0) &* 7_919) }
+        var inside = 0
+        for try await future in Futures.asCompleted(futures, timeout: .seconds(600)) {
+            inside += try future.result()
+        }
+        let pi = 4 * Double(inside) / Double(tasks * perTask)
+        print("pi ≈ \(pi)  [\(tasks) tasks of \(perTask) darts, \(ContinuousClock.now - start)]")
+    }
+
+    /// Bad input fails only its own future, and the error says what and where.
+    private func parseRecords(on pool: any Executor) throws {
+        let lines = ["oslo,-3.5", "lima,18.25", "nairobi,twenty", "tromsø,-11"]
+        let futures = try lines.map { try pool.submit(ParseReading(), $0) }
+        for future in futures {
+            do {
+                let reading = try future.result()
+                print("reading: \(reading.station) \(reading.celsius) °C")
+            } catch let error as ParseReading.BadRecord {
+                print("skipped \(error) (ran on \(future.origin.map { "\($0)" } ?? "?"))")
+            }
+        }
+    }
+}

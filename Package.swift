@@ -1,0 +1,77 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Every target of ours is built in Swift 6 language mode with strict concurrency, and any warning
+/// fails the build.
+let strict: [SwiftSetting] = [
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "ClusterFutures",
+    platforms: [.macOS(.v15)],
+    products: [
+        /// Futures, functions by name, the executors that need nothing but the operating system.
+        .library(name: "ClusterFutures", targets: ["ClusterFutures"]),
+        /// The compact binary Codable format that carries inputs, outputs and errors.
+        .library(name: "ClusterFuturesWire", targets: ["ClusterFuturesWire"]),
+        /// Benchmarks printed beside the reference workloads in `../shared/anchors`.
+        .executable(name: "cf-bench", targets: ["CFBench"]),
+        /// The main demonstration.
+        .executable(name: "cf-demo", targets: ["CFDemo"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        .target(
+            name: "ClusterFuturesWire",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ClusterFutures",
+            dependencies: [
+                "ClusterFuturesWire",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CFBench",
+            dependencies: [
+                "ClusterFutures",
+                "ClusterFuturesWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CFDemo",
+            dependencies: [
+                "ClusterFutures",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/Demo",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "ClusterFuturesTestSupport",
+            dependencies: ["ClusterFutures"],
+            path: "Tests/ClusterFuturesTestSupport",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterFuturesWireTests",
+            dependencies: ["ClusterFuturesWire"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterFuturesTests",
+            dependencies: ["ClusterFutures", "ClusterFuturesTestSupport"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,55 @@
+/// The start-up of a program that uses ClusterFutures.
+///
+/// Call ``bootstrap(functions:errors:)`` at the top of `main`, before anything else, with every
+/// function the program submits. In the program's own process it registers them and returns. In a
+/// worker process (a copy of the program started by an executor) it serves tasks and exits there:
+/// a worker never runs the program's code past this call. Or adopt ``ClusterProgram``, which makes
+/// that call for you.
+public enum ClusterRuntime {
+    /// Registers the functions (and the error types to bring back as themselves), and turns this
+    /// process into a worker if an executor started it as one.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/duplicateFunctionName`` when two different
+    ///   types claim one name.
+    public static func bootstrap(
+        functions: [any RemoteFunction.Type],
+        errors: [any RemoteError.Type] = []
+    ) throws {
+        let registry = FunctionRegistry.shared
+        for function in functions { try registry.register(function) }
+        for error in errors { registry.register(error: error) }
+    }
+}
+
+/// An error type that can travel between processes and come back to the caller as itself.
+public typealias RemoteError = Error & Codable
+
+/// A program whose start-up ClusterFutures owns: adopt it on your `@main` type instead of calling
+/// ``ClusterRuntime/bootstrap(functions:errors:)`` yourself.
+///
+/// ```swift
+/// @main
+/// struct Demo: ClusterProgram {
+///     static let functions: [any RemoteFunction.Type] = [Square.self]
+///     static func run() async throws { ... }
+/// }
+/// ```
+public protocol ClusterProgram {
+    /// Every function the program submits.
+    static var functions: [any RemoteFunction.Type] { get }
+    /// Error types that come back to the caller as themselves; empty by default.
+    static var errors: [any RemoteError.Type] { get }
+    /// The program's own code. Never runs in a worker process.
+    static func run() async throws
+}
+
+extension ClusterProgram {
+    /// No error types are brought back as themselves unless you list them.
+    public static var errors: [any RemoteError.Type] { [] }
+
+    /// Bootstraps the runtime, then calls ``run()``.
+    public static func main() async throws {
+        try ClusterRuntime.bootstrap(functions: functions, errors: errors)
+        try await run()
+    }
+}

@@ -1,0 +1,137 @@
+import ClusterFuturesWire
+
+/// The bytes that come back from a call: one outcome for each input that was sent, or one failure
+/// for the whole call.
+///
+/// Layout: a status byte. `0`: `count`, then `count` times an outcome byte (`0` value, `1` error) and
+/// `len bytes`, the output or an ``ErrorReport``. `1`: `len bytes` of one ``ErrorReport``.
+enum CallReply {
+    private static let itemsStatus: UInt8 = 0
+    private static let callFailureStatus: UInt8 = 1
+    private static let valueOutcome: UInt8 = 0
+    private static let errorOutcome: UInt8 = 1
+
+    /// Builds a reply item by item.
+    struct Writer {
+        private var writer = ByteWriter(reservingCapacity: 64)
+        private let encoder = WireEncoder()
+
+        mutating func begin(count: Int) {
+            writer.append(CallReply.itemsStatus)
+            writer.append(UInt64(count))
+        }
+
+        mutating func appendSuccess<Output: Encodable>(_ output: Output) {
+            let mark = writer.bytes.count
+            writer.append(CallReply.valueOutcome)
+            do {
+                try writer.appendLengthPrefixed { try encoder.encode(output, appendingTo: &$0) }
+            } catch {
+                writer.bytes.removeSubrange(mark...)
+                appendFailure(ErrorReport(ClusterFuturesError(.encodingFailed,
+                    "the output of type \(Output.self) could not be encoded: \(error)")))
+            }
+        }
+
+        mutating func appendFailure(_ report: ErrorReport) {
+            writer.append(CallReply.errorOutcome)
+            writer.appendLengthPrefixed(CallReply.encode(report))
+        }
+
+        func finish() -> [UInt8] { writer.bytes }
+    }
+
+    /// A reply that fails every item of the call with one error.
+    static func callFailure(_ report: ErrorReport) -> [UInt8] {
+        var writer = ByteWriter()
+        writer.append(callFailureStatus)
+        writer.appendLengthPrefixed(encode(report))
+        return writer.bytes
+    }
+
+    private static func encode(_ report: ErrorReport) -> [UInt8] {
+        if let bytes = try? WireEncoder().encode(report) { return bytes }
+        // A report is strings and bytes; if even that fails, send what surely encodes.
+        let fallback = ErrorReport(ClusterFuturesError(.encodingFailed, "an error report could not be encoded"))
+        return (try? WireEncoder().encode(fallback)) ?? []
+    }
+
+    /// Decodes a reply to a request into one result for each input of the caller's batch, merging the
+    /// inputs that failed to encode before they were sent. Never throws: a corrupt reply fails every item.
+    static func decode<Output: Decodable>(
+        _ reply: [UInt8], request: CallRequest, as type: Output.Type,
+        functionName: String, origin: TaskOrigin, registry: FunctionRegistry
+    ) -> [Result<Output, any Error>] {
+        var results = [Result<Output, any Error>]()
+        results.reserveCapacity(request.batchCount)
+        let sent = decodeSent(reply, expecting: request.sentIndices.count, as: type,
+                              functionName: functionName, origin: origin, registry: registry)
+        var sentIterator = sent.makeIterator()
+        for index in 0..<request.batchCount {
+            if let failure = request.encodingFailures[index] {
+                results.append(.failure(failure))
+            } else if let next = sentIterator.next() {
+                results.append(next)
+            }
+        }
+        return results
+    }
+
+    private static func decodeSent<Output: Decodable>(
+        _ reply: [UInt8], expecting expected: Int, as type: Output.Type,
+        functionName: String, origin: TaskOrigin, registry: FunctionRegistry
+    ) -> [Result<Output, any Error>] {
+        let decoder = WireDecoder()
+        func report(_ bytes: ArraySlice<UInt8>) -> any Error {
+            do {
+                return try decoder.decode(ErrorReport.self, from: bytes)
+                    .makeError(functionName: functionName, origin: origin, registry: registry)
+            } catch {
+                return ClusterFuturesError(.protocolViolation,
+                    "\(functionName): an error report from \(origin) could not be decoded: \(error)")
+            }
+        }
+        var reader = ByteReader(reply)
+        do {
+            switch try reader.readByte() {
+            case itemsStatus:
+                let count = try reader.readCount(minimumItemSize: 9)
+                guard count == expected else {
+                    throw ClusterFuturesError(.protocolViolation,
+                        "the reply from \(origin) has \(count) results for \(expected) inputs")
+                }
+                var results = [Result<Output, any Error>]()
+                results.reserveCapacity(count)
+                for _ in 0..<count {
+                    let outcome = try reader.readByte()
+                    let bytes = try reader.readLengthPrefixed()
+                    switch outcome {
+                    case valueOutcome:
+                        do {
+                            results.append(.success(try decoder.decode(type, from: bytes)))
+                        } catch {
+                            results.append(.failure(ClusterFuturesError(.decodingFailed,
+                                "\(functionName): the output from \(origin) could not be decoded as \(type): \(error)")))
+                        }
+                    case errorOutcome:
+                        results.append(.failure(report(bytes)))
+                    default:
+                        throw ClusterFuturesError(.protocolViolation, "corrupt reply: unknown outcome \(outcome)")
+                    }
+                }
+                guard reader.isAtEnd else {
+                    throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
+                }
+                return results
+            case callFailureStatus:
+                let error = report(try reader.readLengthPrefixed())
+                return Array(repeating: .failure(error), count: expected)
+            case let status:
+                throw ClusterFuturesError(.protocolViolation, "corrupt reply: unknown status \(status)")
+            }
+        } catch {
+            let failure = ClusterFuturesError(.protocolViolation, "\(functionName): unusable reply from \(origin): \(error)")
+            return Array(repeating: .failure(failure), count: expected)
+        }
+    }
+}

@@ -1,0 +1,207 @@
+import DequeModule
+
+extension Executor {
+    /// Applies `function` to every input and yields the results lazily, in input order (or as they
+    /// complete, with `unordered`).
+    ///
+    /// ```swift
+    /// let squares = try executor.map(Square(), 1...100_000, chunkSize: 64, bufferSize: 32)
+    /// while let square = try squares.next() { total += square }
+    /// // or: for try await square in squares { ... }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - timeout: measured from this call; when it passes before a result is ready, the iteration
+    ///     throws ``ClusterFuturesError/Code-swift.struct/timedOut`` and cancels what is still pending.
+    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1).
+    ///   - bufferSize: how many chunks may be submitted and not yet yielded (at least 1). With nil,
+    ///     every input is submitted by this call, as Python's `map` does; give a size to map over a
+    ///     huge or endless sequence in bounded memory.
+    ///   - unordered: yield results as they complete instead of in input order.
+    /// - Returns: the results. The error of input *k* is thrown when the iteration reaches it, after
+    ///   every result before it; the iteration then ends and cancels the rest. Abandoning the
+    ///   iteration cancels what has not started.
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for a `chunkSize` or
+    ///   `bufferSize` below 1, and whatever ``submit(_:batch:)`` throws.
+    public func map<F: RemoteFunction, Inputs: Sequence<F.Input>>(
+        _ function: F,
+        _ inputs: Inputs,
+        timeout: Duration? = nil,
+        chunkSize: Int = 1,
+        bufferSize: Int? = nil,
+        unordered: Bool = false
+    ) throws -> MapResults<F.Output> {
+        guard chunkSize >= 1 else {
+            throw ClusterFuturesError(.invalidArgument, "map: chunkSize must be at least 1, not \(chunkSize)")
+        }
+        if let bufferSize, bufferSize < 1 {
+            throw ClusterFuturesError(.invalidArgument, "map: bufferSize must be at least 1, not \(bufferSize)")
+        }
+        var iterator = inputs.makeIterator()
+        let submitNext = { [self] () throws -> Future<[Result<F.Output, any Error>]>? in
+            var chunk: [F.Input] = []
+            chunk.reserveCapacity(chunkSize)
+            while chunk.count < chunkSize, let input = iterator.next() { chunk.append(input) }
+            return chunk.isEmpty ? nil : try self.submit(function, batch: chunk)
+        }
+        return try MapResults(submitNext: submitNext, deadline: Deadline(timeout: timeout),
+                              bufferSize: bufferSize, unordered: unordered)
+    }
+}
+
+/// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``, produced lazily.
+///
+/// Iterate with ``next()`` from synchronous code, or `for try await` from asynchronous code;
+/// ``collect()`` gathers them all. Dropping it part-way cancels the chunks that have not started.
+public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorProtocol {
+    public typealias Element = Output
+    public typealias Failure = any Error
+
+    fileprivate typealias ChunkFuture = Future<[Result<Output, any Error>]>
+
+    private let submitNext: () throws -> ChunkFuture?
+    private let deadline: Deadline
+    private let bufferSize: Int?
+    private let unordered: Bool
+    private let waiter = FutureWaiter()
+
+    private var inFlight = Deque<ChunkFuture>()
+    private var ready = Deque<Result<Output, any Error>>()
+    private var inputsExhausted = false
+    private var ended = false
+
+    fileprivate init(
+        submitNext: @escaping () throws -> ChunkFuture?,
+        deadline: Deadline, bufferSize: Int?, unordered: Bool
+    ) throws {
+        self.submitNext = submitNext
+        self.deadline = deadline
+        self.bufferSize = bufferSize
+        self.unordered = unordered
+        try refill()
+    }
+
+    deinit {
+        for future in inFlight {
+            future.unregister(waiter)
+            future.cancel()
+        }
+    }
+
+    /// The next result, or nil when every input has been yielded. Blocks the calling thread.
+    ///
+    /// - Throws: the error of the input whose turn it is; ``ClusterFuturesError/Code-swift.struct/timedOut``
+    ///   when the map's timeout passes first.
+    public func next() throws -> Output? {
+        while true {
+            switch try step() {
+            case .yield(let output): return output
+            case .finished: return nil
+            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
+            }
+        }
+    }
+
+    /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
+    /// (a lazy inline task still runs in the caller).
+    public func next(isolation actor: isolated (any Actor)?) async throws -> Output? {
+        while true {
+            switch try step() {
+            case .yield(let output): return output
+            case .finished: return nil
+            case .mustWait: if await !waiter.waitAsync(until: deadline) { try expire() }
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> MapResults<Output> { self }
+
+    /// Every remaining result, in iteration order.
+    public func collect() throws -> [Output] {
+        var outputs: [Output] = []
+        while let output = try next() { outputs.append(output) }
+        return outputs
+    }
+
+    /// Cancels every chunk that has not started and ends the iteration.
+    public func cancel() {
+        end()
+    }
+
+    private enum Step {
+        case yield(Output)
+        case finished
+        case mustWait
+    }
+
+    /// Everything `next` does short of waiting.
+    private func step() throws -> Step {
+        while true {
+            if let outcome = ready.popFirst() {
+                switch outcome {
+                case .success(let output): return .yield(output)
+                case .failure(let error):
+                    end()
+                    throw error
+                }
+            }
+            if ended { return .finished }
+            try refill()
+            if inFlight.isEmpty {
+                end()
+                return .finished
+            }
+            if deadline.hasPassed { try expire() }
+            if let index = unordered ? inFlight.firstIndex(where: \.isDone) : (inFlight[0].isDone ? 0 : nil) {
+                take(inFlight.remove(at: index))
+                continue
+            }
+            let candidate = unordered ? inFlight.first(where: \.runsOnDemand) : inFlight[0]
+            guard let candidate, candidate.runsOnDemand else { return .mustWait }
+            candidate.runIfOnDemand()
+        }
+    }
+
+    /// Moves a done chunk's results into `ready`; a chunk that failed as a whole fails its first item.
+    private func take(_ future: ChunkFuture) {
+        future.unregister(waiter)
+        do {
+            ready.append(contentsOf: try future.result(timeout: .zero))
+        } catch {
+            ready.append(.failure(error))
+        }
+    }
+
+    /// Submits chunks until `bufferSize` are in flight or the inputs run out.
+    private func refill() throws {
+        while !inputsExhausted && !ended && inFlight.count < (bufferSize ?? .max) {
+            do {
+                guard let future = try submitNext() else {
+                    inputsExhausted = true
+                    return
+                }
+                _ = future.register(waiter)
+                inFlight.append(future)
+            } catch {
+                end()
+                throw error
+            }
+        }
+    }
+
+    /// After the deadline: throws the timeout unless a chunk completed at the last moment.
+    private func expire() throws {
+        if unordered ? inFlight.contains(where: \.isDone) : inFlight.first?.isDone == true { return }
+        end()
+        throw ClusterFuturesError(.timedOut, "map: results were not ready before the timeout")
+    }
+
+    private func end() {
+        ended = true
+        ready.removeAll()
+        while let future = inFlight.popFirst() {
+            future.unregister(waiter)
+            future.cancel()
+        }
+    }
+}

@@ -1,0 +1,80 @@
+/// Something that runs ``RemoteFunction``s and hands back ``Future``s: inline in the caller, in worker
+/// processes on this machine, or on the ranks of an MPI job. Code written against `Executor` runs
+/// unchanged on each.
+///
+/// ```swift
+/// try withExecutor(InlineDummyExecutor()) { executor in
+///     let future = try executor.submit(Square(), 9)
+///     for try await square in try executor.map(Square(), 1...1000, chunkSize: 64) { ... }
+/// }
+/// ```
+public protocol Executor: AnyObject, Sendable {
+    /// How many tasks can run at once.
+    var numWorkers: Int { get }
+
+    /// True once ``shutdown(wait:cancelFutures:)`` was called; submitting then throws.
+    var isShutdown: Bool { get }
+
+    /// Schedules `function(input)` and returns its future at once, without waiting for a worker.
+    ///
+    /// An input that cannot be encoded fails only this future.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/executorShutDown`` after shutdown;
+    ///   ``ClusterFuturesError/Code-swift.struct/unregisteredFunction`` if `F` was not registered;
+    ///   ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` if the executor can no longer run tasks.
+    func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output>
+
+    /// Schedules `function` on every input of `batch` as one message to one worker, and returns one
+    /// future for the whole batch with a result for each input, in order. ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``
+    /// uses it for `chunkSize`.
+    ///
+    /// - Throws: as ``submit(_:_:)``.
+    func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]>
+
+    /// Stops accepting work and releases the workers. Idempotent; safe in any order with other calls.
+    ///
+    /// - Parameters:
+    ///   - wait: return only when every submitted future is done and every worker has stopped.
+    ///   - cancelFutures: cancel every future not yet handed to a worker; they count as done.
+    func shutdown(wait: Bool, cancelFutures: Bool)
+}
+
+extension Executor {
+    /// Stops accepting work, lets submitted work finish, and returns when it has.
+    public func shutdown() {
+        shutdown(wait: true, cancelFutures: false)
+    }
+}
+
+/// Runs `body` with `executor` and shuts the executor down when `body` returns or throws: with
+/// `wait: true`, and when `body` throws, cancelling the futures not yet started.
+public func withExecutor<E: Executor, Result>(
+    _ executor: E,
+    _ body: (E) throws -> Result
+) rethrows -> Result {
+    do {
+        let result = try body(executor)
+        executor.shutdown(wait: true, cancelFutures: false)
+        return result
+    } catch {
+        executor.shutdown(wait: true, cancelFutures: true)
+        throw error
+    }
+}
+
+/// Runs `body` with `executor` and shuts the executor down when `body` returns or throws: with
+/// `wait: true`, and when `body` throws, cancelling the futures not yet started.
+public func withExecutor<E: Executor, Result>(
+    _ executor: E,
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (E) async throws -> Result
+) async rethrows -> Result {
+    do {
+        let result = try await body(executor)
+        executor.shutdown(wait: true, cancelFutures: false)
+        return result
+    } catch {
+        executor.shutdown(wait: true, cancelFutures: true)
+        throw error
+    }
+}

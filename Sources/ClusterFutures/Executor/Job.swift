@@ -1,0 +1,93 @@
+/// One message's worth of work as an executor sees it: a registered function's name, the encoded
+/// request, and how to complete the caller's future from the encoded reply.
+///
+/// A job holds its future weakly: a caller that dropped its future no longer cares for the result,
+/// and the work still runs (except on the lazy inline executor, where only demand runs it).
+final class Job: Sendable {
+    /// The registered name of the function.
+    let functionName: String
+    /// The encoded ``CallRequest``.
+    let request: [UInt8]
+    /// The number of inputs in the request.
+    let itemCount: Int
+
+    private weak let future: AnyFuture?
+    private let completion: @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
+
+    private init(
+        functionName: String, request: [UInt8], itemCount: Int, future: AnyFuture,
+        completion: @escaping @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
+    ) {
+        self.functionName = functionName
+        self.request = request
+        self.itemCount = itemCount
+        self.future = future
+        self.completion = completion
+    }
+
+    /// Moves the future to running; false if it was cancelled, and then the job must not run.
+    func markRunning() -> Bool { future?.markRunning() ?? true }
+
+    /// Whether the caller cancelled the future before the job started.
+    var isCancelled: Bool { future?.isCancelled ?? false }
+
+    /// Completes the future from an encoded ``CallReply``.
+    func complete(reply: [UInt8], origin: TaskOrigin) { completion(reply, origin) }
+
+    /// Fails the future with an error of the executor's (a lost worker, say).
+    func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(.failure(error), origin: origin) }
+
+    /// The future of a job, when a job was needed: nil `job` means the future is already complete
+    /// (every input failed to encode, or the batch was empty) and nothing is to be sent.
+    struct Made<Value: Sendable> {
+        let job: Job?
+        let future: Future<Value>
+    }
+
+    /// A job for one call.
+    static func single<F: RemoteFunction>(
+        _ function: F, _ input: F.Input, registry: FunctionRegistry
+    ) throws(ClusterFuturesError) -> Made<F.Output> {
+        try registry.requireRegistered(F.self)
+        let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
+        let future = Future<F.Output>(label: F.name)
+        if let failure = request.encodingFailures[0] {
+            future.fail(failure, origin: nil)
+            return Made(job: nil, future: future)
+        }
+        let job = Job(functionName: F.name, request: request.bytes, itemCount: 1, future: future) {
+            [weak future] reply, origin in
+            guard let future else { return }
+            let results = CallReply.decode(reply, request: request, as: F.Output.self,
+                                           functionName: F.name, origin: origin, registry: registry)
+            switch results.first {
+            case .success(let value): future.succeed(value, origin: origin)
+            case .failure(let error): future.fail(error, origin: origin)
+            case nil: future.fail(ClusterFuturesError(.protocolViolation, "\(F.name): an empty reply from \(origin)"), origin: origin)
+            }
+        }
+        return Made(job: job, future: future)
+    }
+
+    /// A job for a batch of calls to one function, answered together.
+    static func batch<F: RemoteFunction>(
+        _ function: F, _ inputs: [F.Input], registry: FunctionRegistry
+    ) throws(ClusterFuturesError) -> Made<[Result<F.Output, any Error>]> {
+        try registry.requireRegistered(F.self)
+        let request = try CallRequest(function: function, inputs: inputs)
+        let future = Future<[Result<F.Output, any Error>]>(label: "\(F.name) × \(inputs.count)")
+        if request.sentIndices.isEmpty {
+            let results = CallReply.decode([], request: request, as: F.Output.self, functionName: F.name,
+                                           origin: .currentProcess(executor: "caller"), registry: registry)
+            future.succeed(results, origin: nil)
+            return Made(job: nil, future: future)
+        }
+        let job = Job(functionName: F.name, request: request.bytes, itemCount: request.sentIndices.count, future: future) {
+            [weak future] reply, origin in
+            guard let future else { return }
+            future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: F.name,
+                                            origin: origin, registry: registry), origin: origin)
+        }
+        return Made(job: job, future: future)
+    }
+}

@@ -1,0 +1,96 @@
+import ClusterFuturesWire
+import Synchronization
+
+/// The functions this process can run, by name, and the error types it brings back as themselves.
+///
+/// Every process of a program holds the same registrations, made by
+/// ``ClusterRuntime/bootstrap(functions:errors:)`` before anything else runs. Executors check it on
+/// the caller's side, so submitting a function that was never registered fails at once with
+/// ``ClusterFuturesError/Code-swift.struct/unregisteredFunction`` instead of on a worker later.
+public final class FunctionRegistry: Sendable {
+    /// The registry every executor uses.
+    public static let shared = FunctionRegistry()
+
+    /// How to run one registered function.
+    struct Entry: Sendable {
+        let typeName: String
+        let serve: @Sendable (_ request: [UInt8]) -> [UInt8]
+    }
+
+    private struct ErrorEntry: Sendable {
+        let decode: @Sendable (_ bytes: [UInt8]) -> (any Error)?
+    }
+
+    private struct State {
+        var functions: [String: Entry] = [:]
+        var errors: [String: ErrorEntry] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates an empty registry. Programs use ``shared``; a separate registry is for tests.
+    public init() {}
+
+    /// Registers `function` under ``RemoteFunction/name``. Registering the same type again does nothing.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/duplicateFunctionName`` when another type
+    ///   already has that name.
+    public func register<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
+        let name = F.name
+        let typeName = String(reflecting: F.self)
+        let entry = Entry(typeName: typeName) { request in CallRequest.serve(F.self, request: request) }
+        try state.withLock { (state) throws(ClusterFuturesError) in
+            if let existing = state.functions[name] {
+                guard existing.typeName == typeName else {
+                    throw ClusterFuturesError(.duplicateFunctionName,
+                        "the name \"\(name)\" is claimed by both \(existing.typeName) and \(typeName)")
+                }
+                return
+            }
+            state.functions[name] = entry
+        }
+    }
+
+    /// Registers an error type, so that when a task throws it, the caller gets it back as itself
+    /// rather than as a ``TaskFailure``.
+    public func register<E: RemoteError>(error: E.Type) {
+        let entry = ErrorEntry { bytes in try? WireDecoder().decode(E.self, from: bytes) }
+        state.withLock { $0.errors[String(reflecting: E.self)] = entry }
+    }
+
+    /// Whether `function` is registered here.
+    public func contains<F: RemoteFunction>(_ function: F.Type) -> Bool {
+        state.withLock { $0.functions[F.name]?.typeName == String(reflecting: F.self) }
+    }
+
+    /// The names of the registered functions, sorted.
+    public var functionNames: [String] {
+        state.withLock { $0.functions.keys.sorted() }
+    }
+
+    /// Throws unless `function` is registered: the caller-side check every executor makes before it
+    /// sends anything.
+    func requireRegistered<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
+        guard contains(function) else {
+            throw ClusterFuturesError(.unregisteredFunction,
+                "\(F.name) is not registered; list \(F.self).self in ClusterRuntime.bootstrap(functions:) "
+                + "(or in your ClusterProgram's functions) so that every process can run it")
+        }
+    }
+
+    /// Runs an encoded request for the function named `name` and returns the encoded reply.
+    /// An unknown name gives a reply that fails the whole call.
+    func serve(functionName name: String, request: [UInt8]) -> [UInt8] {
+        guard let entry = state.withLock({ $0.functions[name] }) else {
+            return CallReply.callFailure(ErrorReport(ClusterFuturesError(.unregisteredFunction,
+                "no function named \"\(name)\" is registered in this process; is it running the same build?")))
+        }
+        return entry.serve(request)
+    }
+
+    /// Decodes an error of a registered type, or returns nil.
+    func decodeError(typeName: String, from bytes: [UInt8]) -> (any Error)? {
+        guard let entry = state.withLock({ $0.errors[typeName] }) else { return nil }
+        return entry.decode(bytes)
+    }
+}

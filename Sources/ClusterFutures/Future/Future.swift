@@ -1,0 +1,349 @@
+import Synchronization
+
+/// The state and control every future has, whatever its value type: its ``state``, ``cancel()``, its
+/// error, where it ran, and completion signalling.
+///
+/// Use ``Future`` for a typed result; `AnyFuture` is what ``Futures/wait(_:timeout:returnWhen:)`` and
+/// ``Futures/asCompleted(_:timeout:)`` accept, so they work over futures of different value types.
+/// Futures are compared by identity.
+// @unchecked Sendable: the class is not final (``Future`` refines it), which rules out checked
+// Sendable; every mutable property lives in `storage`, a `Mutex`, and the rest are `let`.
+public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
+    struct Storage {
+        var state: FutureState = .pending
+        var outcome: Result<any Sendable, any Error>?
+        var origin: TaskOrigin?
+        var callbacks: [@Sendable (AnyFuture) -> Void] = []
+        var waiters: [FutureWaiter] = []
+        /// Runs the task in the caller the first time its result is needed (the lazy inline executor).
+        var runOnDemand: (@Sendable () -> Void)?
+    }
+
+    let storage: Mutex<Storage>
+
+    /// A short name for messages, such as the function's name.
+    let label: String
+
+    init(label: String, runOnDemand: (@Sendable () -> Void)? = nil) {
+        self.label = label
+        self.storage = Mutex(Storage(runOnDemand: runOnDemand))
+    }
+
+    // MARK: Querying
+
+    /// Where the future is in its life.
+    public var state: FutureState { storage.withLock { $0.state } }
+
+    /// True once the future finished or was cancelled.
+    public var isDone: Bool {
+        let state = self.state
+        return state == .finished || state == .cancelled
+    }
+
+    /// True while a worker has the task.
+    public var isRunning: Bool { state == .running }
+
+    /// True if the future was cancelled.
+    public var isCancelled: Bool { state == .cancelled }
+
+    /// Where the task ran, once it finished; nil before, and for a cancelled future.
+    public var origin: TaskOrigin? { storage.withLock { $0.origin } }
+
+    public var description: String { "Future(\(label), \(state))" }
+
+    // MARK: Cancelling
+
+    /// Cancels the future if it has not been handed to a worker yet.
+    ///
+    /// - Returns: true when the future is now cancelled (also when it already was); false when it
+    ///   is running or finished, which cancelling does not change.
+    @discardableResult
+    public func cancel() -> Bool {
+        let notifications: Notifications? = storage.withLock { storage in
+            switch storage.state {
+            case .cancelled: return Notifications()
+            case .running, .finished: return nil
+            case .pending:
+                storage.state = .cancelled
+                storage.runOnDemand = nil
+                return Notifications(taking: &storage)
+            }
+        }
+        guard let notifications else { return false }
+        notifications.deliver(self)
+        return true
+    }
+
+    // MARK: Waiting
+
+    /// Waits until the future is done and returns the task's error, or nil if it succeeded.
+    ///
+    /// - Throws: `CancellationError` if the future was cancelled;
+    ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done within `timeout`
+    ///   (the future is unchanged).
+    public func error(timeout: Duration? = nil) throws -> (any Error)? {
+        switch try outcome(timeout: timeout) {
+        case .success: nil
+        case .failure(let error): error
+        }
+    }
+
+    /// Waits until done, then returns the outcome. Runs a lazy task in the caller first.
+    func outcome(timeout: Duration?) throws -> Result<any Sendable, any Error> {
+        runIfOnDemand()
+        if let finished = try finishedOutcome() { return finished }
+        let deadline = Deadline(timeout: timeout)
+        let waiter = FutureWaiter()
+        guard register(waiter) else { return try finishedOutcome() ?? .failure(CancellationError()) }
+        defer { unregister(waiter) }
+        while true {
+            if let finished = try finishedOutcome() { return finished }
+            guard waiter.wait(until: deadline) else {
+                if let finished = try finishedOutcome() { return finished }
+                throw ClusterFuturesError(.timedOut, "\(label) was not done within \(timeout.map { "\($0)" } ?? "")")
+            }
+        }
+    }
+
+    /// The outcome if done; throws `CancellationError` if cancelled; nil if not done.
+    private func finishedOutcome() throws -> Result<any Sendable, any Error>? {
+        let (state, outcome) = storage.withLock { ($0.state, $0.outcome) }
+        switch state {
+        case .cancelled: throw CancellationError()
+        case .finished: return outcome
+        case .pending, .running: return nil
+        }
+    }
+
+    /// True when the future finished with an error (not when cancelled).
+    var hasFailed: Bool {
+        storage.withLock { storage in
+            if case .failure = storage.outcome { return true }
+            return false
+        }
+    }
+
+    /// Awaits completion without blocking a thread. When the awaiting task is cancelled, the future is
+    /// cancelled if still pending, and the wait ends with `CancellationError` either way.
+    func awaitOutcome() async throws -> Result<any Sendable, any Error> {
+        runIfOnDemand()
+        if let finished = try finishedOutcome() { return finished }
+        let resumption = Resumption()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                resumption.install(continuation)
+                addCallback { _ in resumption.resume(with: .success(())) }
+            }
+        } onCancel: {
+            self.cancel()
+            resumption.resume(with: .failure(CancellationError()))
+        }
+        try Task.checkCancellation()
+        return try finishedOutcome() ?? .failure(CancellationError())
+    }
+
+    // MARK: For executors and waiters
+
+    /// Moves a pending future to running. Returns false if it was cancelled, in which case the task
+    /// must not run.
+    func markRunning() -> Bool {
+        storage.withLock { storage in
+            guard storage.state == .pending else { return false }
+            storage.state = .running
+            storage.runOnDemand = nil
+            return true
+        }
+    }
+
+    /// Finishes the future. Returns false, changing nothing, if it was already done.
+    @discardableResult
+    func finish(_ outcome: Result<any Sendable, any Error>, origin: TaskOrigin?) -> Bool {
+        let notifications: Notifications? = storage.withLock { storage in
+            guard storage.state == .pending || storage.state == .running else { return nil }
+            storage.state = .finished
+            storage.outcome = outcome
+            storage.origin = origin
+            storage.runOnDemand = nil
+            return Notifications(taking: &storage)
+        }
+        guard let notifications else { return false }
+        notifications.deliver(self)
+        return true
+    }
+
+    /// Adds a callback run once when the future is done; at once, in the caller, if it already is.
+    func addCallback(_ callback: @escaping @Sendable (AnyFuture) -> Void) {
+        let runNow = storage.withLock { storage in
+            switch storage.state {
+            case .finished, .cancelled: return true
+            case .pending, .running:
+                storage.callbacks.append(callback)
+                return false
+            }
+        }
+        if runNow { callback(self) }
+    }
+
+    /// Registers a waiter to be signalled on completion. Returns false if already done.
+    func register(_ waiter: FutureWaiter) -> Bool {
+        storage.withLock { storage in
+            switch storage.state {
+            case .finished, .cancelled: return false
+            case .pending, .running:
+                storage.waiters.append(waiter)
+                return true
+            }
+        }
+    }
+
+    func unregister(_ waiter: FutureWaiter) {
+        storage.withLock { storage in storage.waiters.removeAll { $0 === waiter } }
+    }
+
+    /// Makes the task run in the caller the first time its result is needed.
+    func installOnDemand(_ runner: @escaping @Sendable () -> Void) {
+        storage.withLock { storage in
+            if storage.state == .pending { storage.runOnDemand = runner }
+        }
+    }
+
+    /// Whether the task would run in the caller when its result is asked for.
+    var runsOnDemand: Bool { storage.withLock { $0.runOnDemand != nil } }
+
+    /// Runs a lazy task now, in the caller, if it has not started. At most once, whoever calls.
+    func runIfOnDemand() {
+        let runner = storage.withLock { storage -> (@Sendable () -> Void)? in
+            guard storage.state == .pending else { return nil }
+            defer { storage.runOnDemand = nil }
+            return storage.runOnDemand
+        }
+        runner?()
+    }
+
+    // MARK: Hashable
+
+    public static func == (lhs: AnyFuture, rhs: AnyFuture) -> Bool { lhs === rhs }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
+}
+
+/// The waiters and callbacks taken from a future as it completes, delivered outside its lock so
+/// that a callback may use the future, or submit more work, freely.
+private struct Notifications {
+    var waiters: [FutureWaiter] = []
+    var callbacks: [@Sendable (AnyFuture) -> Void] = []
+
+    init() {}
+
+    init(taking storage: inout AnyFuture.Storage) {
+        swap(&waiters, &storage.waiters)
+        swap(&callbacks, &storage.callbacks)
+    }
+
+    func deliver(_ future: AnyFuture) {
+        for waiter in waiters { waiter.notify(future) }
+        for callback in callbacks { callback(future) }
+    }
+}
+
+/// Resumes a continuation exactly once, whichever of completion and cancellation comes first, and
+/// whether or not the continuation has been installed yet.
+private final class Resumption: Sendable {
+    private enum State {
+        case idle
+        case installed(CheckedContinuation<Void, any Error>)
+        case resolved(Result<Void, any Error>)
+        case done
+    }
+
+    private let state = Mutex<State>(.idle)
+
+    func install(_ continuation: CheckedContinuation<Void, any Error>) {
+        let early: Result<Void, any Error>? = state.withLock { state in
+            switch state {
+            case .resolved(let result):
+                state = .done
+                return result
+            case .idle:
+                state = .installed(continuation)
+                return nil
+            case .installed, .done:
+                return nil
+            }
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func resume(with result: Result<Void, any Error>) {
+        let continuation: CheckedContinuation<Void, any Error>? = state.withLock { state in
+            switch state {
+            case .idle:
+                state = .resolved(result)
+                return nil
+            case .installed(let continuation):
+                state = .done
+                return continuation
+            case .resolved, .done:
+                return nil
+            }
+        }
+        continuation?.resume(with: result)
+    }
+}
+
+/// The eventual result of a task: a value of type `Value`, or the error the task threw.
+///
+/// ```swift
+/// let future = try executor.submit(Square(), 12)
+/// let blocking = try future.result(timeout: .seconds(5))
+/// let awaited = try await future.value
+/// ```
+///
+/// The task runs at most once, however many times its result is asked for.
+public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
+    // @unchecked Sendable: restated from AnyFuture; this subclass adds no stored state.
+
+    /// Waits until the task is done and returns its value.
+    ///
+    /// - Parameter timeout: how long to wait; nil waits as long as it takes.
+    /// - Throws: the task's error; `CancellationError` if the future was cancelled;
+    ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done in time (the future is
+    ///   unchanged and can be asked again).
+    public func result(timeout: Duration? = nil) throws -> Value {
+        try Self.unwrap(outcome(timeout: timeout))
+    }
+
+    /// The task's value, awaited without blocking a thread.
+    ///
+    /// If the awaiting Swift task is cancelled, the future is cancelled too when it is still pending,
+    /// and the await throws `CancellationError` at once; a task already running goes on, and its
+    /// result stays available through this future.
+    public var value: Value {
+        get async throws { try Self.unwrap(await awaitOutcome()) }
+    }
+
+    /// Adds a callback run once when the future is done (finished or cancelled), in the order callbacks
+    /// were added, on the thread that completed it. Added to a done future, it runs at once, in the
+    /// caller. A callback may submit more work.
+    public func addDoneCallback(_ callback: @escaping @Sendable (Future<Value>) -> Void) {
+        addCallback { [unowned self] _ in callback(self) }
+    }
+
+    private static func unwrap(_ outcome: Result<any Sendable, any Error>) throws -> Value {
+        switch outcome {
+        case .failure(let error):
+            throw error
+        case .success(let value):
+            guard let value = value as? Value else {
+                throw ClusterFuturesError(.decodingFailed, "a result of type \(type(of: value)) is not a \(Value.self)")
+            }
+            return value
+        }
+    }
+
+    /// Finishes with a value.
+    func succeed(_ value: Value, origin: TaskOrigin?) { finish(.success(value), origin: origin) }
+
+    /// Finishes with an error.
+    func fail(_ error: any Error, origin: TaskOrigin?) { finish(.failure(error), origin: origin) }
+}

@@ -1,0 +1,129 @@
+import Dispatch
+import Synchronization
+
+/// Blocks a thread, or suspends a task, until one of the futures it is registered with completes, and
+/// remembers them in the order they completed. The futures signal it; signals are counted, so none
+/// is lost between a check and a wait. A waiter is used either blocking or async, not both.
+final class FutureWaiter: Sendable {
+    private struct AsyncState {
+        var signals = 0
+        var continuation: CheckedContinuation<Bool, Never>?
+        var generation = 0
+    }
+
+    private let semaphore = DispatchSemaphore(value: 0)
+    private let completed = Mutex<[AnyFuture]>([])
+    private let asyncState = Mutex(AsyncState())
+
+    /// Called by a future when it becomes done.
+    func notify(_ future: AnyFuture) {
+        completed.withLock { $0.append(future) }
+        semaphore.signal()
+        let continuation = asyncState.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard let continuation = state.continuation else {
+                state.signals += 1
+                return nil
+            }
+            state.continuation = nil
+            return continuation
+        }
+        continuation?.resume(returning: true)
+    }
+
+    /// The futures that completed since the last call, in order.
+    func takeCompleted() -> [AnyFuture] {
+        completed.withLock { completed in
+            defer { completed.removeAll() }
+            return completed
+        }
+    }
+
+    /// Blocks until a signal. Returns false when `deadline` passed first.
+    func wait(until deadline: Deadline) -> Bool {
+        guard let remaining = deadline.remaining else {
+            semaphore.wait()
+            return true
+        }
+        return semaphore.wait(timeout: .now() + .nanoseconds(remaining.clampedNanoseconds)) == .success
+    }
+
+    /// Suspends until a signal. Returns false when `deadline` passed first.
+    func waitAsync(until deadline: Deadline) async -> Bool {
+        let generation: Int? = asyncState.withLock { state in
+            if state.signals > 0 {
+                state.signals -= 1
+                return nil
+            }
+            state.generation += 1
+            return state.generation
+        }
+        guard let generation else { return true }
+        let timer: Task<Void, Never>? = deadline.remaining.map { remaining in
+            Task { [self] in
+                try? await Task.sleep(for: remaining)
+                self.expire(generation: generation)
+            }
+        }
+        defer { timer?.cancel() }
+        return await withCheckedContinuation { continuation in
+            let resumeNow: Bool? = asyncState.withLock { state in
+                if state.signals > 0 {
+                    state.signals -= 1
+                    return true
+                }
+                if state.generation != generation { return false }
+                state.continuation = continuation
+                return nil
+            }
+            if let resumeNow { continuation.resume(returning: resumeNow) }
+        }
+    }
+
+    /// Ends the async wait of `generation` with a timeout, unless a signal ended it first.
+    private func expire(generation: Int) {
+        let continuation = asyncState.withLock { state -> CheckedContinuation<Bool, Never>? in
+            guard state.generation == generation else { return nil }
+            state.generation += 1
+            defer { state.continuation = nil }
+            return state.continuation
+        }
+        continuation?.resume(returning: false)
+    }
+}
+
+/// A point in time after which blocking calls give up, or none.
+struct Deadline: Sendable {
+    private let instant: ContinuousClock.Instant?
+
+    /// No deadline: wait forever.
+    static let never = Deadline(instant: nil)
+
+    private init(instant: ContinuousClock.Instant?) { self.instant = instant }
+
+    /// The deadline `timeout` from now; nil means never.
+    init(timeout: Duration?) {
+        instant = timeout.map { ContinuousClock.now.advanced(by: $0) }
+    }
+
+    /// The time left (zero once passed), or nil for no deadline.
+    var remaining: Duration? {
+        guard let instant else { return nil }
+        let left = ContinuousClock.now.duration(to: instant)
+        return left < .zero ? .zero : left
+    }
+
+    var hasPassed: Bool {
+        guard let instant else { return false }
+        return ContinuousClock.now >= instant
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to what `Int` holds.
+    var clampedNanoseconds: Int {
+        let (seconds, attoseconds) = components
+        guard seconds < Int64(Int.max / 1_000_000_000) else { return Int.max }
+        guard seconds >= 0 else { return 0 }
+        return Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000)
+    }
+}

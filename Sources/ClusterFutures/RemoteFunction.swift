@@ -1,0 +1,35 @@
+/// A unit of work that can run in another process: a `Codable` value with a `Codable` input and output.
+///
+/// Declare a function as a type, register it once at start-up, and submit it to any ``Executor``:
+///
+/// ```swift
+/// struct Square: RemoteFunction {
+///     func callAsFunction(_ x: Int) -> Int { x * x }
+/// }
+///
+/// let future = try executor.submit(Square(), 7)
+/// print(try future.result())   // 49
+/// ```
+///
+/// Because a function is a value of a `Codable` type, and its input and output are `Codable`, only
+/// things that can cross a process boundary can be submitted: a closure, which captures state no
+/// other process can see, does not compile. A function's stored properties travel with each call,
+/// which is how to bind parameters (`Scale(factor: 2)`).
+public protocol RemoteFunction: Codable, Sendable {
+    /// The value a call takes.
+    associatedtype Input: Codable & Sendable
+    /// The value a call returns.
+    associatedtype Output: Codable & Sendable
+
+    /// The name the function is sent by. It must be the same in every process and unique among the
+    /// registered functions. The default is the module-qualified type name, such as `"Demo.Square"`.
+    static var name: String { get }
+
+    /// Runs the function on one input. Runs in whichever process the executor chooses.
+    func callAsFunction(_ input: Input) throws -> Output
+}
+
+extension RemoteFunction {
+    /// The module-qualified type name, such as `"Demo.Square"`.
+    public static var name: String { String(reflecting: Self.self) }
+}

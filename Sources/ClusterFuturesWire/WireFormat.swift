@@ -1,0 +1,158 @@
+import Foundation
+
+/// Limits the decoder enforces on untrusted input.
+public struct WireLimits: Sendable, Hashable {
+    /// The deepest nesting of values (containers inside containers) the decoder accepts before it
+    /// throws instead of recursing further. Default 512.
+    public var maxDepth: Int
+
+    /// Creates limits; `maxDepth` is the deepest accepted nesting of containers.
+    public init(maxDepth: Int = 512) {
+        self.maxDepth = maxDepth
+    }
+
+    /// The limits used when none are given: `maxDepth` 512.
+    public static let `default` = WireLimits()
+}
+
+/// Which encoding a `WireCodec` produces: the compact binary format, or a readable fallback for
+/// debugging that makes the same calls through Foundation's `JSONEncoder` / `JSONDecoder`.
+public enum WireFormat: String, Sendable, Hashable, CaseIterable, Codable {
+    /// The compact binary format of `WireEncoder` / `WireDecoder`.
+    case binary
+    /// Foundation's JSON (non-finite floats as the strings "inf", "-inf", "nan").
+    case json
+}
+
+/// Encodes and decodes values in one chosen `WireFormat`.
+public struct WireCodec: Sendable {
+    /// The format this codec reads and writes.
+    public let format: WireFormat
+    private let limits: WireLimits
+
+    /// Creates a codec for `format`; `limits` apply to binary decoding.
+    public init(format: WireFormat = .binary, limits: WireLimits = .default) {
+        self.format = format
+        self.limits = limits
+    }
+
+    /// Encodes `value` into a new byte array in this codec's format.
+    public func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
+        switch format {
+        case .binary:
+            return try WireEncoder().encode(value)
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return Array(try encoder.encode(value))
+        }
+    }
+
+    /// Decodes a `type` value from `bytes` written by a codec of the same format.
+    public func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws -> T {
+        switch format {
+        case .binary:
+            return try WireDecoder(limits: limits).decode(type, from: bytes)
+        case .json:
+            let decoder = JSONDecoder()
+            decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+                positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return try decoder.decode(type, from: Data(bytes))
+        }
+    }
+}
+
+// MARK: - Binary layout constants
+
+/// One-byte tags that start every encoded value.
+///
+/// ```
+/// message  := header value [keyTable]        header: 0x01 = no key table, 0x02 = key table follows
+/// value    := 0x00                           nil
+///           | 0x01 | 0x02                    false | true
+///           | 0x03 zigzag-varint             signed integer (up to 64 bits)
+///           | 0x04 varint                    unsigned integer (up to 64 bits)
+///           | 0x05 f32-LE | 0x06 f64-LE      Float | Double
+///           | 0x07 varint(len) utf8          String
+///           | 0x08 varint(len) entry*        keyed container; entry := varint(keyIndex) value
+///           | 0x09 varint(len) varint(n) value*   unkeyed container of n values (len covers n)
+///           | 0x0A kind varint(n) raw-LE     bulk array of n trivial numbers (kind: WireBulkKind)
+///           | 0x0B value                     `.some` marker, only before a value of Optional type
+///                                            that wraps another Optional (keeps `Int??.some(nil)`)
+///           | 0x0C i128-LE | 0x0D u128-LE    128-bit integers that do not fit 64 bits
+/// keyTable := varint(k) (varint(len) utf8)^k
+/// ```
+@usableFromInline
+enum WireTag {
+    @usableFromInline static let null: UInt8 = 0x00
+    @usableFromInline static let boolFalse: UInt8 = 0x01
+    @usableFromInline static let boolTrue: UInt8 = 0x02
+    @usableFromInline static let int: UInt8 = 0x03
+    @usableFromInline static let uint: UInt8 = 0x04
+    @usableFromInline static let float32: UInt8 = 0x05
+    @usableFromInline static let float64: UInt8 = 0x06
+    @usableFromInline static let string: UInt8 = 0x07
+    @usableFromInline static let keyed: UInt8 = 0x08
+    @usableFromInline static let unkeyed: UInt8 = 0x09
+    @usableFromInline static let bulk: UInt8 = 0x0A
+    @usableFromInline static let some: UInt8 = 0x0B
+    @usableFromInline static let int128: UInt8 = 0x0C
+    @usableFromInline static let uint128: UInt8 = 0x0D
+
+    /// First byte of a message without / with a trailing key table.
+    @usableFromInline static let headerPlain: UInt8 = 0x01
+    @usableFromInline static let headerKeyTable: UInt8 = 0x02
+
+    /// A human-readable name of what a tag introduces, for error messages.
+    static func name(_ tag: UInt8) -> String {
+        switch tag {
+        case null: return "nil"
+        case boolFalse, boolTrue: return "bool"
+        case int: return "signed integer"
+        case uint: return "unsigned integer"
+        case float32: return "float"
+        case float64: return "double"
+        case string: return "string"
+        case keyed: return "keyed container"
+        case unkeyed: return "unkeyed container"
+        case bulk: return "bulk array"
+        case some: return "optional marker"
+        case int128: return "128-bit signed integer"
+        case uint128: return "128-bit unsigned integer"
+        default: return "unknown tag " + hex(tag)
+        }
+    }
+
+    static func hex(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16)
+        return "0x" + (digits.count < 2 ? "0" + digits : digits)
+    }
+}
+
+/// Element kinds of a bulk array; the low nibble is log2 of the element size.
+@usableFromInline
+enum WireBulkKind {
+    @usableFromInline static let int8: UInt8 = 0x00
+    @usableFromInline static let int16: UInt8 = 0x01
+    @usableFromInline static let int32: UInt8 = 0x02
+    @usableFromInline static let int64: UInt8 = 0x03
+    @usableFromInline static let uint8: UInt8 = 0x10
+    @usableFromInline static let uint16: UInt8 = 0x11
+    @usableFromInline static let uint32: UInt8 = 0x12
+    @usableFromInline static let uint64: UInt8 = 0x13
+    @usableFromInline static let float32: UInt8 = 0x22
+    @usableFromInline static let float64: UInt8 = 0x23
+
+    /// Size in bytes of one element, or nil for an unknown kind.
+    @inlinable
+    static func size(_ kind: UInt8) -> Int? {
+        switch kind {
+        case int8, uint8: return 1
+        case int16, uint16: return 2
+        case int32, uint32, float32: return 4
+        case int64, uint64, float64: return 8
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,37 @@
+import ClusterFutures
+import Synchronization
+
+/// Forwards to another executor and records every batch it is asked to run, so tests can see how
+/// `map` chunks and buffers its inputs.
+public final class SpyExecutor: Executor {
+    private let base: any Executor
+    private let record = Mutex<[(size: Int, future: AnyFuture)]>([])
+
+    public init(_ base: any Executor) { self.base = base }
+
+    public var numWorkers: Int { base.numWorkers }
+    public var isShutdown: Bool { base.isShutdown }
+
+    public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
+        let future = try base.submit(function, input)
+        record.withLock { $0.append((1, future)) }
+        return future
+    }
+
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
+        let future = try base.submit(function, batch: batch)
+        record.withLock { $0.append((batch.count, future)) }
+        return future
+    }
+
+    public func shutdown(wait: Bool, cancelFutures: Bool) { base.shutdown(wait: wait, cancelFutures: cancelFutures) }
+
+    /// The sizes of the batches submitted so far, in order.
+    public var batchSizes: [Int] { record.withLock { $0.map(\.size) } }
+
+    /// The futures submitted so far, in order.
+    public var futures: [AnyFuture] { record.withLock { $0.map(\.future) } }
+
+    /// How many submitted futures are not done.
+    public var outstanding: Int { record.withLock { $0.count { !$0.future.isDone } } }
+}

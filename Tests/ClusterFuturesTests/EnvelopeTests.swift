@@ -1,0 +1,114 @@
+@testable import ClusterFutures
+import ClusterFuturesTestSupport
+import ClusterFuturesWire
+import Testing
+
+/// The call envelope between caller and worker: corrupt, truncated and unknown messages become
+/// clear errors on the affected items, never a crash.
+@Suite struct EnvelopeTests {
+    init() throws { try TestFunctions.register() }
+
+    private let origin = TaskOrigin.currentProcess(executor: "test")
+
+    private func request(_ inputs: [Int]) throws -> CallRequest {
+        try CallRequest(function: Square(), inputs: inputs)
+    }
+
+    @Test func aRequestRoundTripsThroughTheRegistry() throws {
+        let request = try request([1, 2, 3])
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        let results = CallReply.decode(reply, request: request, as: Int.self, functionName: Square.name,
+                                       origin: origin, registry: .shared)
+        #expect(try results.map { try $0.get() } == [1, 4, 9])
+    }
+
+    @Test func anUnknownFunctionNameFailsEveryItem() throws {
+        let request = try request([1, 2])
+        let reply = FunctionRegistry.shared.serve(functionName: "No.Such.Function", request: request.bytes)
+        let results = CallReply.decode(reply, request: request, as: Int.self, functionName: "No.Such.Function",
+                                       origin: origin, registry: .shared)
+        #expect(results.count == 2)
+        for result in results {
+            #expect(throws: ClusterFuturesError.self) { try result.get() }
+            if case .failure(let error as ClusterFuturesError) = result {
+                #expect(error.code == .unregisteredFunction)
+                #expect(error.message.contains("same build"))
+            }
+        }
+    }
+
+    @Test func everyTruncatedRequestIsRefusedCleanly() throws {
+        let request = try request([10, 20, 30])
+        for length in 0..<request.bytes.count {
+            let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: Array(request.bytes.prefix(length)))
+            let results = CallReply.decode(reply, request: request, as: Int.self, functionName: Square.name,
+                                           origin: origin, registry: .shared)
+            #expect(results.count == 3)
+            #expect(results.allSatisfy { (try? $0.get()) == nil }, "prefix of \(length) bytes")
+        }
+    }
+
+    @Test func everyTruncatedReplyFailsEveryItemWithAProtocolError() throws {
+        let request = try request([4, 5])
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        for length in 0..<reply.count {
+            let results = CallReply.decode(Array(reply.prefix(length)), request: request, as: Int.self,
+                                           functionName: Square.name, origin: origin, registry: .shared)
+            #expect(results.count == 2)
+            for result in results {
+                guard case .failure(let error as ClusterFuturesError) = result else {
+                    Issue.record("a truncated reply of \(length) bytes produced \(result)")
+                    continue
+                }
+                #expect([.protocolViolation, .decodingFailed].contains(error.code))
+            }
+        }
+    }
+
+    @Test func randomRepliesNeverCrashTheCaller() throws {
+        var generator = SplitMix64(seed: 0xC1F0)
+        let request = try request([1, 2, 3])
+        let valid = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        var failures = 0
+        for round in 0..<5_000 {
+            var bytes: [UInt8]
+            if round.isMultiple(of: 2) {
+                bytes = (0..<Int(generator.next() % 96)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+            } else {
+                bytes = valid
+                let position = Int(generator.next() % UInt64(bytes.count))
+                bytes[position] ^= UInt8(truncatingIfNeeded: generator.next() | 1)
+            }
+            let results = CallReply.decode(bytes, request: request, as: Int.self, functionName: Square.name,
+                                           origin: origin, registry: .shared)
+            #expect(results.count == 3)
+            failures += results.count { (try? $0.get()) == nil }
+        }
+        #expect(failures > 0, "corrupt replies must be noticed")
+    }
+
+    @Test func aReplyWithTheWrongNumberOfResultsIsRefused() throws {
+        let two = try request([1, 2])
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: two.bytes)
+        let three = try request([1, 2, 3])
+        let results = CallReply.decode(reply, request: three, as: Int.self, functionName: Square.name,
+                                       origin: origin, registry: .shared)
+        #expect(results.count == 3)
+        #expect(results.allSatisfy { (try? $0.get()) == nil })
+    }
+}
+
+/// A small deterministic generator, so a failure can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
