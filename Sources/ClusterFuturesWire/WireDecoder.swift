@@ -52,6 +52,10 @@ enum _WireNumber {
 /// Shared state of one `decode` call: the bytes, the key table, the coding path and limits.
 final class _WireDecoderState {
     let base: UnsafeRawPointer
+    // @exclusivity(unchecked): one state object serves a single encode or decode call, on the
+    // calling thread, and never escapes it; no access to these properties overlaps another (none is
+    // passed inout across a call that touches the same property), so the dynamic checks that
+    // class properties otherwise get only cost time here.
     /// End of the readable region (the top-level value once the key table has been split off).
     @exclusivity(unchecked) var end: Int
     let maxDepth: Int

@@ -73,6 +73,10 @@ final class _WireEncoderState {
         var count: Int
     }
 
+    // @exclusivity(unchecked): one state object serves a single encode or decode call, on the
+    // calling thread, and never escapes it; no access to these properties overlaps another (none is
+    // passed inout across a call that touches the same property), so the dynamic checks that
+    // class properties otherwise get only cost time here.
     @exclusivity(unchecked) var bytes: [UInt8] = []
     @exclusivity(unchecked) var frames: [Frame] = []
     @exclusivity(unchecked) var nextFrameID = 1

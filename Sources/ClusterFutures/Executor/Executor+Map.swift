@@ -11,6 +11,8 @@ extension Executor {
     /// ```
     ///
     /// - Parameters:
+    ///   - function: the function to apply; its value travels with every chunk.
+    ///   - inputs: any sequence, read lazily as chunks are submitted.
     ///   - timeout: measured from this call; when it passes before a result is ready, the iteration
     ///     throws ``ClusterFuturesError/Code-swift.struct/timedOut`` and cancels what is still pending.
     ///   - chunkSize: how many inputs travel in one message to one worker (at least 1).
