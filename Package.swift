@@ -65,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesWireTests",
-            dependencies: ["ClusterFuturesWire"],
+            dependencies: ["ClusterFuturesWire", "ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -113,22 +113,24 @@ extension Optional: _WireSpecialEncodable where Wrapped: Encodable {
 
 extension Array: _WireSpecialEncodable where Element: Encodable {
     func _wireEncode(into state: _WireEncoderState) throws -> Bool {
-        if let kind = Element.self as? any _WireBulkElement.Type {
-            withUnsafeBufferPointer { state.writeBulk(kind: kind, $0) }
-        } else {
-            try state.writeElements(self)
-        }
-        return true
+        try state.writeArray(self)
     }
 }
 
 extension ContiguousArray: _WireSpecialEncodable where Element: Encodable {
     func _wireEncode(into state: _WireEncoderState) throws -> Bool {
-        if let kind = Element.self as? any _WireBulkElement.Type {
-            withUnsafeBufferPointer { state.writeBulk(kind: kind, $0) }
-        } else {
-            try state.writeElements(self)
+        try state.writeArray(self)
+    }
+}
+
+extension _WireEncoderState {
+    /// Writes an array: one bulk copy when its elements are trivial numbers, else element by element.
+    fileprivate func writeArray<C: RandomAccessCollection>(_ array: C) throws -> Bool where C.Element: Encodable {
+        if let kind = C.Element.self as? any _WireBulkElement.Type,
+           array.withContiguousStorageIfAvailable({ writeBulk(kind: kind, $0) }) != nil {
+            return true
         }
+        try writeElements(array)
         return true
     }
 }

@@ -1,3 +1,4 @@
+import ClusterFuturesTestSupport
 import ClusterFuturesWire
 import Foundation
 import Testing

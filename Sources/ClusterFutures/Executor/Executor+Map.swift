@@ -55,17 +55,17 @@ extension Executor {
 ///
 /// Iterate with ``next()`` from synchronous code, or `for try await` from asynchronous code;
 /// ``collect()`` gathers them all. Dropping it part-way cancels the chunks that have not started.
-public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorProtocol {
+public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
     public typealias Element = Output
     public typealias Failure = any Error
 
     fileprivate typealias ChunkFuture = Future<[Result<Output, any Error>]>
 
     private let submitNext: () throws -> ChunkFuture?
-    private let deadline: Deadline
+    let deadline: Deadline
     private let bufferSize: Int?
     private let unordered: Bool
-    private let waiter = FutureWaiter()
+    let waiter = FutureWaiter()
 
     private var inFlight = Deque<ChunkFuture>()
     private var ready = Deque<Result<Output, any Error>>()
@@ -95,25 +95,13 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
     /// - Throws: the error of the input whose turn it is; ``ClusterFuturesError/Code-swift.struct/timedOut``
     ///   when the map's timeout passes first.
     public func next() throws -> Output? {
-        while true {
-            switch try step() {
-            case .yield(let output): return output
-            case .finished: return nil
-            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
-            }
-        }
+        try nextBlocking()
     }
 
     /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
     /// (a lazy inline task still runs in the caller).
     public func next(isolation actor: isolated (any Actor)?) async throws -> Output? {
-        while true {
-            switch try step() {
-            case .yield(let output): return output
-            case .finished: return nil
-            case .mustWait: if await !waiter.waitAsync(until: deadline) { try expire() }
-            }
-        }
+        try await nextSuspending(isolation: actor)
     }
 
     public func makeAsyncIterator() -> MapResults<Output> { self }
@@ -130,14 +118,7 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
         end()
     }
 
-    private enum Step {
-        case yield(Output)
-        case finished
-        case mustWait
-    }
-
-    /// Everything `next` does short of waiting.
-    private func step() throws -> Step {
+    func step() throws -> WaitStep<Output> {
         while true {
             if let outcome = ready.popFirst() {
                 switch outcome {
@@ -191,8 +172,7 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
         }
     }
 
-    /// After the deadline: throws the timeout unless a chunk completed at the last moment.
-    private func expire() throws {
+    func expire() throws {
         if unordered ? inFlight.contains(where: \.isDone) : inFlight.first?.isDone == true { return }
         end()
         throw ClusterFuturesError(.timedOut, "map: results were not ready before the timeout")

@@ -81,13 +81,13 @@ public enum Futures {
 /// The futures of ``Futures/asCompleted(_:timeout:)``, each yielded once as it completes.
 ///
 /// Iterate with ``next()`` from synchronous code or `for try await` from asynchronous code.
-public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtocol {
+public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
     public typealias Element = F
     public typealias Failure = any Error
 
     private var remaining: [F]
-    private let deadline: Deadline
-    private let waiter = FutureWaiter()
+    let deadline: Deadline
+    let waiter = FutureWaiter()
     private var ready: [F] = []
 
     init(_ futures: [F], deadline: Deadline) {
@@ -106,37 +106,18 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/timedOut`` when the deadline passes first.
     public func next() throws -> F? {
-        while true {
-            switch try step() {
-            case .yield(let future): return future
-            case .finished: return nil
-            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
-            }
-        }
+        try nextBlocking()
     }
 
     /// The next future to complete, or nil when all have been yielded. Suspends without blocking a
     /// thread (a lazy inline task still runs in the caller).
     public func next(isolation actor: isolated (any Actor)?) async throws -> F? {
-        while true {
-            switch try step() {
-            case .yield(let future): return future
-            case .finished: return nil
-            case .mustWait: if await !waiter.waitAsync(until: deadline) { try expire() }
-            }
-        }
+        try await nextSuspending(isolation: actor)
     }
 
     public func makeAsyncIterator() -> AsCompleted<F> { self }
 
-    private enum Step {
-        case yield(F)
-        case finished
-        case mustWait
-    }
-
-    /// Everything `next` does short of waiting.
-    private func step() throws -> Step {
+    func step() throws -> WaitStep<F> {
         while true {
             collectCompleted()
             if !ready.isEmpty { return .yield(ready.removeFirst()) }
@@ -147,8 +128,7 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
         }
     }
 
-    /// After a wait timed out: throws unless something completed at the last moment.
-    private func expire() throws {
+    func expire() throws {
         collectCompleted()
         if ready.isEmpty { throw timedOut() }
     }

@@ -1,0 +1,51 @@
+/// What one step of a ``WaitingIterator`` found.
+enum WaitStep<Element> {
+    /// The next element.
+    case yield(Element)
+    /// Nothing more will come.
+    case finished
+    /// Nothing is ready: wait for the waiter to be signalled, then step again.
+    case mustWait
+}
+
+/// An iterator over futures' completions that does all its work in ``step()`` and waits on a
+/// ``FutureWaiter`` in between, by blocking a thread or by suspending a task.
+protocol WaitingIterator: AnyObject {
+    associatedtype Element
+
+    /// Signalled by the futures the iterator watches.
+    var waiter: FutureWaiter { get }
+    /// When waiting gives up.
+    var deadline: Deadline { get }
+
+    /// Everything `next` does short of waiting.
+    func step() throws -> WaitStep<Element>
+
+    /// Called when a wait ran into the deadline: throws the timeout, unless something completed at
+    /// the last moment and another step will find it.
+    func expire() throws
+}
+
+extension WaitingIterator {
+    /// The next element, blocking the calling thread while nothing is ready.
+    func nextBlocking() throws -> Element? {
+        while true {
+            switch try step() {
+            case .yield(let element): return element
+            case .finished: return nil
+            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
+            }
+        }
+    }
+
+    /// The next element, suspending the task while nothing is ready.
+    func nextSuspending(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        while true {
+            switch try step() {
+            case .yield(let element): return element
+            case .finished: return nil
+            case .mustWait: if await !waiter.waitAsync(until: deadline) { try expire() }
+            }
+        }
+    }
+}
