@@ -6,8 +6,15 @@ import Synchronization
 public final class SpyExecutor: Executor {
     private let base: any Executor
     private let record = Mutex<[(size: Int, future: AnyFuture)]>([])
+    private let weakRecord = Mutex<[WeakFutureReference]>([])
+    private let keepsFutures: Bool
 
-    public init(_ base: any Executor) { self.base = base }
+    /// - Parameter keepsFutures: hold every future (to inspect them later), or only weak references
+    ///   (to see which the caller's side still keeps alive).
+    public init(_ base: any Executor, keepsFutures: Bool = true) {
+        self.base = base
+        self.keepsFutures = keepsFutures
+    }
 
     public var numWorkers: Int { base.numWorkers }
     public var isShutdown: Bool { base.isShutdown }
@@ -20,7 +27,11 @@ public final class SpyExecutor: Executor {
 
     public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
         let future = try base.submit(function, batch: batch)
-        record.withLock { $0.append((batch.count, future)) }
+        if keepsFutures {
+            record.withLock { $0.append((batch.count, future)) }
+        } else {
+            weakRecord.withLock { $0.append(WeakFutureReference(future)) }
+        }
         return future
     }
 
@@ -32,6 +43,14 @@ public final class SpyExecutor: Executor {
     /// The futures submitted so far, in order.
     public var futures: [AnyFuture] { record.withLock { $0.map(\.future) } }
 
+    /// How many of the futures recorded weakly are still alive somewhere.
+    public var liveFutures: Int { weakRecord.withLock { $0.count { $0.future != nil } } }
+
     /// How many submitted futures are not done.
     public var outstanding: Int { record.withLock { $0.count { !$0.future.isDone } } }
+}
+
+private struct WeakFutureReference: Sendable {
+    weak let future: AnyFuture?
+    init(_ future: AnyFuture) { self.future = future }
 }

@@ -51,6 +51,19 @@ import Testing
         #expect(spy.batchSizes.count <= 10_000 / 5 + 3)
     }
 
+    @Test(arguments: [false, true])
+    func consumedChunksAreReleasedWhileMapping(unordered: Bool) throws {
+        let spy = SpyExecutor(InlineDummyExecutor(), keepsFutures: false)
+        let naturals = sequence(first: 0) { $0 + 1 }
+        let results = try spy.map(Square(), naturals, chunkSize: 4, bufferSize: 3, unordered: unordered)
+        var largestAlive = 0
+        for _ in 0..<4_000 {
+            _ = try results.next()
+            largestAlive = max(largestAlive, spy.liveFutures)
+        }
+        #expect(largestAlive <= 4, "only the chunks in flight (bufferSize) and the one being read stay alive")
+    }
+
     @Test func theErrorOfItemKSurfacesAfterTheResultsBeforeIt() throws {
         let spy = SpyExecutor(InlineDummyExecutor())
         let results = try spy.map(FailOn([5]), 0..<20, chunkSize: 2)

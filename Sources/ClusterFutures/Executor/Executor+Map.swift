@@ -119,6 +119,9 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
     }
 
     func step() throws -> WaitStep<Output> {
+        // The waiter only needs to wake this iterator; what completed is read from `inFlight`, so
+        // the waiter's record is dropped here rather than left to grow with every chunk.
+        _ = waiter.takeCompleted()
         while true {
             if let outcome = ready.popFirst() {
                 switch outcome {
