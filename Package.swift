@@ -24,16 +24,22 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
     ],
     targets: [
         .target(
             name: "ClusterFuturesWire",
             swiftSettings: strict
         ),
+        /// The few lines of C that Swift cannot express: the pre-main worker hook, posix_spawn with a
+        /// fixed descriptor layout, the ELF build id, and the parent-death watchdog thread.
+        .target(name: "CClusterFuturesSystem"),
         .target(
             name: "ClusterFutures",
             dependencies: [
+                "CClusterFuturesSystem",
                 "ClusterFuturesWire",
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -63,6 +69,14 @@ let package = Package(
             path: "Tests/ClusterFuturesTestSupport",
             swiftSettings: strict
         ),
+        /// A ClusterFutures program the process-pool tests run: a pool's parent to kill, and a
+        /// different build to refuse as a worker.
+        .executableTarget(
+            name: "cf-test-scenarios",
+            dependencies: ["ClusterFutures", "ClusterFuturesTestSupport"],
+            path: "Tests/TestScenarios",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ClusterFuturesWireTests",
             dependencies: ["ClusterFuturesWire", "ClusterFuturesTestSupport"],
@@ -70,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesTests",
-            dependencies: ["ClusterFutures", "ClusterFuturesTestSupport"],
+            dependencies: ["ClusterFutures", "ClusterFuturesTestSupport", "cf-test-scenarios"],
             swiftSettings: strict
         ),
     ]

@@ -1,11 +1,15 @@
 import ArgumentParser
 
 /// `cf-bench`: benchmarks of ClusterFutures, one subcommand per workload.
-@main
+///
+/// Not `@main`: ``CFBenchMain`` registers the functions before any arguments are parsed, so that a
+/// worker process started by an executor never parses them.
 struct CFBench: ParsableCommand {
     /// Every benchmark subcommand; add new ones (inline, local, mpi, ...) to this list.
     static let benchmarks: [any ParsableCommand.Type] = [
         Codec.self,
+        Inline.self,
+        Local.self,
     ]
 
     static let configuration = CommandConfiguration(

@@ -17,12 +17,22 @@ public final class FunctionRegistry: Sendable {
         let serve: @Sendable (_ request: [UInt8]) -> [UInt8]
     }
 
+    /// The names a registered function type goes by, worked out once: computing a type's name is
+    /// slow next to the rest of a call.
+    struct Identity: Sendable {
+        /// ``RemoteFunction/name``.
+        let name: String
+        /// The mangled type name, by which a worker that never bootstrapped finds the type.
+        let mangledName: String
+    }
+
     private struct ErrorEntry: Sendable {
         let decode: @Sendable (_ bytes: [UInt8]) -> (any Error)?
     }
 
     private struct State {
         var functions: [String: Entry] = [:]
+        var identities: [ObjectIdentifier: Identity] = [:]
         var errors: [String: ErrorEntry] = [:]
     }
 
@@ -39,6 +49,7 @@ public final class FunctionRegistry: Sendable {
         let name = F.name
         let typeName = String(reflecting: F.self)
         let entry = Entry(typeName: typeName) { request in CallRequest.serve(F.self, request: request) }
+        let identity = Identity(name: name, mangledName: _mangledTypeName(F.self) ?? "")
         try state.withLock { (state) throws(ClusterFuturesError) in
             if let existing = state.functions[name] {
                 guard existing.typeName == typeName else {
@@ -48,6 +59,7 @@ public final class FunctionRegistry: Sendable {
                 return
             }
             state.functions[name] = entry
+            state.identities[ObjectIdentifier(F.self)] = identity
         }
     }
 
@@ -60,7 +72,7 @@ public final class FunctionRegistry: Sendable {
 
     /// Whether `function` is registered here.
     public func contains<F: RemoteFunction>(_ function: F.Type) -> Bool {
-        state.withLock { $0.functions[F.name]?.typeName == String(reflecting: F.self) }
+        state.withLock { $0.identities[ObjectIdentifier(F.self)] != nil }
     }
 
     /// The names of the registered functions, sorted.
@@ -68,14 +80,16 @@ public final class FunctionRegistry: Sendable {
         state.withLock { $0.functions.keys.sorted() }
     }
 
-    /// Throws unless `function` is registered: the caller-side check every executor makes before it
-    /// sends anything.
-    func requireRegistered<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
-        guard contains(function) else {
+    /// The names of `function`, or an error unless it is registered: the caller-side check every
+    /// executor makes before it sends anything.
+    @discardableResult
+    func requireRegistered<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) -> Identity {
+        guard let identity = state.withLock({ $0.identities[ObjectIdentifier(F.self)] }) else {
             throw ClusterFuturesError(.unregisteredFunction,
                 "\(F.name) is not registered; list \(F.self).self in ClusterRuntime.bootstrap(functions:) "
                 + "(or in your ClusterProgram's functions) so that every process can run it")
         }
+        return identity
     }
 
     /// Runs an encoded request for the function named `name` and returns the encoded reply.
@@ -86,6 +100,17 @@ public final class FunctionRegistry: Sendable {
                 "no function named \"\(name)\" is registered in this process; is it running the same build?")))
         }
         return entry.serve(request)
+    }
+
+    /// Runs an encoded request in a worker. A function not registered in this process (a worker
+    /// never runs the program's bootstrap) is found by its mangled type name, which every copy of
+    /// the same build shares, and registered on first use.
+    func serve(functionName name: String, mangledName: String, request: [UInt8]) -> [UInt8] {
+        if state.withLock({ $0.functions[name] == nil }),
+           let type = _typeByName(mangledName) as? any RemoteFunction.Type {
+            _ = try? register(type)
+        }
+        return serve(functionName: name, request: request)
     }
 
     /// Decodes an error of a registered type, or returns nil.

@@ -34,8 +34,99 @@ public struct WireDecoder: Sendable {
                     codingPath: [],
                     debugDescription: "truncated message: needed 1 bytes at offset 0, 0 remain"))
         }
-        let state = _WireDecoderState(base: base, count: buffer.count, maxDepth: limits.maxDepth)
+        let count = buffer.count
+        // Top-level primitives in their usual encoding are read without a state object; anything
+        // else about them (other tags, a key table, trailing bytes, bad input) takes the general
+        // path below, which also produces every error.
+        if T.self == Int.self, let v = _WireFastRead.integer(Int.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == String.self, let v = _WireFastRead.string(base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Double.self, let v = _WireFastRead.double(base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Bool.self, let v = _WireFastRead.bool(base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Float.self, let v = _WireFastRead.float(base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Int64.self, let v = _WireFastRead.integer(Int64.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == UInt64.self, let v = _WireFastRead.integer(UInt64.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == UInt.self, let v = _WireFastRead.integer(UInt.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Int32.self, let v = _WireFastRead.integer(Int32.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == UInt32.self, let v = _WireFastRead.integer(UInt32.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Int16.self, let v = _WireFastRead.integer(Int16.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == UInt16.self, let v = _WireFastRead.integer(UInt16.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == Int8.self, let v = _WireFastRead.integer(Int8.self, base, count) { return _wireCast(v, to: T.self) }
+        if T.self == UInt8.self, let v = _WireFastRead.integer(UInt8.self, base, count) { return _wireCast(v, to: T.self) }
+        var state = _WireDecoderState.acquire(base: base, count: count, maxDepth: limits.maxDepth)
+        defer { _WireDecoderState.recycle(&state) }
         return try state.decodeMessage(type)
+    }
+}
+
+/// Readers for a whole message that is one primitive in the encoding the encoder writes for its
+/// type: `headerPlain`, the value's tag and body, and nothing after it. Each returns nil for
+/// anything else (including every malformed input), leaving it to the general path to decode the
+/// other legal encodings or to throw the right error.
+enum _WireFastRead {
+    /// The varint at `p` if it is complete before `end` and fits 64 bits.
+    @inline(__always)
+    static func varint(_ base: UnsafeRawPointer, _ p: inout Int, end: Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while p < end {
+            let b = base.load(fromByteOffset: p, as: UInt8.self)
+            p += 1
+            if shift == 63 && b > 1 { return nil }
+            result |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    /// Whether the message is at least `count` bytes and starts with `headerPlain` and `tag`.
+    @inline(__always)
+    static func starts(_ base: UnsafeRawPointer, _ count: Int, tag: UInt8) -> Bool {
+        count >= 2 && base.load(as: UInt8.self) == WireTag.headerPlain
+            && base.load(fromByteOffset: 1, as: UInt8.self) == tag
+    }
+
+    /// A signed integer written with the `int` tag, or an unsigned one with the `uint` tag.
+    @inline(__always)
+    static func integer<I: FixedWidthInteger>(_: I.Type, _ base: UnsafeRawPointer, _ count: Int) -> I? {
+        guard starts(base, count, tag: I.isSigned ? WireTag.int : WireTag.uint) else { return nil }
+        var p = 2
+        guard let raw = varint(base, &p, end: count), p == count else { return nil }
+        if I.isSigned {
+            return I(exactly: Int64(bitPattern: raw >> 1) ^ -Int64(bitPattern: raw & 1))
+        }
+        return I(exactly: raw)
+    }
+
+    @inline(__always)
+    static func double(_ base: UnsafeRawPointer, _ count: Int) -> Double? {
+        guard count == 10, starts(base, count, tag: WireTag.float64) else { return nil }
+        return Double(bitPattern: UInt64(littleEndian: base.loadUnaligned(fromByteOffset: 2, as: UInt64.self)))
+    }
+
+    @inline(__always)
+    static func float(_ base: UnsafeRawPointer, _ count: Int) -> Float? {
+        guard count == 6, starts(base, count, tag: WireTag.float32) else { return nil }
+        return Float(bitPattern: UInt32(littleEndian: base.loadUnaligned(fromByteOffset: 2, as: UInt32.self)))
+    }
+
+    @inline(__always)
+    static func bool(_ base: UnsafeRawPointer, _ count: Int) -> Bool? {
+        guard count == 2, base.load(as: UInt8.self) == WireTag.headerPlain else { return nil }
+        switch base.load(fromByteOffset: 1, as: UInt8.self) {
+        case WireTag.boolTrue: return true
+        case WireTag.boolFalse: return false
+        default: return nil
+        }
+    }
+
+    /// A string whose bytes run exactly to the end of the message and are valid UTF-8.
+    @inline(__always)
+    static func string(_ base: UnsafeRawPointer, _ count: Int) -> String? {
+        guard starts(base, count, tag: WireTag.string) else { return nil }
+        var p = 2
+        guard let length = varint(base, &p, end: count), length == UInt64(count - p) else { return nil }
+        return _WireDecoderState.utf8String(UnsafeRawBufferPointer(start: base + p, count: count - p))
     }
 }
 
@@ -51,14 +142,14 @@ enum _WireNumber {
 
 /// Shared state of one `decode` call: the bytes, the key table, the coding path and limits.
 final class _WireDecoderState {
-    let base: UnsafeRawPointer
+    @exclusivity(unchecked) var base: UnsafeRawPointer
     // @exclusivity(unchecked): one state object serves a single encode or decode call, on the
     // calling thread, and never escapes it; no access to these properties overlaps another (none is
     // passed inout across a call that touches the same property), so the dynamic checks that
     // class properties otherwise get only cost time here.
     /// End of the readable region (the top-level value once the key table has been split off).
     @exclusivity(unchecked) var end: Int
-    let maxDepth: Int
+    @exclusivity(unchecked) var maxDepth: Int
     @exclusivity(unchecked) var keys: [String] = []
     @exclusivity(unchecked) var path: [any CodingKey] = []
     /// Per-nesting-level position of the entry expected next in a keyed container.
@@ -233,17 +324,22 @@ final class _WireDecoderState {
     func readStringBody(_ p: inout Int, limit: Int) throws -> String {
         let start = p
         let length = try readLength(&p, limit: limit)
-        let raw = UnsafeRawBufferPointer(start: base + p, count: length)
-        let string = raw.withMemoryRebound(to: UInt8.self) { utf8 -> String? in
+        let string = Self.utf8String(UnsafeRawBufferPointer(start: base + p, count: length))
+        guard let string else { throw corrupt("invalid UTF-8 in string at offset \(start)") }
+        p += length
+        return string
+    }
+
+    /// The string in `raw`, or nil if it is not valid UTF-8.
+    @inline(__always)
+    static func utf8String(_ raw: UnsafeRawBufferPointer) -> String? {
+        raw.withMemoryRebound(to: UInt8.self) { utf8 -> String? in
             // ASCII needs no validation and takes the fast path; anything else is validated.
             var high: UInt8 = 0
             for byte in utf8 { high |= byte }
             if high < 0x80 { return String(decoding: utf8, as: UTF8.self) }
             return String(validating: utf8, as: UTF8.self)
         }
-        guard let string else { throw corrupt("invalid UTF-8 in string at offset \(start)") }
-        p += length
-        return string
     }
 
     @inline(__always)

@@ -19,7 +19,9 @@ public struct WireEncoder: Sendable {
     /// Appends the encoding of `value` to `buffer` (lets callers put a frame header first without copying).
     /// On error `buffer` is restored to its previous length.
     public func encode<T: Encodable>(_ value: T, appendingTo buffer: inout [UInt8]) throws {
-        let state = _WireEncoderState()
+        // A top-level primitive is just the header and the tagged value: no state object needed.
+        if _WireWriter.writePrimitiveMessage(value, into: &buffer) { return }
+        var state = _WireEncoderState.acquire()
         swap(&state.bytes, &buffer)  // hand the storage over so it stays uniquely referenced
         state.bytes.reserveCapacity(state.bytes.count + 64)
         let start = state.bytes.count
@@ -27,10 +29,114 @@ public struct WireEncoder: Sendable {
             try state.encodeMessage(value, start: start)
         } catch {
             state.bytes.removeSubrange(start...)
-            buffer = state.bytes
+            swap(&state.bytes, &buffer)
+            _WireEncoderState.recycle(&state)
             throw error
         }
-        buffer = state.bytes
+        swap(&state.bytes, &buffer)  // and back: the state is left holding the caller's empty array
+        _WireEncoderState.recycle(&state)
+    }
+}
+
+/// The byte layout of primitive values, shared by the encoder state and the top-level fast path
+/// of `WireEncoder.encode` (so both produce the same bytes by construction).
+enum _WireWriter {
+    @inline(__always)
+    static func varint(_ value: UInt64, into bytes: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: v))
+    }
+
+    @inline(__always)
+    static func fixed<I: FixedWidthInteger>(_ value: I, into bytes: inout [UInt8]) {
+        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    @inline(__always)
+    static func stringBody(_ string: String, into bytes: inout [UInt8]) {
+        var s = string
+        s.withUTF8 { utf8 in
+            varint(UInt64(utf8.count), into: &bytes)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    @inline(__always)
+    static func bool(_ v: Bool, into bytes: inout [UInt8]) {
+        bytes.append(v ? WireTag.boolTrue : WireTag.boolFalse)
+    }
+
+    @inline(__always)
+    static func signed(_ v: Int64, into bytes: inout [UInt8]) {
+        bytes.append(WireTag.int)
+        varint(UInt64(bitPattern: (v &<< 1) ^ (v >> 63)), into: &bytes)
+    }
+
+    @inline(__always)
+    static func unsigned(_ v: UInt64, into bytes: inout [UInt8]) {
+        bytes.append(WireTag.uint)
+        varint(v, into: &bytes)
+    }
+
+    @inline(__always)
+    static func float(_ v: Float, into bytes: inout [UInt8]) {
+        bytes.append(WireTag.float32)
+        fixed(v.bitPattern, into: &bytes)
+    }
+
+    @inline(__always)
+    static func double(_ v: Double, into bytes: inout [UInt8]) {
+        bytes.append(WireTag.float64)
+        fixed(v.bitPattern, into: &bytes)
+    }
+
+    @inline(__always)
+    static func string(_ v: String, into bytes: inout [UInt8]) {
+        bytes.append(WireTag.string)
+        stringBody(v, into: &bytes)
+    }
+
+    /// Writes `value` if `T` is exactly one of the primitive types (Bool, String, Float, Double and
+    /// the integers up to 64 bits) and returns true; otherwise writes nothing and returns false.
+    @inline(__always)
+    static func writePrimitive<T>(_ value: T, into bytes: inout [UInt8]) -> Bool {
+        if T.self == Int.self { signed(Int64(_wireCast(value, to: Int.self)), into: &bytes); return true }
+        if T.self == String.self { string(_wireCast(value, to: String.self), into: &bytes); return true }
+        if T.self == Double.self { double(_wireCast(value, to: Double.self), into: &bytes); return true }
+        if T.self == Bool.self { bool(_wireCast(value, to: Bool.self), into: &bytes); return true }
+        if T.self == Float.self { float(_wireCast(value, to: Float.self), into: &bytes); return true }
+        if T.self == Int64.self { signed(_wireCast(value, to: Int64.self), into: &bytes); return true }
+        if T.self == UInt64.self { unsigned(_wireCast(value, to: UInt64.self), into: &bytes); return true }
+        if T.self == UInt.self { unsigned(UInt64(_wireCast(value, to: UInt.self)), into: &bytes); return true }
+        if T.self == Int32.self { signed(Int64(_wireCast(value, to: Int32.self)), into: &bytes); return true }
+        if T.self == UInt32.self { unsigned(UInt64(_wireCast(value, to: UInt32.self)), into: &bytes); return true }
+        if T.self == Int16.self { signed(Int64(_wireCast(value, to: Int16.self)), into: &bytes); return true }
+        if T.self == UInt16.self { unsigned(UInt64(_wireCast(value, to: UInt16.self)), into: &bytes); return true }
+        if T.self == Int8.self { signed(Int64(_wireCast(value, to: Int8.self)), into: &bytes); return true }
+        if T.self == UInt8.self { unsigned(UInt64(_wireCast(value, to: UInt8.self)), into: &bytes); return true }
+        return false
+    }
+
+    /// A whole message (`headerPlain` + value) for a top-level primitive, or false (nothing
+    /// written) when `T` is not one: exactly what the general path writes for these types, since
+    /// a primitive never adds a key table.
+    @inline(__always)
+    static func writePrimitiveMessage<T>(_ value: T, into bytes: inout [UInt8]) -> Bool {
+        guard isPrimitive(T.self) else { return false }
+        bytes.append(WireTag.headerPlain)
+        return writePrimitive(value, into: &bytes)
+    }
+
+    @inline(__always)
+    static func isPrimitive<T>(_: T.Type) -> Bool {
+        T.self == Int.self || T.self == String.self || T.self == Double.self || T.self == Bool.self
+            || T.self == Float.self || T.self == Int64.self || T.self == UInt64.self || T.self == UInt.self
+            || T.self == Int32.self || T.self == UInt32.self || T.self == Int16.self || T.self == UInt16.self
+            || T.self == Int8.self || T.self == UInt8.self
     }
 }
 
@@ -80,10 +186,14 @@ final class _WireEncoderState {
     @exclusivity(unchecked) var bytes: [UInt8] = []
     @exclusivity(unchecked) var frames: [Frame] = []
     @exclusivity(unchecked) var nextFrameID = 1
-    @exclusivity(unchecked) var keyIndex: [String: Int] = [:]
+    /// Key name → index, built only once the key table outgrows `linearKeyLimit`.
+    @exclusivity(unchecked) var keyIndex = [String: Int]()
     @exclusivity(unchecked) var keyList: [String] = []
     @exclusivity(unchecked) var path: [any CodingKey] = []
-    @exclusivity(unchecked) var pendingError: EncodingError?
+    /// The first `EncodingError` a non-throwing container method ran into, rethrown at the end.
+    /// (Held as `any Error`: an optional of the resilient `EncodingError` costs outlined value
+    /// witness calls on every check and on deinit.)
+    @exclusivity(unchecked) var pendingError: (any Error)?
 
     init() {}
 
@@ -101,17 +211,10 @@ final class _WireEncoderState {
         }
     }
 
-    // MARK: Raw writes
+    // MARK: Raw writes (the byte layout itself lives in `_WireWriter`)
 
     @inline(__always)
-    func writeVarint(_ value: UInt64) {
-        var v = value
-        while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        bytes.append(UInt8(truncatingIfNeeded: v))
-    }
+    func writeVarint(_ value: UInt64) { _WireWriter.varint(value, into: &bytes) }
 
     @inline(__always)
     static func varintSize(_ value: UInt64) -> Int {
@@ -122,35 +225,17 @@ final class _WireEncoderState {
     }
 
     @inline(__always)
-    func writeFixed<I: FixedWidthInteger>(_ value: I) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
+    func writeFixed<I: FixedWidthInteger>(_ value: I) { _WireWriter.fixed(value, into: &bytes) }
 
     @inline(__always)
-    func writeStringBody(_ string: String) {
-        var s = string
-        s.withUTF8 { utf8 in
-            writeVarint(UInt64(utf8.count))
-            bytes.append(contentsOf: utf8)
-        }
-    }
+    func writeStringBody(_ string: String) { _WireWriter.stringBody(string, into: &bytes) }
 
     // MARK: Tagged primitives
 
     @inline(__always) func writeNil() { bytes.append(WireTag.null) }
-    @inline(__always) func writeBool(_ v: Bool) { bytes.append(v ? WireTag.boolTrue : WireTag.boolFalse) }
-
-    @inline(__always)
-    func writeSigned(_ v: Int64) {
-        bytes.append(WireTag.int)
-        writeVarint(UInt64(bitPattern: (v &<< 1) ^ (v >> 63)))
-    }
-
-    @inline(__always)
-    func writeUnsigned(_ v: UInt64) {
-        bytes.append(WireTag.uint)
-        writeVarint(v)
-    }
+    @inline(__always) func writeBool(_ v: Bool) { _WireWriter.bool(v, into: &bytes) }
+    @inline(__always) func writeSigned(_ v: Int64) { _WireWriter.signed(v, into: &bytes) }
+    @inline(__always) func writeUnsigned(_ v: UInt64) { _WireWriter.unsigned(v, into: &bytes) }
 
     func writeInt128(_ v: Int128) {
         if let small = Int64(exactly: v) { writeSigned(small); return }
@@ -164,23 +249,9 @@ final class _WireEncoderState {
         writeFixed(v)
     }
 
-    @inline(__always)
-    func writeFloat(_ v: Float) {
-        bytes.append(WireTag.float32)
-        writeFixed(v.bitPattern)
-    }
-
-    @inline(__always)
-    func writeDouble(_ v: Double) {
-        bytes.append(WireTag.float64)
-        writeFixed(v.bitPattern)
-    }
-
-    @inline(__always)
-    func writeString(_ v: String) {
-        bytes.append(WireTag.string)
-        writeStringBody(v)
-    }
+    @inline(__always) func writeFloat(_ v: Float) { _WireWriter.float(v, into: &bytes) }
+    @inline(__always) func writeDouble(_ v: Double) { _WireWriter.double(v, into: &bytes) }
+    @inline(__always) func writeString(_ v: String) { _WireWriter.string(v, into: &bytes) }
 
     /// Writes the key-table index of `key`, adding it to the table on first use. Small tables are
     /// searched linearly (cheaper than hashing for the few keys of typical structs).
@@ -333,20 +404,7 @@ final class _WireEncoderState {
     /// Encodes one value at the current end of the buffer.
     func encodeValue<T: Encodable>(_ value: T) throws {
         // Exact-type fast paths for values reached through generic code (array elements, etc.).
-        if T.self == String.self { writeString(_wireCast(value, to: String.self)); return }
-        if T.self == Int.self { writeSigned(Int64(_wireCast(value, to: Int.self))); return }
-        if T.self == Double.self { writeDouble(_wireCast(value, to: Double.self)); return }
-        if T.self == Bool.self { writeBool(_wireCast(value, to: Bool.self)); return }
-        if T.self == Float.self { writeFloat(_wireCast(value, to: Float.self)); return }
-        if T.self == Int64.self { writeSigned(_wireCast(value, to: Int64.self)); return }
-        if T.self == UInt64.self { writeUnsigned(_wireCast(value, to: UInt64.self)); return }
-        if T.self == UInt.self { writeUnsigned(UInt64(_wireCast(value, to: UInt.self))); return }
-        if T.self == Int32.self { writeSigned(Int64(_wireCast(value, to: Int32.self))); return }
-        if T.self == UInt32.self { writeUnsigned(UInt64(_wireCast(value, to: UInt32.self))); return }
-        if T.self == Int16.self { writeSigned(Int64(_wireCast(value, to: Int16.self))); return }
-        if T.self == UInt16.self { writeUnsigned(UInt64(_wireCast(value, to: UInt16.self))); return }
-        if T.self == Int8.self { writeSigned(Int64(_wireCast(value, to: Int8.self))); return }
-        if T.self == UInt8.self { writeUnsigned(UInt64(_wireCast(value, to: UInt8.self))); return }
+        if _WireWriter.writePrimitive(value, into: &bytes) { return }
         if let special = T.self as? any _WireSpecialEncodable.Type {
             if try encodeSpecial(special, value) { return }
         }

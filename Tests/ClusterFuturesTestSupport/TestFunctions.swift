@@ -187,6 +187,8 @@ public enum TestFunctions {
     public static let all: [any RemoteFunction.Type] = [
         Square.self, Echo.self, Scale.self, FailOn.self, CountCalls.self, WaitAtGate.self,
         SleepThenReturn.self, PassFragile.self, NestedSquare.self,
+        WorkerPID.self, Crash.self, SquareOrCrash.self, CorruptChannel.self, SetWorkerTag.self,
+        ReadWorkerTag.self, BusyFor.self,
     ]
 
     /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).

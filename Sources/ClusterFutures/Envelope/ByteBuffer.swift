@@ -92,6 +92,12 @@ struct ByteReader {
         return bytes[offset..<(offset + length)]
     }
 
+    /// The bytes not read yet.
+    mutating func readRemaining() -> ArraySlice<UInt8> {
+        defer { offset = bytes.count }
+        return bytes[offset...]
+    }
+
     private func truncated(needing count: Int) -> ClusterFuturesError {
         ClusterFuturesError(.protocolViolation,
             "truncated message: needed \(count) bytes at offset \(offset), \(remaining) remain")

@@ -56,6 +56,34 @@ enum CallReply {
         return (try? WireEncoder().encode(fallback)) ?? []
     }
 
+    /// The description of the first failure in a reply, or nil when every item succeeded.
+    static func firstFailure(in reply: [UInt8]) -> String? {
+        var reader = ByteReader(reply)
+        do {
+            switch try reader.readByte() {
+            case itemsStatus:
+                let count = try reader.readCount(minimumItemSize: 9)
+                for _ in 0..<count {
+                    let outcome = try reader.readByte()
+                    let bytes = try reader.readLengthPrefixed()
+                    if outcome == errorOutcome { return describe(bytes) }
+                }
+                return nil
+            case callFailureStatus:
+                return describe(try reader.readLengthPrefixed())
+            default:
+                return "corrupt reply"
+            }
+        } catch {
+            return "corrupt reply: \(error)"
+        }
+    }
+
+    private static func describe(_ report: ArraySlice<UInt8>) -> String {
+        guard let report = try? WireDecoder().decode(ErrorReport.self, from: report) else { return "an unreadable error" }
+        return "\(report.typeName): \(report.description)"
+    }
+
     /// Decodes a reply to a request into one result for each input of the caller's batch, merging the
     /// inputs that failed to encode before they were sent. Never throws: a corrupt reply fails every item.
     static func decode<Output: Decodable>(

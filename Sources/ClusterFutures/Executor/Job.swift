@@ -6,6 +6,9 @@
 final class Job: Sendable {
     /// The registered name of the function.
     let functionName: String
+    /// The function type's mangled name, by which a worker that never ran the program's bootstrap
+    /// finds it.
+    let mangledName: String
     /// The encoded ``CallRequest``.
     let request: [UInt8]
     /// The number of inputs in the request.
@@ -15,10 +18,11 @@ final class Job: Sendable {
     private let completion: @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
 
     private init(
-        functionName: String, request: [UInt8], itemCount: Int, future: AnyFuture,
+        functionName: String, mangledName: String, request: [UInt8], itemCount: Int, future: AnyFuture,
         completion: @escaping @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
     ) {
         self.functionName = functionName
+        self.mangledName = mangledName
         self.request = request
         self.itemCount = itemCount
         self.future = future
@@ -30,6 +34,9 @@ final class Job: Sendable {
 
     /// Whether the caller cancelled the future before the job started.
     var isCancelled: Bool { future?.isCancelled ?? false }
+
+    /// Cancels the future of a job that will not be sent.
+    func cancel() { future?.cancel() }
 
     /// Completes the future from an encoded ``CallReply``.
     func complete(reply: [UInt8], origin: TaskOrigin) { completion(reply, origin) }
@@ -48,22 +55,24 @@ final class Job: Sendable {
     static func single<F: RemoteFunction>(
         _ function: F, _ input: F.Input, registry: FunctionRegistry
     ) throws(ClusterFuturesError) -> Made<F.Output> {
-        try registry.requireRegistered(F.self)
+        let identity = try registry.requireRegistered(F.self)
+        let name = identity.name
         let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
-        let future = Future<F.Output>(label: F.name)
+        let future = Future<F.Output>(label: name)
         if let failure = request.encodingFailures[0] {
             future.fail(failure, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(functionName: F.name, request: request.bytes, itemCount: 1, future: future) {
+        let job = Job(functionName: name, mangledName: identity.mangledName, request: request.bytes,
+                      itemCount: 1, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
             let results = CallReply.decode(reply, request: request, as: F.Output.self,
-                                           functionName: F.name, origin: origin, registry: registry)
+                                           functionName: name, origin: origin, registry: registry)
             switch results.first {
             case .success(let value): future.succeed(value, origin: origin)
             case .failure(let error): future.fail(error, origin: origin)
-            case nil: future.fail(ClusterFuturesError(.protocolViolation, "\(F.name): an empty reply from \(origin)"), origin: origin)
+            case nil: future.fail(ClusterFuturesError(.protocolViolation, "\(name): an empty reply from \(origin)"), origin: origin)
             }
         }
         return Made(job: job, future: future)
@@ -73,19 +82,21 @@ final class Job: Sendable {
     static func batch<F: RemoteFunction>(
         _ function: F, _ inputs: [F.Input], registry: FunctionRegistry
     ) throws(ClusterFuturesError) -> Made<[Result<F.Output, any Error>]> {
-        try registry.requireRegistered(F.self)
+        let identity = try registry.requireRegistered(F.self)
+        let name = identity.name
         let request = try CallRequest(function: function, inputs: inputs)
-        let future = Future<[Result<F.Output, any Error>]>(label: "\(F.name) × \(inputs.count)")
+        let future = Future<[Result<F.Output, any Error>]>(label: name)
         if request.sentIndices.isEmpty {
-            let results = CallReply.decode([], request: request, as: F.Output.self, functionName: F.name,
+            let results = CallReply.decode([], request: request, as: F.Output.self, functionName: name,
                                            origin: .currentProcess(executor: "caller"), registry: registry)
             future.succeed(results, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(functionName: F.name, request: request.bytes, itemCount: request.sentIndices.count, future: future) {
+        let job = Job(functionName: name, mangledName: identity.mangledName, request: request.bytes,
+                      itemCount: request.sentIndices.count, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
-            future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: F.name,
+            future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: name,
                                             origin: origin, registry: registry), origin: origin)
         }
         return Made(job: job, future: future)

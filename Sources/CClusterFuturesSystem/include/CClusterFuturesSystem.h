@@ -1,0 +1,50 @@
+#ifndef CCLUSTERFUTURES_SYSTEM_H
+#define CCLUSTERFUTURES_SYSTEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/// The environment variable that makes a copy of the program a worker. Its value is read by the
+/// worker's Swift entry point.
+#define CF_WORKER_ENVIRONMENT_NAME "CLUSTERFUTURES_WORKER"
+
+/// The descriptors a worker reads tasks from and writes results to.
+#define CF_WORKER_INPUT_FD 3
+#define CF_WORKER_OUTPUT_FD 4
+
+/// Starts `path` with `argv` and `envp`; in the child, `input_fd` becomes descriptor 3,
+/// `output_fd` descriptor 4, standard input reads /dev/null, standard output and error are
+/// inherited, every signal has its default action and none is blocked. Every other descriptor
+/// must already be close-on-exec. Returns 0 and the pid, or an errno value.
+int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
+                    int input_fd, int output_fd, pid_t *pid);
+
+/// Copies the GNU build id of the running executable into `buffer`; returns its length, or 0 when
+/// the executable has none.
+size_t cf_build_id(uint8_t *buffer, size_t capacity);
+
+/// The number of CPUs this process may run on (its affinity mask).
+int cf_affinity_cpu_count(void);
+
+/// Starts a detached thread that ends the process with `_exit(exit_code)` as soon as the write end
+/// of the pipe whose read end is `fd` is closed everywhere, which is what happens when the parent
+/// process dies, however it dies. Returns 0 or an errno value.
+int cf_start_parent_watchdog(int fd, int exit_code);
+
+/// pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno.
+int cf_pipe_cloexec(int fds[2]);
+
+/// A non-blocking, close-on-exec eventfd, or -1 with errno.
+int cf_eventfd(void);
+
+/// Asks for a pipe buffer of `bytes`; returns the new size or -1 with errno.
+int cf_set_pipe_size(int fd, int bytes);
+
+/// Writes a message to standard error, unbuffered.
+void cf_write_stderr(const char *message);
+
+/// The conventional name of a signal ("SIGSEGV"), or NULL.
+const char *cf_signal_name(int signal);
+
+#endif

@@ -1,0 +1,168 @@
+#define _GNU_SOURCE
+#include "CClusterFuturesSystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
+                    int input_fd, int output_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    int error = posix_spawn_file_actions_init(&actions);
+    if (error) return error;
+    error = posix_spawnattr_init(&attributes);
+    if (error) {
+        posix_spawn_file_actions_destroy(&actions);
+        return error;
+    }
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+    // dup2 onto the fixed numbers clears close-on-exec there. Both sources first move to numbers
+    // above every descriptor involved, so that neither dup2 can clobber the other's source.
+    int spare = (input_fd > output_fd ? input_fd : output_fd);
+    if (spare < CF_WORKER_OUTPUT_FD) spare = CF_WORKER_OUTPUT_FD;
+    int spare_input = spare + 1, spare_output = spare + 2;
+    if (!error) error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    if (!error) error = posix_spawn_file_actions_adddup2(&actions, input_fd, spare_input);
+    if (!error) error = posix_spawn_file_actions_adddup2(&actions, output_fd, spare_output);
+    if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_input, CF_WORKER_INPUT_FD);
+    if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_output, CF_WORKER_OUTPUT_FD);
+    if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_input);
+    if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_output);
+    if (!error) error = posix_spawnattr_setsigmask(&attributes, &none);
+    if (!error) error = posix_spawnattr_setsigdefault(&attributes, &all);
+    if (!error) error = posix_spawnattr_setflags(&attributes, flags);
+    if (!error) error = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return error;
+}
+
+struct build_id_search {
+    uint8_t *buffer;
+    size_t capacity;
+    size_t length;
+};
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *context) {
+    (void)size;
+    struct build_id_search *search = context;
+    // The first object reported is the executable itself.
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *header = &info->dlpi_phdr[i];
+        if (header->p_type != PT_NOTE) continue;
+        const uint8_t *note = (const uint8_t *)(info->dlpi_addr + header->p_vaddr);
+        const uint8_t *end = note + header->p_memsz;
+        while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nhdr = (const ElfW(Nhdr) *)note;
+            const uint8_t *name = note + sizeof(ElfW(Nhdr));
+            const uint8_t *desc = name + ((nhdr->n_namesz + 3) & ~3u);
+            const uint8_t *next = desc + ((nhdr->n_descsz + 3) & ~3u);
+            if (next > end) break;
+            if (nhdr->n_type == NT_GNU_BUILD_ID && nhdr->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                size_t length = nhdr->n_descsz < search->capacity ? nhdr->n_descsz : search->capacity;
+                memcpy(search->buffer, desc, length);
+                search->length = length;
+                return 1;
+            }
+            note = next;
+        }
+    }
+    return 1;
+}
+
+size_t cf_build_id(uint8_t *buffer, size_t capacity) {
+    struct build_id_search search = { buffer, capacity, 0 };
+    dl_iterate_phdr(find_build_id, &search);
+    return search.length;
+}
+
+int cf_affinity_cpu_count(void) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
+    return CPU_COUNT(&set);
+}
+
+struct watchdog {
+    int fd;
+    int exit_code;
+};
+
+static void *watch_parent(void *context) {
+    struct watchdog watchdog = *(struct watchdog *)context;
+    free(context);
+    struct pollfd descriptor = { .fd = watchdog.fd, .events = 0, .revents = 0 };
+    for (;;) {
+        int ready = poll(&descriptor, 1, -1);
+        if (ready < 0 && errno == EINTR) continue;
+        if (ready < 0 || (descriptor.revents & (POLLHUP | POLLERR | POLLNVAL))) _exit(watchdog.exit_code);
+    }
+    return NULL;
+}
+
+int cf_start_parent_watchdog(int fd, int exit_code) {
+    struct watchdog *context = malloc(sizeof(struct watchdog));
+    if (!context) return ENOMEM;
+    context->fd = fd;
+    context->exit_code = exit_code;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attributes, 64 * 1024);
+    pthread_t thread;
+    int error = pthread_create(&thread, &attributes, watch_parent, context);
+    pthread_attr_destroy(&attributes);
+    if (error) free(context);
+    return error;
+}
+
+int cf_pipe_cloexec(int fds[2]) {
+    return pipe2(fds, O_CLOEXEC);
+}
+
+int cf_eventfd(void) {
+    return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+int cf_set_pipe_size(int fd, int bytes) {
+    return fcntl(fd, F_SETPIPE_SZ, bytes);
+}
+
+void cf_write_stderr(const char *message) {
+    size_t length = strlen(message);
+    while (length > 0) {
+        ssize_t written = write(STDERR_FILENO, message, length);
+        if (written < 0 && errno == EINTR) continue;
+        if (written <= 0) return;
+        message += written;
+        length -= (size_t)written;
+    }
+}
+
+const char *cf_signal_name(int signal) {
+    return sigabbrev_np(signal);
+}
+
+// The entry point of worker mode, written in Swift (WorkerMain.swift). Weak, so that a program that
+// links this file without the Swift module still starts.
+extern void cf_worker_main(void) __attribute__((weak));
+
+// Runs before main in every process of a program linked with ClusterFutures. In a process an
+// executor started as a worker, it diverts into worker mode, which never returns: the program's
+// own code never runs there. Anywhere else it does nothing.
+__attribute__((constructor)) static void cf_enter_worker_mode_if_asked(void) {
+    if (cf_worker_main != NULL && getenv(CF_WORKER_ENVIRONMENT_NAME) != NULL) cf_worker_main();
+}

@@ -1,0 +1,239 @@
+import DequeModule
+import SystemPackage
+
+/// What a frame between the pool and a worker carries.
+///
+/// Every frame is a 24-byte header (kind, 7 reserved bytes, a 64-bit id, a 64-bit payload length,
+/// all little-endian) followed by the payload.
+enum FrameKind: UInt8 {
+    /// Worker → pool, first: protocol version, pid, build id.
+    case hello = 1
+    /// Pool → worker, after a good hello: the task budget and the initializer.
+    case welcome = 2
+    /// Worker → pool: the initializer ran; tasks may come.
+    case ready = 3
+    /// Worker → pool: the initializer failed; the payload says why.
+    case initializerFailed = 4
+    /// Pool → worker: a call to run (``TaskMessage``).
+    case task = 5
+    /// Worker → pool: the encoded ``CallReply`` to the task with the frame's id.
+    case result = 6
+    /// Worker → pool: the task budget is spent; the worker exits after this frame.
+    case retiring = 7
+    /// Pool → worker: exit now.
+    case stop = 8
+}
+
+/// One frame.
+struct Frame {
+    static let headerSize = 24
+    /// The version of this protocol, sent in ``FrameKind/hello``.
+    static let protocolVersion: UInt32 = 1
+
+    var kind: FrameKind
+    var id: UInt64
+    var payload: [UInt8]
+
+    /// The header of a frame of `kind` with a payload of `length` bytes.
+    static func header(_ kind: FrameKind, id: UInt64, length: Int) -> [UInt8] {
+        var header = [UInt8](repeating: 0, count: headerSize)
+        header[0] = kind.rawValue
+        header.withUnsafeMutableBytes { raw in
+            raw.storeBytes(of: id.littleEndian, toByteOffset: 8, as: UInt64.self)
+            raw.storeBytes(of: UInt64(length).littleEndian, toByteOffset: 16, as: UInt64.self)
+        }
+        return header
+    }
+}
+
+/// Why a stream of frames cannot be trusted any more.
+struct FrameError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Reads frames from a descriptor as bytes arrive, with a bound on the payload size, so a corrupt,
+/// truncated or oversized frame is an error and never an unbounded allocation.
+final class FrameReader {
+    private var chunk: [UInt8]
+    private var start = 0
+    private var end = 0
+    /// A large frame being read straight into its own payload.
+    private var partial: (kind: FrameKind, id: UInt64, payload: [UInt8], filled: Int)?
+    private let maxPayload: Int
+
+    init(chunkSize: Int = 256 * 1024, maxPayload: Int) {
+        chunk = [UInt8](repeating: 0, count: chunkSize)
+        self.maxPayload = maxPayload
+    }
+
+    /// True while a frame has been begun and not finished.
+    var isMidFrame: Bool { partial != nil || end > start }
+
+    /// Reads what is available now and appends every complete frame to `frames`.
+    ///
+    /// - Returns: false at end of file.
+    func readAvailable(from fd: FileDescriptor, into frames: inout [Frame]) throws -> Bool {
+        while true {
+            if var current = partial {
+                let count = try current.payload.withUnsafeMutableBytes { raw in
+                    try SystemCalls.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[current.filled...]))
+                }
+                guard let count else { partial = current; return true }
+                if count == 0 { return false }
+                current.filled += count
+                if current.filled == current.payload.count {
+                    frames.append(Frame(kind: current.kind, id: current.id, payload: current.payload))
+                    partial = nil
+                } else {
+                    partial = current
+                }
+                continue
+            }
+            if start > 0 && start == end {
+                start = 0
+                end = 0
+            } else if start > 0 && chunk.count - end < Frame.headerSize {
+                chunk.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: end - start)
+                }
+                end -= start
+                start = 0
+            }
+            let count = try chunk.withUnsafeMutableBytes { raw in
+                try SystemCalls.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: raw[end...]))
+            }
+            guard let count else { return true }
+            if count == 0 { return false }
+            end += count
+            try parse(into: &frames)
+        }
+    }
+
+    /// Takes complete frames out of `chunk`; begins a `partial` frame for a payload too large for it.
+    private func parse(into frames: inout [Frame]) throws {
+        while end - start >= Frame.headerSize {
+            let (kindByte, id, rawLength) = chunk.withUnsafeBytes { raw in
+                (raw[start],
+                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)),
+                 UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 16, as: UInt64.self)))
+            }
+            guard let kind = FrameKind(rawValue: kindByte) else {
+                throw FrameError(description: "corrupt frame: unknown kind \(kindByte)")
+            }
+            guard rawLength <= UInt64(maxPayload) else {
+                throw FrameError(description: "oversized frame: \(rawLength) bytes, the limit is \(maxPayload)")
+            }
+            let length = Int(rawLength)
+            let payloadStart = start + Frame.headerSize
+            let available = end - payloadStart
+            if available >= length {
+                frames.append(Frame(kind: kind, id: id, payload: Array(chunk[payloadStart..<payloadStart + length])))
+                start = payloadStart + length
+                continue
+            }
+            if length > chunk.count - Frame.headerSize {
+                var payload = [UInt8](repeating: 0, count: length)
+                payload.withUnsafeMutableBytes { raw in
+                    chunk.withUnsafeBytes { source in
+                        raw.baseAddress!.copyMemory(from: source.baseAddress! + payloadStart, byteCount: available)
+                    }
+                }
+                partial = (kind, id, payload, available)
+                start = end
+            } else if start > 0 {
+                chunk.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: end - start)
+                }
+                end -= start
+                start = 0
+            }
+            return
+        }
+    }
+}
+
+/// Frames waiting to be written to a descriptor, written with as few calls as the descriptor allows.
+final class FrameWriter {
+    private var segments = Deque<[UInt8]>()
+    private var offset = 0
+
+    var isEmpty: Bool { segments.isEmpty }
+
+    func enqueue(_ kind: FrameKind, id: UInt64, payload: [UInt8]) {
+        enqueue(kind, id: id, segments: [payload])
+    }
+
+    /// Queues a frame whose payload is the concatenation of `payloadSegments`, without copying them.
+    func enqueue(_ kind: FrameKind, id: UInt64, segments payloadSegments: [[UInt8]]) {
+        segments.append(Frame.header(kind, id: id, length: payloadSegments.reduce(0) { $0 + $1.count }))
+        for segment in payloadSegments where !segment.isEmpty { segments.append(segment) }
+    }
+
+    /// Writes what the descriptor takes now. Returns true when everything was written.
+    func flush(to fd: FileDescriptor) throws -> Bool {
+        while !segments.isEmpty {
+            let batch = segments.prefix(64)
+            let written = try withBuffers(Array(batch), firstOffset: offset) { try SystemCalls.write(fd, $0) }
+            guard let written else { return false }
+            consume(written)
+        }
+        return true
+    }
+
+    private func consume(_ count: Int) {
+        var remaining = count
+        while remaining > 0, let first = segments.first {
+            let left = first.count - offset
+            if remaining >= left {
+                remaining -= left
+                segments.removeFirst()
+                offset = 0
+            } else {
+                offset += remaining
+                remaining = 0
+            }
+        }
+    }
+
+    private func withBuffers<R>(
+        _ arrays: [[UInt8]], firstOffset: Int, _ body: ([UnsafeRawBufferPointer]) throws -> R
+    ) throws -> R {
+        func nest(_ index: Int, _ collected: [UnsafeRawBufferPointer]) throws -> R {
+            guard index < arrays.count else { return try body(collected) }
+            return try arrays[index].withUnsafeBytes { raw in
+                let slice = index == 0 ? UnsafeRawBufferPointer(rebasing: raw[firstOffset...]) : raw
+                return try nest(index + 1, collected + [slice])
+            }
+        }
+        return try nest(0, [])
+    }
+}
+
+/// A call as it travels to a worker in a ``FrameKind/task`` frame: the function's registered and
+/// mangled names and the encoded ``CallRequest``.
+struct TaskMessage {
+    var functionName: String
+    var mangledName: String
+    var request: [UInt8]
+
+    /// The message as payload segments: the names, then the request, which is not copied.
+    func encodedSegments() -> [[UInt8]] {
+        var writer = ByteWriter(reservingCapacity: 16 + functionName.utf8.count + mangledName.utf8.count)
+        writer.appendLengthPrefixed(Array(functionName.utf8))
+        writer.appendLengthPrefixed(Array(mangledName.utf8))
+        return [writer.bytes, request]
+    }
+
+    init(functionName: String, mangledName: String, request: [UInt8]) {
+        self.functionName = functionName
+        self.mangledName = mangledName
+        self.request = request
+    }
+
+    init(decoding bytes: [UInt8]) throws {
+        var reader = ByteReader(bytes)
+        functionName = String(decoding: try reader.readLengthPrefixed(), as: UTF8.self)
+        mangledName = String(decoding: try reader.readLengthPrefixed(), as: UTF8.self)
+        request = Array(reader.readRemaining())
+    }
+}

@@ -1,0 +1,147 @@
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs tasks in worker processes on this machine: fresh copies of the running program, one task at a
+/// time each, isolated from each other and from the caller.
+///
+/// ```swift
+/// let pool = try LocalProcessPoolExecutor()            // usable cores - 1 workers
+/// let squares = try pool.map(Square(), 0..<1_000_000, chunkSize: 256).collect()
+/// pool.shutdown()
+/// ```
+///
+/// A worker is the program's own executable started again (`/proc/self/exe`, or
+/// ``Configuration/workerExecutable``). It turns into a worker before `main` runs, so it never runs
+/// the program's own code, and it proves at start-up that it is the same build as the pool.
+///
+/// A worker that dies during a task (a `fatalError`, a signal, an `exit`) fails only that task's
+/// future, with ``ClusterFuturesError/Code-swift.struct/workerLost`` naming the function, the signal
+/// or exit status and the pid; the pool starts a replacement, tasks queued behind it run elsewhere,
+/// and the executor stays usable. Workers exit within a second of the pool's process ending,
+/// however it ends, even by `SIGKILL`.
+public final class LocalProcessPoolExecutor: Executor {
+    /// How a pool is set up.
+    public struct Configuration: Sendable {
+        /// How many worker processes; nil means the usable CPUs (affinity and cgroup quota) minus one,
+        /// at least one.
+        public var workers: Int?
+        /// The executable to start as a worker; nil means this program (`/proc/self/exe`). It must be
+        /// the same build as this program, or it is refused.
+        public var workerExecutable: String?
+        /// A function run once in every worker before its first task; its failure breaks the pool.
+        public var initializer: WorkerInitializer?
+        /// Replace a worker after it has run this many tasks (a planned exit: nothing is lost).
+        public var maxTasksPerChild: Int?
+        /// Stop workers that have been idle this long, and start them again when work comes.
+        public var idleTimeout: Duration?
+        /// How many tasks a worker is sent ahead of its results, which keeps it busy and batches
+        /// small messages. At least 1; 4 by default.
+        public var tasksInFlightPerWorker: Int = 4
+        /// The largest message a worker may send back; a larger one retires that worker.
+        public var maxMessageBytes: Int = 1 << 32
+        /// How long the pool's I/O thread keeps polling after activity before it sleeps: a sleeping
+        /// thread is slow to wake. Zero never spins.
+        public var spin: Duration = .microseconds(100)
+        /// Where the pool reports worker crashes and replacements.
+        public var logger = Logger(label: "ClusterFutures.LocalProcessPoolExecutor")
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    private let engine: ProcessPoolEngine
+    private let registry: FunctionRegistry
+
+    /// The number of worker processes.
+    public let numWorkers: Int
+
+    /// Starts a pool of `workers` processes (nil: usable CPUs minus one).
+    public convenience init(workers: Int? = nil) throws {
+        var configuration = Configuration()
+        configuration.workers = workers
+        try self.init(configuration)
+    }
+
+    /// Starts a pool as `configuration` says.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for a worker count,
+    ///   `maxTasksPerChild` or `tasksInFlightPerWorker` below 1; ``ClusterFuturesError/Code-swift.struct/brokenExecutor``
+    ///   when a worker cannot be started.
+    public init(_ configuration: Configuration, registry: FunctionRegistry = .shared) throws {
+        let workers = configuration.workers ?? max(1, UsableCPUs.count - 1)
+        guard workers >= 1 else {
+            throw ClusterFuturesError(.invalidArgument, "a process pool needs at least 1 worker, not \(workers)")
+        }
+        if let budget = configuration.maxTasksPerChild, budget < 1 {
+            throw ClusterFuturesError(.invalidArgument, "maxTasksPerChild must be at least 1, not \(budget)")
+        }
+        guard configuration.tasksInFlightPerWorker >= 1 else {
+            throw ClusterFuturesError(.invalidArgument,
+                "tasksInFlightPerWorker must be at least 1, not \(configuration.tasksInFlightPerWorker)")
+        }
+        let settings = ProcessPoolEngine.Settings(
+            workers: workers,
+            executable: configuration.workerExecutable ?? "/proc/self/exe",
+            maxTasksPerChild: configuration.maxTasksPerChild,
+            idleTimeout: configuration.idleTimeout,
+            initializer: configuration.initializer,
+            tasksInFlightPerWorker: configuration.tasksInFlightPerWorker,
+            maxMessageBytes: configuration.maxMessageBytes,
+            spin: configuration.spin,
+            logger: configuration.logger)
+        engine = try ProcessPoolEngine(settings: settings)
+        numWorkers = workers
+        self.registry = registry
+        engine.start()
+    }
+
+    deinit {
+        engine.shutdown(wait: false, cancelFutures: false)
+    }
+
+    public var isShutdown: Bool { engine.isShutdown }
+
+    public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
+        try checkOpen()
+        let made = try Job.single(function, input, registry: registry)
+        if let job = made.job { try engine.enqueue(job) }
+        return made.future
+    }
+
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
+        try checkOpen()
+        let made = try Job.batch(function, batch, registry: registry)
+        if let job = made.job { try engine.enqueue(job) }
+        return made.future
+    }
+
+    public func shutdown(wait: Bool, cancelFutures: Bool) {
+        engine.shutdown(wait: wait, cancelFutures: cancelFutures)
+    }
+
+    /// Stops every worker with `SIGTERM` now and shuts the pool down: queued futures are cancelled,
+    /// running ones fail with ``ClusterFuturesError/Code-swift.struct/workerLost``. Returns when the
+    /// workers are gone.
+    public func terminateWorkers() {
+        engine.terminate(signal: SIGTERM, by: "terminateWorkers()")
+    }
+
+    /// As ``terminateWorkers()``, with `SIGKILL`.
+    public func killWorkers() {
+        engine.terminate(signal: SIGKILL, by: "killWorkers()")
+    }
+
+    /// Throws before any encoding work if the pool cannot take the task.
+    private func checkOpen() throws(ClusterFuturesError) {
+        let (shutDown, broken) = engine.shared.withLock { ($0.phase != .running, $0.broken) }
+        if let broken { throw broken }
+        if shutDown {
+            throw ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
+        }
+    }
+}

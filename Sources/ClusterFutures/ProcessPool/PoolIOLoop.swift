@@ -1,0 +1,407 @@
+import CClusterFuturesSystem
+import DequeModule
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The pool's I/O thread: owns the workers, moves jobs to them and results back.
+// @unchecked Sendable: created before the I/O thread starts and used only on it afterwards.
+final class PoolIOLoop: @unchecked Sendable {
+    private unowned let engine: ProcessPoolEngine
+    private var settings: ProcessPoolEngine.Settings { engine.settings }
+    private var logger: Logger { engine.settings.logger }
+
+    private var workers: [PoolWorker] = []
+    /// Jobs a worker had been sent but not started when it died: already running, so they go to the
+    /// next free worker ahead of the queue.
+    private var requeued = Deque<Job>()
+    private var nextWorkerIndex = 0
+    private var nextTaskID: UInt64 = 1
+    private var signalledTermination = false
+    private var lastActivity = ContinuousClock.now
+
+    init(engine: ProcessPoolEngine) {
+        self.engine = engine
+    }
+
+    // MARK: Workers
+
+    /// Starts the pool's workers; a failure here is thrown from the executor's initializer.
+    func spawnInitialWorkers() throws(ClusterFuturesError) {
+        guard settings.idleTimeout == nil else { return }
+        for _ in 0..<settings.workers { try spawnWorker() }
+    }
+
+    private func spawnWorker() throws(ClusterFuturesError) {
+        let index = nextWorkerIndex
+        nextWorkerIndex += 1
+        do {
+            let tasks = try SystemCalls.pipe()
+            let results = try SystemCalls.pipe()
+            SystemCalls.growPipe(tasks.write, to: 1 << 20)
+            SystemCalls.growPipe(results.write, to: 1 << 20)
+            defer {
+                try? tasks.read.close()
+                try? results.write.close()
+            }
+            var environment = ProcessEnvironment.current.filter { !$0.hasPrefix(CF_WORKER_ENVIRONMENT_NAME + "=") }
+            environment.append("\(CF_WORKER_ENVIRONMENT_NAME)=\(WorkerLaunch(index: index, parent: getpid()).environmentValue)")
+            let pid = try SystemCalls.spawnWorker(
+                path: settings.executable, arguments: [settings.executable], environment: environment,
+                input: tasks.read, output: results.write)
+            try SystemCalls.setNonBlocking(tasks.write)
+            try SystemCalls.setNonBlocking(results.read)
+            workers.append(PoolWorker(index: index, pid: pid, toWorker: tasks.write, fromWorker: results.read,
+                                      maxPayload: settings.maxMessageBytes))
+        } catch {
+            throw ClusterFuturesError(.brokenExecutor, "could not start a worker from \(settings.executable): \(error)")
+        }
+    }
+
+    /// How many workers there should be now.
+    private func wantedWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) -> Int {
+        switch phase {
+        case .terminating: return 0
+        case .draining where queueIsEmpty: return 0
+        case .running where queueIsEmpty && settings.idleTimeout != nil: return 0
+        default: return settings.workers
+        }
+    }
+
+    // MARK: The loop
+
+    func run() {
+        blockSIGPIPEOnThisThread()
+        while true {
+            let (phase, broken, sharedQueueIsEmpty) = engine.shared.withLock { ($0.phase, $0.broken, $0.queue.isEmpty) }
+            let queueIsEmpty = sharedQueueIsEmpty && requeued.isEmpty
+            if let broken {
+                failEverything(broken)
+                break
+            }
+            if case .terminating(let signal, _) = phase, !signalledTermination {
+                signalledTermination = true
+                for worker in workers { SystemCalls.signal(worker.pid, signal) }
+            }
+            dispatch()
+            flushWrites()
+            let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
+            let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
+            if live < wanted {
+                do {
+                    for _ in live..<wanted { try spawnWorker() }
+                } catch {
+                    breakPool(error)
+                    continue
+                }
+            }
+            stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
+            if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
+                for worker in workers where worker.phase != .stopping {
+                    worker.phase = .stopping
+                    worker.closeInput()
+                }
+                if workers.isEmpty { break }
+            }
+            waitForEvents()
+        }
+        finish()
+    }
+
+    private func finish() {
+        for worker in workers { SystemCalls.signal(worker.pid, SIGKILL) }
+        for worker in workers { reap(worker) }
+        workers.removeAll()
+        engine.shared.withLock { $0.finished = true }
+    }
+
+    /// Hands queued jobs to ready workers, least loaded first, up to the per-worker depth.
+    private func dispatch() {
+        for round in 0..<settings.tasksInFlightPerWorker {
+            var gaveAny = false
+            for worker in workers where worker.phase == .ready && worker.inFlight.count <= round {
+                if let budget = settings.maxTasksPerChild, worker.tasksSent >= budget { continue }
+                guard let job = nextRunnableJob() else { return }
+                send(job, to: worker)
+                gaveAny = true
+            }
+            if !gaveAny { return }
+        }
+    }
+
+    /// The next job to send: a requeued one, else the next queued one whose future was not
+    /// cancelled, now marked running.
+    private func nextRunnableJob() -> Job? {
+        if let job = requeued.popFirst() { return job }
+        while let job = engine.shared.withLock({ $0.queue.popFirst() }) {
+            if job.markRunning() { return job }
+        }
+        return nil
+    }
+
+    private func send(_ job: Job, to worker: PoolWorker) {
+        let id = nextTaskID
+        nextTaskID += 1
+        worker.inFlight.append((id, job))
+        worker.tasksSent += 1
+        let message = TaskMessage(functionName: job.functionName, mangledName: job.mangledName, request: job.request)
+        worker.writer.enqueue(.task, id: id, segments: message.encodedSegments())
+    }
+
+    private func flushWrites() {
+        for worker in workers where !worker.writer.isEmpty {
+            guard let fd = worker.toWorker else { continue }
+            do {
+                _ = try worker.writer.flush(to: fd)
+            } catch {
+                // The worker is gone or going; its end of file on the result pipe tells how.
+                worker.closeInput()
+            }
+        }
+    }
+
+    private func stopIdleWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) {
+        guard let idleTimeout = settings.idleTimeout, phase == .running, queueIsEmpty else { return }
+        let now = ContinuousClock.now
+        for worker in workers where worker.phase == .ready && worker.inFlight.isEmpty && now - worker.idleSince >= idleTimeout {
+            logger.debug("stopping idle \(worker.name)")
+            worker.phase = .stopping
+            worker.closeInput()
+        }
+    }
+
+    // MARK: Waiting
+
+    private func waitForEvents() {
+        var descriptors = [pollfd(fd: engine.wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
+        for worker in workers {
+            descriptors.append(pollfd(fd: worker.fromWorker.rawValue, events: Int16(POLLIN), revents: 0))
+            let wantsWrite = !worker.writer.isEmpty && worker.toWorker != nil
+            descriptors.append(pollfd(fd: worker.toWorker?.rawValue ?? -1, events: wantsWrite ? Int16(POLLOUT) : 0, revents: 0))
+        }
+        var timeout = pollTimeout()
+        if timeout != 0 {
+            let mayHaveWork = engine.shared.withLock { state in
+                if !state.queue.isEmpty || state.broken != nil { return true }
+                state.ioSleeping = true
+                return false
+            }
+            if mayHaveWork { timeout = 0 }
+        }
+        do {
+            try SystemCalls.poll(&descriptors, timeout: timeout)
+        } catch {
+            logger.error("poll failed: \(error)")
+        }
+        engine.shared.withLock { $0.ioSleeping = false }
+        if descriptors[0].revents != 0 {
+            engine.wake.drain()
+            lastActivity = .now
+        }
+        var gone: [(PoolWorker, ClusterFuturesError?)] = []
+        for (index, worker) in workers.enumerated() {
+            let readEvents = descriptors[1 + 2 * index].revents
+            if readEvents != 0 {
+                lastActivity = .now
+                if let ending = readResults(from: worker) { gone.append(ending) }
+            }
+        }
+        for (worker, reason) in gone { workerEnded(worker, reason: reason) }
+    }
+
+    /// 0 while recently busy (a short spin instead of a sleep, which is slow to wake from), else a
+    /// wait bounded by the next timer, or none.
+    private func pollTimeout() -> Int32 {
+        if ContinuousClock.now - lastActivity < settings.spin {
+            sched_yield()
+            return 0
+        }
+        if settings.idleTimeout != nil && workers.contains(where: { $0.phase == .ready && $0.inFlight.isEmpty }) { return 50 }
+        if workers.contains(where: { $0.phase == .stopping }) { return 50 }
+        return -1
+    }
+
+    // MARK: Results
+
+    /// Reads and handles every frame available from `worker`; returns the worker and why it ended
+    /// when it has.
+    private func readResults(from worker: PoolWorker) -> (PoolWorker, ClusterFuturesError?)? {
+        var frames: [Frame] = []
+        let open: Bool
+        do {
+            open = try worker.reader.readAvailable(from: worker.fromWorker, into: &frames)
+        } catch let error as FrameError {
+            return (worker, retire(worker, ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(error)")))
+        } catch {
+            return (worker, nil)
+        }
+        for frame in frames {
+            if let violation = handle(frame, from: worker) { return (worker, retire(worker, violation)) }
+        }
+        if open { return nil }
+        if worker.retireReason == nil && worker.reader.isMidFrame {
+            worker.retireReason = ClusterFuturesError(.protocolViolation,
+                "\(worker.name) ended in the middle of a message (a truncated frame)")
+        }
+        return (worker, worker.retireReason)
+    }
+
+    /// Kills a worker the pool can no longer trust.
+    private func retire(_ worker: PoolWorker, _ reason: ClusterFuturesError) -> ClusterFuturesError {
+        logger.warning("retiring \(worker.name): \(reason.message)")
+        worker.retireReason = reason
+        SystemCalls.signal(worker.pid, SIGKILL)
+        return reason
+    }
+
+    /// Handles one frame; returns a protocol violation, if it is one.
+    private func handle(_ frame: Frame, from worker: PoolWorker) -> ClusterFuturesError? {
+        switch (frame.kind, worker.phase) {
+        case (.hello, .starting):
+            var fields = ByteReader(frame.payload)
+            guard let version = try? fields.readUInt64(), let _ = try? fields.readUInt64() else {
+                return ClusterFuturesError(.protocolViolation, "\(worker.name) sent a malformed hello")
+            }
+            let build = String(decoding: fields.readRemaining(), as: UTF8.self)
+            guard version == UInt64(Frame.protocolVersion), build == BuildIdentity.current else {
+                breakPool(ClusterFuturesError(.brokenExecutor,
+                    "refused \(worker.name) from \(settings.executable): it runs build \(build) (protocol \(version)), "
+                    + "this program is build \(BuildIdentity.current) (protocol \(Frame.protocolVersion)); "
+                    + "a worker must be a copy of the same build"))
+                return nil
+            }
+            var welcome = ByteWriter()
+            welcome.append(UInt64(settings.maxTasksPerChild ?? 0))
+            var segments = [welcome.bytes]
+            if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }
+            worker.writer.enqueue(.welcome, id: 0, segments: segments)
+            worker.phase = .initializing
+        case (.ready, .initializing):
+            worker.phase = .ready
+            worker.idleSince = .now
+        case (.initializerFailed, .initializing):
+            let reason = String(decoding: frame.payload, as: UTF8.self)
+            breakPool(ClusterFuturesError(.brokenExecutor,
+                "the initializer \(settings.initializer?.functionName ?? "?") failed in \(worker.name): \(reason)"))
+        case (.result, .ready), (.result, .stopping):
+            guard let first = worker.inFlight.first, first.id == frame.id else {
+                return ClusterFuturesError(.protocolViolation, "\(worker.name) answered task \(frame.id), which it was not running")
+            }
+            worker.inFlight.removeFirst()
+            worker.idleSince = .now
+            first.job.complete(reply: frame.payload, origin: worker.origin)
+        case (.retiring, .ready):
+            worker.phase = .retiring
+        case (.hello, .stopping), (.ready, .stopping), (.initializerFailed, .stopping):
+            // Still starting when the pool began to stop: it exits on its own at end of file.
+            break
+        default:
+            return ClusterFuturesError(.protocolViolation, "\(worker.name) sent an unexpected \(frame.kind) frame while \(worker.phase)")
+        }
+        return nil
+    }
+
+    // MARK: Endings
+
+    /// A worker's result pipe reached end of file: it exited, planned or not.
+    private func workerEnded(_ worker: PoolWorker, reason: ClusterFuturesError?) {
+        let status = reap(worker)
+        workers.removeAll { $0 === worker }
+        let phase = engine.shared.withLock { $0.phase }
+        switch worker.phase {
+        case .starting, .initializing:
+            if case .terminating = phase { return }
+            let during = worker.phase == .initializing
+                ? "while running the initializer \(settings.initializer?.functionName ?? "")" : "while starting"
+            breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)"))
+        case .retiring where worker.inFlight.isEmpty:
+            logger.debug("\(worker.name) retired after \(worker.tasksSent) tasks")
+        case .stopping where worker.inFlight.isEmpty:
+            break
+        case .ready, .retiring, .stopping:
+            guard let running = worker.inFlight.popFirst() else {
+                if worker.phase == .ready { logger.warning("\(worker.name) exited with \(status) while idle; replacing it") }
+                return
+            }
+            let error: ClusterFuturesError
+            if let reason {
+                error = reason
+            } else if case .terminating(_, let caller) = phase {
+                error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.job.functionName)")
+            } else {
+                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.job.functionName)")
+            }
+            logger.warning("\(error.message); replacing it")
+            running.job.fail(error, origin: worker.origin)
+            let unstarted = worker.inFlight.map(\.job)
+            if case .terminating = phase {
+                for job in unstarted { job.fail(error, origin: worker.origin) }
+            } else {
+                requeued.insert(contentsOf: unstarted, at: 0)
+            }
+        }
+    }
+
+    /// Waits for a worker's exit status: at once for one that is exiting, SIGKILL after a second.
+    @discardableResult
+    private func reap(_ worker: PoolWorker) -> ExitStatus {
+        worker.closeAll()
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: .seconds(1))
+        while clock.now < deadline {
+            if let status = try? SystemCalls.reap(worker.pid, block: false) { return ExitStatus(raw: status) }
+            usleep(500)
+        }
+        SystemCalls.signal(worker.pid, SIGKILL)
+        return ExitStatus(raw: (try? SystemCalls.reap(worker.pid, block: true)) ?? SIGKILL)
+    }
+
+    /// Marks the pool broken: every queued and running job fails with `error`, every worker is killed.
+    private func breakPool(_ error: ClusterFuturesError) {
+        let first = engine.shared.withLock { state -> Bool in
+            guard state.broken == nil else { return false }
+            state.broken = error
+            return true
+        }
+        if first { logger.error("the process pool is broken: \(error.message)") }
+    }
+
+    private func failEverything(_ error: ClusterFuturesError) {
+        let queued = engine.shared.withLock { state in
+            defer { state.queue.removeAll() }
+            return Array(state.queue)
+        }
+        for worker in workers {
+            SystemCalls.signal(worker.pid, SIGKILL)
+            for (_, job) in worker.inFlight { job.fail(error, origin: worker.origin) }
+            worker.inFlight.removeAll()
+        }
+        for job in queued + requeued { job.fail(error, origin: nil) }
+        requeued.removeAll()
+    }
+
+    private func blockSIGPIPEOnThisThread() {
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGPIPE)
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+    }
+}
+
+/// The environment of this process, as `NAME=value` strings.
+enum ProcessEnvironment {
+    static var current: [String] {
+        var result: [String] = []
+        var pointer = environ
+        while let entry = pointer.pointee {
+            result.append(String(cString: entry))
+            pointer += 1
+        }
+        return result
+    }
+}

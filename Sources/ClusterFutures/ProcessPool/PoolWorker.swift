@@ -1,0 +1,66 @@
+import DequeModule
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// One worker process as the pool's I/O thread sees it. Used only on that thread.
+final class PoolWorker {
+    enum Phase: Equatable {
+        /// Spawned; its hello has not arrived.
+        case starting
+        /// Welcomed; running its initializer.
+        case initializing
+        /// Taking tasks.
+        case ready
+        /// Announced that its task budget is spent; it exits after its last result.
+        case retiring
+        /// Told to exit (shutdown or idle).
+        case stopping
+    }
+
+    let index: Int
+    let pid: pid_t
+    /// The pool writes tasks here.
+    private(set) var toWorker: FileDescriptor?
+    /// The pool reads results here.
+    let fromWorker: FileDescriptor
+    let reader: FrameReader
+    let writer = FrameWriter()
+    let origin: TaskOrigin
+
+    var phase: Phase = .starting
+    /// Tasks sent and not yet answered, oldest first; the first is the one running.
+    var inFlight = Deque<(id: UInt64, job: Job)>()
+    /// Tasks sent to this worker in its life.
+    var tasksSent = 0
+    /// When it last finished a task or started, for the idle timeout.
+    var idleSince = ContinuousClock.now
+    /// Why the pool retired it, when the pool did: overrides the exit status in the error.
+    var retireReason: ClusterFuturesError?
+
+    init(index: Int, pid: pid_t, toWorker: FileDescriptor, fromWorker: FileDescriptor, maxPayload: Int) {
+        self.index = index
+        self.pid = pid
+        self.toWorker = toWorker
+        self.fromWorker = fromWorker
+        self.reader = FrameReader(maxPayload: maxPayload)
+        self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: pid, worker: index)
+    }
+
+    var name: String { "worker \(index) (pid \(pid))" }
+
+    /// Closes the pool's end of the task pipe: the worker reads end of file and exits.
+    func closeInput() {
+        try? toWorker?.close()
+        toWorker = nil
+    }
+
+    func closeAll() {
+        closeInput()
+        try? fromWorker.close()
+    }
+}

@@ -1,0 +1,145 @@
+import DequeModule
+import Dispatch
+import Foundation
+import Logging
+import Synchronization
+import SystemPackage
+
+/// The machinery of a ``LocalProcessPoolExecutor``: a queue of jobs shared with submitting threads,
+/// and one I/O thread that owns every worker process, dispatches jobs, reads results, and replaces
+/// workers that die.
+///
+/// One thread does all the I/O with non-blocking descriptors and `poll`, so a large message going
+/// to one worker never holds up results from the others.
+// @unchecked Sendable: `shared` is a Mutex; `loop` and everything it holds are used only on the I/O
+// thread after `start()`; the rest is immutable.
+final class ProcessPoolEngine: @unchecked Sendable {
+    struct Settings: Sendable {
+        var workers: Int
+        var executable: String
+        var maxTasksPerChild: Int?
+        var idleTimeout: Duration?
+        var initializer: WorkerInitializer?
+        var tasksInFlightPerWorker: Int
+        var maxMessageBytes: Int
+        var spin: Duration
+        var logger: Logger
+    }
+
+    enum Phase: Equatable {
+        case running
+        /// Shutting down: queued work still runs, then the workers stop.
+        case draining
+        /// Workers are being signalled; nothing more runs.
+        case terminating(signal: Int32, by: String)
+    }
+
+    struct Shared {
+        var queue = Deque<Job>()
+        var phase = Phase.running
+        var broken: ClusterFuturesError?
+        var ioSleeping = false
+        var finished = false
+        var ioThread: pthread_t?
+    }
+
+    let settings: Settings
+    let shared = Mutex(Shared())
+    let wake: WakeSignal
+    private let finishedGroup = DispatchGroup()
+    private var loop: PoolIOLoop?
+
+    init(settings: Settings) throws {
+        self.settings = settings
+        do {
+            wake = try WakeSignal()
+        } catch {
+            throw ClusterFuturesError(.brokenExecutor, "the process pool could not start: \(error)")
+        }
+        let loop = PoolIOLoop(engine: self)
+        try loop.spawnInitialWorkers()
+        self.loop = loop
+    }
+
+    /// Starts the I/O thread.
+    func start() {
+        guard let loop else { return }
+        finishedGroup.enter()
+        let thread = Thread { [self] in
+            shared.withLock { $0.ioThread = pthread_self() }
+            loop.run()
+            self.loop = nil
+            finishedGroup.leave()
+        }
+        thread.name = "ClusterFutures.LocalProcessPoolExecutor"
+        thread.start()
+    }
+
+    /// Queues a job for the next free worker.
+    func enqueue(_ job: Job) throws(ClusterFuturesError) {
+        let mustWake: Bool = try shared.withLock { (state) throws(ClusterFuturesError) in
+            if let broken = state.broken { throw broken }
+            guard state.phase == .running else {
+                throw ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
+            }
+            state.queue.append(job)
+            defer { state.ioSleeping = false }
+            return state.ioSleeping
+        }
+        if mustWake { wake.signal() }
+    }
+
+    var isShutdown: Bool { shared.withLock { $0.phase != .running || $0.broken != nil } }
+
+    /// Stops accepting work; see ``Executor/shutdown(wait:cancelFutures:)``.
+    func shutdown(wait: Bool, cancelFutures: Bool) {
+        let cancelled: [Job] = shared.withLock { state in
+            if state.phase == .running { state.phase = .draining }
+            guard cancelFutures else { return [] }
+            defer { state.queue.removeAll() }
+            return Array(state.queue)
+        }
+        for job in cancelled { job.cancel() }
+        wake.signal()
+        if wait { waitUntilFinished() }
+    }
+
+    /// Stops every worker with `signal` now: queued work is cancelled, running work fails.
+    func terminate(signal: Int32, by caller: String) {
+        let cancelled: [Job] = shared.withLock { state in
+            if case .terminating = state.phase {} else { state.phase = .terminating(signal: signal, by: caller) }
+            defer { state.queue.removeAll() }
+            return Array(state.queue)
+        }
+        for job in cancelled { job.cancel() }
+        wake.signal()
+        waitUntilFinished()
+    }
+
+    /// Blocks until the I/O thread has stopped every worker and ended; returns at once when called
+    /// on the I/O thread itself (from a done-callback), which would otherwise wait for itself.
+    private func waitUntilFinished() {
+        let onIOThread = shared.withLock { state in state.ioThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+        if !onIOThread { finishedGroup.wait() }
+    }
+}
+
+/// A registered function that runs once in every worker before its first task.
+public struct WorkerInitializer: Sendable {
+    let functionName: String
+    let message: TaskMessage
+
+    /// Runs `function(input)` in every worker as it starts. If it throws (or the worker dies in it),
+    /// the executor is broken: queued and later submits fail with an error that says why.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/unregisteredFunction`` if `F` is not
+    ///   registered, or ``ClusterFuturesError/Code-swift.struct/encodingFailed`` if the input cannot
+    ///   be encoded.
+    public init<F: RemoteFunction>(_ function: F, _ input: F.Input, registry: FunctionRegistry = .shared) throws(ClusterFuturesError) {
+        try registry.requireRegistered(F.self)
+        let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
+        if let failure = request.encodingFailures[0] { throw failure }
+        functionName = F.name
+        message = TaskMessage(functionName: F.name, mangledName: _mangledTypeName(F.self) ?? "", request: request.bytes)
+    }
+}

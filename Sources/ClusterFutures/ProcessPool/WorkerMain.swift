@@ -1,0 +1,173 @@
+import CClusterFuturesSystem
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Worker mode's entry point, called before `main` by the C constructor in CClusterFuturesSystem when
+/// the process was started as a worker. Not API: it never returns.
+@_cdecl("cf_worker_main")
+public func _clusterFuturesWorkerMain() {
+    WorkerLoop.runAndExit()
+}
+
+/// What a worker is told in its environment.
+struct WorkerLaunch {
+    /// The worker's index in its pool.
+    var index: Int
+    /// The pool's process.
+    var parent: pid_t
+
+    var environmentValue: String { "1:\(index):\(parent)" }
+
+    init(index: Int, parent: pid_t) {
+        self.index = index
+        self.parent = parent
+    }
+
+    init?(environmentValue: String) {
+        let parts = environmentValue.split(separator: ":")
+        guard parts.count == 3, parts[0] == "1", let index = Int(parts[1]), let parent = pid_t(parts[2]) else { return nil }
+        self.init(index: index, parent: parent)
+    }
+}
+
+/// The identity of this build: the executable's GNU build id, which a worker must share with its pool.
+enum BuildIdentity {
+    static let current: String = {
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let length = cf_build_id(&buffer, buffer.count)
+        guard length > 0 else { return "no-build-id" }
+        return buffer.prefix(length).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }()
+}
+
+/// The loop a worker process runs: handshake, initializer, tasks, exit.
+enum WorkerLoop {
+    /// The exit status of a worker whose pool went away.
+    static let orphanedStatus: Int32 = 0
+    /// How long a worker keeps looking for the next task before it sleeps.
+    static let spin: Duration = .microseconds(100)
+
+    static func runAndExit() -> Never {
+        guard let value = getenv(CF_WORKER_ENVIRONMENT_NAME).map({ String(cString: $0) }),
+              let launch = WorkerLaunch(environmentValue: value) else {
+            cf_write_stderr("ClusterFutures: malformed \(CF_WORKER_ENVIRONMENT_NAME) in the environment\n")
+            _exit(64)
+        }
+        unsetenv(CF_WORKER_ENVIRONMENT_NAME)
+        // Ctrl-C goes to the whole process group; the pool decides what happens to its workers.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let input = FileDescriptor(rawValue: CF_WORKER_INPUT_FD)
+        let output = FileDescriptor(rawValue: CF_WORKER_OUTPUT_FD)
+        // If the pool is already gone, or goes at any time later, so does the worker.
+        if getppid() != launch.parent { _exit(orphanedStatus) }
+        _ = cf_start_parent_watchdog(input.rawValue, orphanedStatus)
+        do {
+            try SystemCalls.setNonBlocking(input)
+            try serve(input: input, output: output, launch: launch)
+        } catch {
+            cf_write_stderr("ClusterFutures worker \(launch.index) (pid \(getpid())): \(error)\n")
+            fflush(nil)
+            _exit(65)
+        }
+        fflush(nil)
+        _exit(0)
+    }
+
+    private static func serve(input: FileDescriptor, output: FileDescriptor, launch: WorkerLaunch) throws {
+        let writer = FrameWriter()
+        var hello = ByteWriter()
+        hello.append(UInt64(Frame.protocolVersion))
+        hello.append(UInt64(getpid()))
+        hello.bytes.append(contentsOf: Array(BuildIdentity.current.utf8))
+        writer.enqueue(.hello, id: 0, payload: hello.bytes)
+        try flushBlocking(writer, to: output)
+
+        let reader = FrameReader(maxPayload: Int.max)
+        let registry = FunctionRegistry.shared
+        var budget = UInt64.max
+        var frames: [Frame] = []
+        while true {
+            frames.removeAll(keepingCapacity: true)
+            guard try readFrames(reader, from: input, into: &frames) else { return }
+            for frame in frames {
+                switch frame.kind {
+                case .welcome:
+                    var fields = ByteReader(frame.payload)
+                    let taskBudget = try fields.readUInt64()
+                    budget = taskBudget == 0 ? .max : taskBudget
+                    let initializer = Array(fields.readRemaining())
+                    if let failure = runInitializer(initializer, registry: registry) {
+                        writer.enqueue(.initializerFailed, id: 0, payload: Array(failure.utf8))
+                        try flushBlocking(writer, to: output)
+                        return
+                    }
+                    writer.enqueue(.ready, id: 0, payload: [])
+                case .task:
+                    let task = try TaskMessage(decoding: frame.payload)
+                    let reply = registry.serve(functionName: task.functionName, mangledName: task.mangledName, request: task.request)
+                    writer.enqueue(.result, id: frame.id, payload: reply)
+                    budget -= 1
+                    if budget == 0 {
+                        writer.enqueue(.retiring, id: 0, payload: [])
+                        try flushBlocking(writer, to: output)
+                        return
+                    }
+                    // Each result leaves before the next task starts: if that task kills the
+                    // worker, the pool knows exactly which one it was.
+                    try flushBlocking(writer, to: output)
+                case .stop:
+                    try flushBlocking(writer, to: output)
+                    return
+                case .hello, .ready, .initializerFailed, .result, .retiring:
+                    throw FrameError(description: "unexpected \(frame.kind) frame from the pool")
+                }
+            }
+            try flushBlocking(writer, to: output)
+        }
+    }
+
+    /// Runs the initializer a welcome frame carries, if any. Returns why it failed, or nil.
+    private static func runInitializer(_ message: [UInt8], registry: FunctionRegistry) -> String? {
+        guard !message.isEmpty else { return nil }
+        do {
+            let task = try TaskMessage(decoding: message)
+            let reply = registry.serve(functionName: task.functionName, mangledName: task.mangledName, request: task.request)
+            return CallReply.firstFailure(in: reply)
+        } catch {
+            return "the initializer could not be read: \(error)"
+        }
+    }
+
+    /// Reads at least one frame, spinning briefly before sleeping. Returns false at end of file.
+    private static func readFrames(_ reader: FrameReader, from input: FileDescriptor, into frames: inout [Frame]) throws -> Bool {
+        let clock = ContinuousClock()
+        var spinUntil = clock.now.advanced(by: spin)
+        while true {
+            guard try reader.readAvailable(from: input, into: &frames) else { return false }
+            if !frames.isEmpty { return true }
+            if clock.now < spinUntil {
+                sched_yield()
+                continue
+            }
+            try SystemCalls.waitReadable(input)
+            spinUntil = clock.now.advanced(by: spin)
+        }
+    }
+
+    /// Writes everything queued, waiting for the pipe to drain when it must.
+    private static func flushBlocking(_ writer: FrameWriter, to output: FileDescriptor) throws {
+        while try !writer.flush(to: output) {
+            var descriptor = [pollfd(fd: output.rawValue, events: Int16(POLLOUT), revents: 0)]
+            try SystemCalls.poll(&descriptor, timeout: -1)
+        }
+    }
+}

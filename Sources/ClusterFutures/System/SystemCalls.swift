@@ -1,0 +1,172 @@
+import CClusterFuturesSystem
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A system call that failed, with its name and `errno`.
+struct SystemCallError: Error, CustomStringConvertible {
+    var call: String
+    var errno: Errno
+
+    var description: String { "\(call) failed: \(errno)" }
+}
+
+/// Every system call the process pool makes goes through here: `EINTR` is retried, `EAGAIN` is
+/// reported as "not now" (nil), and failures become ``SystemCallError``s.
+enum SystemCalls {
+    /// Runs `body` until it does not fail with `EINTR`; -1 becomes a thrown error.
+    @inline(__always)
+    private static func retrying<R: BinaryInteger>(_ call: String, _ body: () -> R) throws(SystemCallError) -> R {
+        while true {
+            let result = body()
+            if result != -1 { return result }
+            let error = Errno(rawValue: Glibc.errno)
+            if error == .interrupted { continue }
+            throw SystemCallError(call: call, errno: error)
+        }
+    }
+
+    /// A pipe whose two ends are close-on-exec.
+    static func pipe() throws(SystemCallError) -> (read: FileDescriptor, write: FileDescriptor) {
+        var fds: [Int32] = [-1, -1]
+        _ = try retrying("pipe2") { cf_pipe_cloexec(&fds) }
+        return (FileDescriptor(rawValue: fds[0]), FileDescriptor(rawValue: fds[1]))
+    }
+
+    static func setNonBlocking(_ fd: FileDescriptor) throws(SystemCallError) {
+        let flags = try retrying("fcntl(F_GETFL)") { fcntl(fd.rawValue, F_GETFL) }
+        _ = try retrying("fcntl(F_SETFL)") { fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) }
+    }
+
+    /// Asks for a larger pipe buffer; a refusal is harmless, so it is ignored.
+    static func growPipe(_ fd: FileDescriptor, to bytes: Int32) {
+        _ = cf_set_pipe_size(fd.rawValue, bytes)
+    }
+
+    /// Reads what is available into `buffer`: the count, 0 at end of file, or nil when nothing is
+    /// available now (non-blocking descriptor).
+    static func read(_ fd: FileDescriptor, into buffer: UnsafeMutableRawBufferPointer) throws(SystemCallError) -> Int? {
+        while true {
+            let count = Glibc.read(fd.rawValue, buffer.baseAddress, buffer.count)
+            if count >= 0 { return count }
+            let error = Errno(rawValue: Glibc.errno)
+            if error == .interrupted { continue }
+            if error == .wouldBlock || error == .resourceTemporarilyUnavailable { return nil }
+            throw SystemCallError(call: "read", errno: error)
+        }
+    }
+
+    /// Writes as much of `segments` as the descriptor takes now: the count, or nil when it takes
+    /// nothing (non-blocking descriptor).
+    static func write(_ fd: FileDescriptor, _ segments: [UnsafeRawBufferPointer]) throws(SystemCallError) -> Int? {
+        var vectors = segments.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        while true {
+            let count = vectors.withUnsafeMutableBufferPointer { writev(fd.rawValue, $0.baseAddress, Int32($0.count)) }
+            if count >= 0 { return count }
+            let error = Errno(rawValue: Glibc.errno)
+            if error == .interrupted { continue }
+            if error == .wouldBlock || error == .resourceTemporarilyUnavailable { return nil }
+            throw SystemCallError(call: "writev", errno: error)
+        }
+    }
+
+    /// Waits for events on `descriptors`; `timeout` in milliseconds, -1 for none. Returns how many
+    /// descriptors have events.
+    @discardableResult
+    static func poll(_ descriptors: inout [pollfd], timeout: Int32) throws(SystemCallError) -> Int {
+        try retrying("poll") {
+            descriptors.withUnsafeMutableBufferPointer { Glibc.poll($0.baseAddress, nfds_t($0.count), timeout) }
+        }.asInt
+    }
+
+    /// Blocks until `fd` is readable or closed at the other end.
+    static func waitReadable(_ fd: FileDescriptor) throws(SystemCallError) {
+        var descriptor = [pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)]
+        try poll(&descriptor, timeout: -1)
+    }
+
+    /// The status of a child that has exited, or nil while it runs (`WNOHANG`).
+    static func reap(_ pid: pid_t, block: Bool) throws(SystemCallError) -> Int32? {
+        var status: Int32 = 0
+        let result = try retrying("waitpid") { waitpid(pid, &status, block ? 0 : WNOHANG) }
+        return result == 0 ? nil : status
+    }
+
+    /// Sends `signal` to `pid`; a process that is already gone is not an error.
+    static func signal(_ pid: pid_t, _ signal: Int32) {
+        _ = kill(pid, signal)
+    }
+
+    /// Starts a worker process (see `cf_spawn_worker`).
+    static func spawnWorker(
+        path: String, arguments: [String], environment: [String],
+        input: FileDescriptor, output: FileDescriptor
+    ) throws(SystemCallError) -> pid_t {
+        var pid: pid_t = 0
+        let error = withCStrings(arguments) { argv in
+            withCStrings(environment) { envp in
+                cf_spawn_worker(path, argv, envp, input.rawValue, output.rawValue, &pid)
+            }
+        }
+        guard error == 0 else { throw SystemCallError(call: "posix_spawn(\(path))", errno: Errno(rawValue: error)) }
+        return pid
+    }
+
+    /// Calls `body` with a NULL-terminated array of C strings.
+    private static func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
+        let pointers = strings.map { strdup($0) } + [nil]
+        defer { for pointer in pointers { free(pointer) } }
+        return body(pointers)
+    }
+}
+
+/// An eventfd that one thread signals to wake another from `poll`.
+final class WakeSignal: Sendable {
+    let descriptor: FileDescriptor
+
+    init() throws(SystemCallError) {
+        let fd = cf_eventfd()
+        guard fd >= 0 else { throw SystemCallError(call: "eventfd", errno: Errno(rawValue: Glibc.errno)) }
+        descriptor = FileDescriptor(rawValue: fd)
+    }
+
+    deinit { try? descriptor.close() }
+
+    func signal() {
+        var one: UInt64 = 1
+        _ = Glibc.write(descriptor.rawValue, &one, 8)
+    }
+
+    func drain() {
+        var value: UInt64 = 0
+        _ = Glibc.read(descriptor.rawValue, &value, 8)
+    }
+}
+
+/// How a child process ended, for messages.
+struct ExitStatus: CustomStringConvertible {
+    let raw: Int32
+
+    var signal: Int32? {
+        let signal = raw & 0x7f
+        return signal != 0 && signal != 0x7f ? signal : nil
+    }
+
+    var exitCode: Int32? { signal == nil ? (raw >> 8) & 0xff : nil }
+
+    var description: String {
+        if let signal {
+            let name = cf_signal_name(signal).map { "SIG" + String(cString: $0) } ?? "an unknown signal"
+            return "signal \(signal) (\(name))"
+        }
+        return "exit status \(exitCode ?? -1)"
+    }
+}
+
+extension BinaryInteger {
+    var asInt: Int { Int(truncatingIfNeeded: self) }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Runs the test scenario program (`cf-test-scenarios`, built beside the test runner) as its own
+/// process group, and inspects processes, for tests about what happens when a pool's parent dies.
+public enum TestPrograms {
+    /// The path of the scenario program: beside the running test binary.
+    public static var scenarios: String {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("cf-test-scenarios").path
+    }
+
+    /// A started scenario: its pid (also its process group) and its standard output.
+    public struct Running {
+        public let pid: pid_t
+        public let output: FileHandle
+
+        /// Reads one line of output, or nil at end of file.
+        public func readLine() -> String? {
+            var bytes: [UInt8] = []
+            while true {
+                let byte = output.readData(ofLength: 1)
+                guard let first = byte.first else { return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self) }
+                if first == 10 { return String(decoding: bytes, as: UTF8.self) }
+                bytes.append(first)
+            }
+        }
+    }
+
+    /// Starts `cf-test-scenarios arguments...` in a new process group.
+    public static func start(_ arguments: [String]) throws -> Running {
+        let pipe = Pipe()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipe.fileHandleForWriting.fileDescriptor, 1)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        // A new process group, as a shell gives a job, and default signal handling: the test runner
+        // may ignore SIGINT, and ignored signals are inherited.
+        var none = sigset_t()
+        var all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attributes, 0)
+        let path = scenarios
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let error = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        try? pipe.fileHandleForWriting.close()
+        guard error == 0 else { throw POSIXError(POSIXErrorCode(rawValue: error) ?? .EIO) }
+        return Running(pid: pid, output: pipe.fileHandleForReading)
+    }
+
+    /// Waits for a child and returns its raw wait status.
+    public static func wait(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return status
+    }
+
+    /// True while `pid` exists and is not a zombie.
+    public static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(close, offsetBy: 2)]
+        return state != "Z" && state != "X"
+    }
+
+    /// Waits up to `seconds` for every pid in `pids` to be gone; returns those still alive.
+    public static func survivors(of pids: [pid_t], within seconds: Double) -> [pid_t] {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if !pids.contains(where: isAlive) { return [] }
+            usleep(10_000)
+        }
+        return pids.filter(isAlive)
+    }
+}

@@ -1,0 +1,313 @@
+import ClusterFutures
+import ClusterFuturesTestSupport
+import Dispatch
+import Foundation
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The local process pool with real worker processes. The workers are copies of this test runner:
+/// they turn into workers before the runner's own `main`, so no test runs in them.
+@Suite(.serialized) struct LocalProcessPoolExecutorTests {
+    init() throws { try TestFunctions.register() }
+
+    /// A bound that only catches hangs.
+    static let hang: Duration = .seconds(60)
+
+    private func pool(_ workers: Int = 1, _ configure: (inout LocalProcessPoolExecutor.Configuration) -> Void = { _ in }) throws -> LocalProcessPoolExecutor {
+        var configuration = LocalProcessPoolExecutor.Configuration()
+        configuration.workers = workers
+        configure(&configuration)
+        return try LocalProcessPoolExecutor(configuration)
+    }
+
+    // MARK: Results and errors
+
+    @Test func resultsComeFromWorkerProcesses() throws {
+        let pool = try pool(2)
+        defer { pool.shutdown() }
+        #expect(pool.numWorkers == 2)
+        let future = try pool.submit(Square(), 12)
+        #expect(try future.result(timeout: Self.hang) == 144)
+        let origin = try #require(future.origin)
+        #expect(origin.executor == "process")
+        #expect(origin.pid != getpid())
+        #expect(origin.worker != nil)
+        #expect(try pool.submit(Scale(factor: 0.5), 9).result(timeout: Self.hang) == 4.5)
+        let big = [UInt8](repeating: 0xAB, count: 3 << 20)
+        #expect(try pool.submit(Echo(), big).result(timeout: Self.hang) == big)
+        #expect(try pool.map(Square(), 0..<500, chunkSize: 7).collect() == (0..<500).map { $0 * $0 })
+    }
+
+    @Test func taskErrorsNameTheFunctionAndTheWorker() throws {
+        let pool = try pool()
+        defer { pool.shutdown() }
+        let failure = #expect(throws: TaskFailure.self) { try pool.submit(FailOn([3]), 3).result(timeout: Self.hang) }
+        #expect(failure?.functionName == FailOn.name)
+        #expect(failure?.errorType == String(reflecting: PlainError.self))
+        #expect(failure?.errorDescription == "plain error: input 3")
+        #expect(failure?.origin.executor == "process")
+        #expect(failure?.origin.pid != getpid())
+        let registered = #expect(throws: RegisteredError.self) {
+            try pool.submit(FailOn([4], kind: .registered), 4).result(timeout: Self.hang)
+        }
+        #expect(registered == RegisteredError(code: 4, detail: "input 4 is refused"))
+        #expect(try pool.submit(Square(), 5).result(timeout: Self.hang) == 25, "a task's error fails only its future")
+    }
+
+    @Test func workerCountsBelowOneAreErrors() {
+        for workers in [0, -2] {
+            let error = #expect(throws: ClusterFuturesError.self) { _ = try LocalProcessPoolExecutor(workers: workers) }
+            #expect(error?.code == .invalidArgument)
+        }
+    }
+
+    @Test func theDefaultSizeIsUsableCoresMinusOne() throws {
+        let pool = try LocalProcessPoolExecutor()
+        defer { pool.shutdown() }
+        // Foundation counts the CPUs this process may use (affinity and cgroup quota) independently.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        #expect(pool.numWorkers == max(1, cores - 1))
+    }
+
+    @Test func anUnregisteredFunctionFailsOnTheCallersSide() throws {
+        let pool = try pool()
+        defer { pool.shutdown() }
+        let error = #expect(throws: ClusterFuturesError.self) { _ = try pool.submit(NeverRegistered(), 1) }
+        #expect(error?.code == .unregisteredFunction)
+    }
+
+    // MARK: Crashes
+
+    @Test(arguments: CrashKind.allCases)
+    func aCrashFailsOnlyItsTaskAndTheWorkerIsReplaced(kind: CrashKind) throws {
+        let pool = try pool()
+        defer { pool.shutdown() }
+        let before = try pool.submit(WorkerPID(), 0).result(timeout: Self.hang)
+        let error = #expect(throws: ClusterFuturesError.self) { try pool.submit(Crash(kind), 1).result(timeout: Self.hang) }
+        #expect(error?.code == .workerLost)
+        let message = error?.message ?? ""
+        #expect(message.contains(Crash.name), "names the function: \(message)")
+        #expect(message.contains("pid \(before)"), "names the pid: \(message)")
+        switch kind {
+        case .fatalError: #expect(message.contains("SIGILL") || message.contains("SIGTRAP"), "\(message)")
+        case .segmentationFault: #expect(message.contains("SIGSEGV"), "\(message)")
+        case .sigkill: #expect(message.contains("SIGKILL"), "\(message)")
+        case .exit3: #expect(message.contains("exit status 3"), "\(message)")
+        }
+        let after = try pool.submit(WorkerPID(), 0).result(timeout: Self.hang)
+        #expect(after != before, "a new worker took over")
+        #expect(try pool.submit(Square(), 6).result(timeout: Self.hang) == 36, "the executor stays usable")
+    }
+
+    @Test func tasksQueuedBehindACrashRunElsewhereAndNothingIsLost() throws {
+        let pool = try pool(2) { $0.tasksInFlightPerWorker = 4 }
+        defer { pool.shutdown() }
+        let futures = try (0..<60).map { try pool.submit(SquareOrCrash(crashOn: 17), $0) }
+        let (done, notDone) = Futures.wait(futures, timeout: Self.hang)
+        #expect(notDone.isEmpty && done.count == 60)
+        for (input, future) in futures.enumerated() {
+            if input == 17 {
+                let error = #expect(throws: ClusterFuturesError.self) { try future.result() }
+                #expect(error?.code == .workerLost)
+            } else {
+                #expect(try future.result() == input * input)
+            }
+        }
+    }
+
+    @Test(arguments: [CorruptChannel.Kind.unknownKind, .oversized, .truncated])
+    func aCorruptMessageRetiresTheWorkerCleanly(kind: CorruptChannel.Kind) throws {
+        let pool = try pool() { $0.maxMessageBytes = 1 << 30 }
+        defer { pool.shutdown() }
+        let error = #expect(throws: ClusterFuturesError.self) {
+            try pool.submit(CorruptChannel(kind), 1).result(timeout: Self.hang)
+        }
+        #expect(error?.code == .protocolViolation)
+        let message = error?.message ?? ""
+        switch kind {
+        case .unknownKind: #expect(message.contains("unknown kind"), "\(message)")
+        case .oversized: #expect(message.contains("oversized"), "\(message)")
+        case .truncated: #expect(message.contains("truncated"), "\(message)")
+        }
+        #expect(try pool.submit(Square(), 7).result(timeout: Self.hang) == 49)
+    }
+
+    // MARK: Initializer, budget, identity
+
+    @Test func theInitializerRunsInEveryWorkerFirst() throws {
+        let pool = try pool(2) { $0.initializer = try? WorkerInitializer(SetWorkerTag(), "tagged") }
+        defer { pool.shutdown() }
+        let tags = try pool.map(ReadWorkerTag(), 0..<20).collect()
+        #expect(tags == Array(repeating: "tagged", count: 20))
+        #expect(ReadWorkerTag()(0) == "none", "the initializer never ran in the caller")
+    }
+
+    @Test(arguments: ["fail", "die"])
+    func aFailingInitializerBreaksTheExecutorWithAReason(tag: String) throws {
+        let pool = try pool() { $0.initializer = try? WorkerInitializer(SetWorkerTag(), tag) }
+        defer { pool.shutdown() }
+        let future = try? pool.submit(Square(), 2)
+        let error = #expect(throws: ClusterFuturesError.self) {
+            if let future { _ = try future.result(timeout: Self.hang) } else { _ = try pool.submit(Square(), 2) }
+        }
+        #expect(error?.code == .brokenExecutor)
+        #expect(error?.message.contains("initializer") == true, "\(error?.message ?? "")")
+        if tag == "fail" { #expect(error?.message.contains("refuses") == true) }
+        let later = #expect(throws: ClusterFuturesError.self) { _ = try pool.submit(Square(), 3) }
+        #expect(later?.code == .brokenExecutor)
+    }
+
+    @Test func maxTasksPerChildReplacesWorkersWithoutLosingTasks() throws {
+        let pool = try pool(1) { $0.maxTasksPerChild = 3 }
+        defer { pool.shutdown() }
+        let pids = try pool.map(WorkerPID(), Array(repeating: 0, count: 10)).collect()
+        #expect(pids.count == 10)
+        var perWorker: [Int32: Int] = [:]
+        for pid in pids { perWorker[pid, default: 0] += 1 }
+        #expect(perWorker.values.allSatisfy { $0 <= 3 })
+        #expect(perWorker.count == 4)
+    }
+
+    @Test func aWorkerOfAnotherBuildIsRefused() throws {
+        let pool = try pool() { $0.workerExecutable = TestPrograms.scenarios }
+        defer { pool.shutdown() }
+        let error = #expect(throws: ClusterFuturesError.self) {
+            if let future = try? pool.submit(Square(), 2) { _ = try future.result(timeout: Self.hang) } else { _ = try pool.submit(Square(), 2) }
+        }
+        #expect(error?.code == .brokenExecutor)
+        #expect(error?.message.contains("refused") == true && error?.message.contains("build") == true, "\(error?.message ?? "")")
+    }
+
+    @Test func aMissingWorkerExecutableIsAClearError() {
+        let error = #expect(throws: ClusterFuturesError.self) {
+            _ = try pool() { $0.workerExecutable = "/nonexistent/worker" }
+        }
+        #expect(error?.code == .brokenExecutor)
+        #expect(error?.message.contains("/nonexistent/worker") == true)
+    }
+
+    // MARK: Orphans, interrupts, termination
+
+    @Test func killingTheParentWithSIGKILLLeavesNoWorkerBehind() throws {
+        let scenario = try TestPrograms.start(["pool-then-sleep", "2"])
+        let line = try #require(scenario.readLine())
+        let pids = line.split(separator: " ").compactMap { pid_t($0) }
+        #expect(pids.count == 2)
+        #expect(pids.allSatisfy(TestPrograms.isAlive))
+        kill(scenario.pid, SIGKILL)
+        _ = TestPrograms.wait(scenario.pid)
+        #expect(TestPrograms.survivors(of: pids, within: 1.0).isEmpty, "every worker exits within a second")
+    }
+
+    @Test func ctrlCToTheProcessGroupStopsThePoolCleanly() throws {
+        let scenario = try TestPrograms.start(["pool-then-sleep", "2"])
+        let line = try #require(scenario.readLine())
+        let pids = line.split(separator: " ").compactMap { pid_t($0) }
+        #expect(pids.count == 2)
+        kill(-scenario.pid, SIGINT)
+        let status = TestPrograms.wait(scenario.pid)
+        #expect(status & 0x7f == SIGINT, "the program ends as a Ctrl-C'd program does")
+        #expect(TestPrograms.survivors(of: pids, within: 1.0).isEmpty)
+    }
+
+    @Test func droppingTheExecutorStopsItsWorkers() throws {
+        var pids: [Int32] = []
+        do {
+            let pool = try pool(2)
+            pids = Array(Set(try pool.map(WorkerPID(), Array(repeating: 20, count: 8)).collect()))
+        }
+        #expect(!pids.isEmpty)
+        #expect(TestPrograms.survivors(of: pids, within: 5.0).isEmpty)
+    }
+
+    @Test(arguments: ["terminate", "kill"])
+    func terminatingWorkersFailsRunningAndCancelsQueuedWork(how: String) throws {
+        let pool = try pool(1) { $0.tasksInFlightPerWorker = 1 }
+        let running = try pool.submit(SleepThenReturn(milliseconds: 5_000), 1)
+        let queued = try (0..<5).map { try pool.submit(Square(), $0) }
+        while running.state == .pending { usleep(1_000) }
+        if how == "terminate" { pool.terminateWorkers() } else { pool.killWorkers() }
+        let error = #expect(throws: ClusterFuturesError.self) { try running.result(timeout: Self.hang) }
+        #expect(error?.code == .workerLost)
+        #expect(error?.message.contains(how == "terminate" ? "terminateWorkers()" : "killWorkers()") == true, "\(error?.message ?? "")")
+        #expect(queued.allSatisfy { $0.isCancelled })
+        #expect(pool.isShutdown)
+        let after = #expect(throws: ClusterFuturesError.self) { _ = try pool.submit(Square(), 1) }
+        #expect(after?.code == .executorShutDown)
+    }
+
+    // MARK: Shutdown
+
+    @Test func shutdownWaitsForSubmittedWorkAndIsIdempotent() throws {
+        let pool = try pool(1)
+        let futures = try (0..<10).map { try pool.submit(SleepThenReturn(milliseconds: 10), $0) }
+        pool.shutdown(wait: true, cancelFutures: false)
+        #expect(futures.allSatisfy { $0.state == .finished })
+        pool.shutdown(wait: true, cancelFutures: true)
+        pool.shutdown(wait: false, cancelFutures: false)
+        let error = #expect(throws: ClusterFuturesError.self) { _ = try pool.submit(Square(), 1) }
+        #expect(error?.code == .executorShutDown)
+    }
+
+    @Test func shutdownWithCancelFuturesCancelsQueuedWork() throws {
+        let pool = try pool(1) { $0.tasksInFlightPerWorker = 1 }
+        let first = try pool.submit(SleepThenReturn(milliseconds: 300), 0)
+        let rest = try (1..<20).map { try pool.submit(SleepThenReturn(milliseconds: 300), $0) }
+        while first.state == .pending { usleep(1_000) }
+        pool.shutdown(wait: true, cancelFutures: true)
+        #expect(try first.result() == 0)
+        #expect(rest.filter { $0.isCancelled }.count >= 18)
+        #expect(rest.allSatisfy { $0.isDone })
+    }
+
+    @Test func shutdownRacingWithSubmitCancelAndCrashesNeverHangs() throws {
+        for round in 0..<25 {
+            let pool = try pool(1) { $0.tasksInFlightPerWorker = 2 }
+            let futures = Mutex<[Future<Int>]>([])
+            DispatchQueue.concurrentPerform(iterations: 4) { lane in
+                for index in 0..<25 {
+                    switch (lane, index % 5) {
+                    case (0, _):
+                        if let future = try? pool.submit(SquareOrCrash(crashOn: round % 7 == 0 ? 13 : -1), index) {
+                            futures.withLock { $0.append(future) }
+                        }
+                    case (1, _):
+                        _ = futures.withLock { $0.last?.cancel() }
+                    case (2, 3):
+                        pool.shutdown(wait: round.isMultiple(of: 2), cancelFutures: round.isMultiple(of: 3))
+                    default:
+                        _ = try? pool.submit(Square(), index)
+                    }
+                }
+            }
+            pool.shutdown(wait: true, cancelFutures: false)
+            let all = futures.withLock { $0 }
+            let (_, notDone) = Futures.wait(all, timeout: Self.hang)
+            #expect(notDone.isEmpty, "round \(round): every future is done after shutdown(wait: true)")
+        }
+    }
+
+    // MARK: Scale
+
+    @Test func mapOverAHundredThousandInputsInBoundedMemory() throws {
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let spy = SpyExecutor(pool, keepsFutures: false)
+        let results = try spy.map(Square(), 0..<100_000, chunkSize: 100, bufferSize: 8)
+        var total = 0
+        var count = 0
+        var largestAlive = 0
+        while let square = try results.next() {
+            total &+= square
+            count += 1
+            if count.isMultiple(of: 1_000) { largestAlive = max(largestAlive, spy.liveFutures) }
+        }
+        #expect(count == 100_000)
+        #expect(total == (0..<100_000).reduce(0) { $0 &+ $1 * $1 })
+        #expect(largestAlive <= 9, "at most bufferSize chunks and the one being read are held")
+    }
+}
