@@ -95,6 +95,36 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         return try body(&pos)
     }
 
+    /// Runs a primitive reader `body` on the value under `key`. The readers call no user code and
+    /// use the coding path only for their errors, so instead of pushing the key for every read, the
+    /// key is added to the path of an error when one is thrown (giving the same path).
+    @inline(__always)
+    private func readValue<R>(_ key: Key, _ body: (inout Int) throws -> R) throws -> R {
+        var pos = try require(key)
+        do {
+            return try body(&pos)
+        } catch let error as DecodingError {
+            throw atKey(error, key)
+        }
+    }
+
+    /// `error`, thrown with the coding path of this container's parent, with `nested` and `key` added.
+    private func atKey(_ error: DecodingError, _ key: Key) -> DecodingError {
+        func moved(_ context: DecodingError.Context) -> DecodingError.Context {
+            DecodingError.Context(
+                codingPath: context.codingPath + nested + [key],
+                debugDescription: context.debugDescription,
+                underlyingError: context.underlyingError)
+        }
+        switch error {
+        case .typeMismatch(let type, let context): return .typeMismatch(type, moved(context))
+        case .valueNotFound(let type, let context): return .valueNotFound(type, moved(context))
+        case .keyNotFound(let missing, let context): return .keyNotFound(missing, moved(context))
+        case .dataCorrupted(let context): return .dataCorrupted(moved(context))
+        @unknown default: return error
+        }
+    }
+
     /// One lookup for `decodeIfPresent` of a primitive: nil if absent or nil, else `body`'s value.
     @inline(__always)
     private func withPresentValue<R>(_ key: Key, _ body: (inout Int) throws -> R) throws -> R? {
@@ -102,11 +132,11 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         state.setHint(depth + nested.count, next)
         if try state.byte(at: value, limit: bodyEnd) == WireTag.null { return nil }
         var pos = value
-        let saved = state.path.count
-        if !nested.isEmpty { state.path.append(contentsOf: nested) }
-        state.path.append(key)
-        defer { state.popPath(to: saved) }
-        return try body(&pos)
+        do {
+            return try body(&pos)
+        } catch let error as DecodingError {
+            throw atKey(error, key)
+        }
     }
 
     func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? {
@@ -137,52 +167,52 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
-        try withValue(key) { try state.readBool(&$0, limit: bodyEnd) }
+        try readValue(key) { try state.readBool(&$0, limit: bodyEnd) }
     }
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
-        try withValue(key) { try state.readString(&$0, limit: bodyEnd) }
+        try readValue(key) { try state.readString(&$0, limit: bodyEnd) }
     }
     func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
-        try withValue(key) { try state.readDouble(&$0, limit: bodyEnd) }
+        try readValue(key) { try state.readDouble(&$0, limit: bodyEnd) }
     }
     func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
-        try withValue(key) { try state.readFloat(&$0, limit: bodyEnd) }
+        try readValue(key) { try state.readFloat(&$0, limit: bodyEnd) }
     }
     func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
-        try withValue(key) { try state.readInteger(Int.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
-        try withValue(key) { try state.readInteger(Int8.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int8.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
-        try withValue(key) { try state.readInteger(Int16.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int16.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
-        try withValue(key) { try state.readInteger(Int32.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int32.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
-        try withValue(key) { try state.readInteger(Int64.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int64.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: Int128.Type, forKey key: Key) throws -> Int128 {
-        try withValue(key) { try state.readInteger(Int128.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(Int128.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
-        try withValue(key) { try state.readInteger(UInt.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
-        try withValue(key) { try state.readInteger(UInt8.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt8.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
-        try withValue(key) { try state.readInteger(UInt16.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt16.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
-        try withValue(key) { try state.readInteger(UInt32.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt32.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
-        try withValue(key) { try state.readInteger(UInt64.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt64.self, &$0, limit: bodyEnd) }
     }
     func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 {
-        try withValue(key) { try state.readInteger(UInt128.self, &$0, limit: bodyEnd) }
+        try readValue(key) { try state.readInteger(UInt128.self, &$0, limit: bodyEnd) }
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {

@@ -150,11 +150,18 @@ final class _WireDecoderState {
     /// End of the readable region (the top-level value once the key table has been split off).
     @exclusivity(unchecked) var end: Int
     @exclusivity(unchecked) var maxDepth: Int
+    /// The key table of the message being decoded.
     @exclusivity(unchecked) var keys: [String] = []
+    /// The raw bytes of the last key table parsed without error, and its keys: a state is reused
+    /// for later calls on the same thread, and messages of one type repeat the same table.
+    @exclusivity(unchecked) var cachedKeyTable: [UInt8] = []
+    @exclusivity(unchecked) var cachedKeys: [String] = []
     @exclusivity(unchecked) var path: [any CodingKey] = []
     /// Per-nesting-level position of the entry expected next in a keyed container.
     @exclusivity(unchecked) var hints: [Int] = []
     @exclusivity(unchecked) var nesting = 0
+    /// `T.self as? any _WireSpecialDecodable.Type` per type seen.
+    @exclusivity(unchecked) var specialTypes = _WireTypeCache<any _WireSpecialDecodable.Type>()
 
     init(base: UnsafeRawPointer, count: Int, maxDepth: Int) {
         self.base = base
@@ -299,24 +306,55 @@ final class _WireDecoderState {
         }
         let valueEnd = try skip(at: 1, limit: total)
         if header == WireTag.headerKeyTable {
-            var p = valueEnd
-            let count = try readVarint(&p, limit: total)
-            guard count <= UInt64(total - p) else {
-                throw corrupt("key table at offset \(valueEnd) declares \(count) keys, but only \(total - p) bytes remain")
+            if isCachedKeyTable(at: valueEnd, count: total - valueEnd) {
+                keys = cachedKeys
+            } else {
+                keys = try readKeyTable(at: valueEnd, limit: total)
             }
-            keys.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) {
-                keys.append(try readStringBody(&p, limit: total))
+        } else {
+            guard valueEnd == total else {
+                throw corrupt("trailing bytes: \(total - valueEnd) bytes after the top-level value at offset \(valueEnd)")
             }
-            guard p == total else {
-                throw corrupt("trailing bytes: \(total - p) bytes after the key table at offset \(p)")
-            }
-        } else if valueEnd != total {
-            throw corrupt("trailing bytes: \(total - valueEnd) bytes after the top-level value at offset \(valueEnd)")
+            keys = []
         }
         end = valueEnd
         return try decodeValue(type, at: 1)
     }
+
+    /// Whether the `count` bytes at `offset` are exactly the last key table parsed successfully.
+    @inline(__always)
+    private func isCachedKeyTable(at offset: Int, count: Int) -> Bool {
+        guard count == cachedKeyTable.count, count > 0 else { return false }
+        return cachedKeyTable.withUnsafeBytes { cached in
+            guard let cachedBase = cached.baseAddress else { return false }
+            return memcmp(cachedBase, base + offset, count) == 0
+        }
+    }
+
+    /// Parses the key table at `offset`, which must run exactly to `limit`, and caches it.
+    private func readKeyTable(at offset: Int, limit total: Int) throws -> [String] {
+        var p = offset
+        let count = try readVarint(&p, limit: total)
+        guard count <= UInt64(total - p) else {
+            throw corrupt("key table at offset \(offset) declares \(count) keys, but only \(total - p) bytes remain")
+        }
+        var table: [String] = []
+        table.reserveCapacity(Int(count))
+        for _ in 0..<Int(count) {
+            table.append(try readStringBody(&p, limit: total))
+        }
+        guard p == total else {
+            throw corrupt("trailing bytes: \(total - p) bytes after the key table at offset \(p)")
+        }
+        if total - offset <= Self.keyTableCacheLimit {
+            cachedKeyTable = Array(UnsafeRawBufferPointer(start: base + offset, count: total - offset))
+            cachedKeys = table
+        }
+        return table
+    }
+
+    /// Largest key table (in bytes) kept for the next message.
+    static let keyTableCacheLimit = 1024
 
     // MARK: Scalars
 
@@ -498,7 +536,7 @@ final class _WireDecoderState {
         if T.self == UInt16.self { return _wireCast(try readInteger(UInt16.self, &p, limit: end), to: T.self) }
         if T.self == Int8.self { return _wireCast(try readInteger(Int8.self, &p, limit: end), to: T.self) }
         if T.self == UInt8.self { return _wireCast(try readInteger(UInt8.self, &p, limit: end), to: T.self) }
-        if let special = T.self as? any _WireSpecialDecodable.Type,
+        if let special = specialTypes.value(for: T.self, { T.self as? any _WireSpecialDecodable.Type }),
             try special._wireCanDecode(from: self, at: pos)
         {
             return try decodeSpecial(special, as: T.self, at: pos)

@@ -194,6 +194,8 @@ final class _WireEncoderState {
     /// (Held as `any Error`: an optional of the resilient `EncodingError` costs outlined value
     /// witness calls on every check and on deinit.)
     @exclusivity(unchecked) var pendingError: (any Error)?
+    /// `T.self as? any _WireSpecialEncodable.Type` per type seen.
+    @exclusivity(unchecked) var specialTypes = _WireTypeCache<any _WireSpecialEncodable.Type>()
 
     init() {}
 
@@ -405,7 +407,7 @@ final class _WireEncoderState {
     func encodeValue<T: Encodable>(_ value: T) throws {
         // Exact-type fast paths for values reached through generic code (array elements, etc.).
         if _WireWriter.writePrimitive(value, into: &bytes) { return }
-        if let special = T.self as? any _WireSpecialEncodable.Type {
+        if let special = specialTypes.value(for: T.self, { T.self as? any _WireSpecialEncodable.Type }) {
             if try encodeSpecial(special, value) { return }
         }
         try encodeGeneric(value)

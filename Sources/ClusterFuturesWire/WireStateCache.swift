@@ -78,10 +78,11 @@ extension _WireEncoderState {
         guard frames.capacity <= _wireSpareCapacityLimit, keyList.capacity <= _wireSpareCapacityLimit,
             path.capacity <= _wireSpareCapacityLimit, keyIndex.isEmpty, bytes.capacity == 0
         else { return false }
-        frames.removeAll(keepingCapacity: true)
-        keyList.removeAll(keepingCapacity: true)
-        path.removeAll(keepingCapacity: true)
-        pendingError = nil
+        // One element at a time: `removeAll(keepingCapacity:)` costs more for these few elements.
+        while !frames.isEmpty { frames.removeLast() }
+        while !keyList.isEmpty { keyList.removeLast() }
+        while !path.isEmpty { path.removeLast() }
+        if pendingError != nil { pendingError = nil }
         // `nextFrameID` keeps counting: frame ids never repeat on this state.
         return true
     }
@@ -108,13 +109,40 @@ extension _WireDecoderState {
     }
 
     private func reset() -> Bool {
-        guard keys.capacity <= _wireSpareCapacityLimit, path.capacity <= _wireSpareCapacityLimit,
-            hints.capacity <= _wireSpareCapacityLimit
-        else { return false }
-        keys.removeAll(keepingCapacity: true)
-        path.removeAll(keepingCapacity: true)
-        hints.removeAll(keepingCapacity: true)
+        guard path.capacity <= _wireSpareCapacityLimit, hints.capacity <= _wireSpareCapacityLimit else {
+            return false
+        }
+        // `keys` and the cached key table stay: the next message often has the same table.
+        while !path.isEmpty { path.removeLast() }
+        while !hints.isEmpty { hints.removeLast() }
         nesting = 0
         return true
+    }
+}
+
+/// A small direct-mapped cache of a per-type answer (here: the result of a conformance cast,
+/// which costs a runtime hash lookup each time). Lives in a state object, so it is only touched by
+/// one thread at a time and survives as long as the thread's spare state.
+struct _WireTypeCache<Value> {
+    private var ids: [ObjectIdentifier?] = []
+    private var values: [Value?] = []
+
+    private static var size: Int { 16 }
+
+    /// The cached answer for `T`, computing and storing it on a miss.
+    @inline(__always)
+    mutating func value<T>(for _: T.Type, _ compute: () -> Value?) -> Value? {
+        let id = ObjectIdentifier(T.self)
+        let bits = UInt(bitPattern: id)
+        let slot = Int(truncatingIfNeeded: (bits >> 4) ^ (bits >> 10)) & (Self.size - 1)
+        if ids.count == Self.size, ids[slot] == id { return values[slot] }
+        let value = compute()
+        if ids.count != Self.size {
+            ids = Array(repeating: nil, count: Self.size)
+            values = Array(repeating: nil, count: Self.size)
+        }
+        ids[slot] = id
+        values[slot] = value
+        return value
     }
 }

@@ -16,6 +16,65 @@ private struct PinNested: Codable, Equatable {
     var s: PinEmpty
 }
 
+/// Encodes and decodes another message inside its own `encode(to:)` / `init(from:)`.
+private struct Reentrant: Codable, Equatable {
+    var inner: PinSmall
+
+    init(inner: PinSmall) { self.inner = inner }
+
+    init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        let bytes = try container.decode([UInt8].self)
+        inner = try WireDecoder().decode(PinSmall.self, from: bytes)
+        #expect(try WireDecoder().decode(Int.self, from: try WireEncoder().encode(7)) == 7)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        try container.encode(try WireEncoder().encode(inner))
+        #expect(try WireDecoder().decode(PinSmall.self, from: try WireEncoder().encode(inner)) == inner)
+    }
+}
+
+/// Keeps its encoder and decoder after the call (which the coders must survive).
+private struct Escaping: Codable, Equatable {
+    nonisolated(unsafe) static var encoder: (any Encoder)?
+    nonisolated(unsafe) static var decoder: (any Decoder)?
+    var a: Int
+
+    init(a: Int) { self.a = a }
+
+    init(from decoder: any Decoder) throws {
+        Self.decoder = decoder
+        a = try decoder.container(keyedBy: CodingKeys.self).decode(Int.self, forKey: .a)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        Self.encoder = encoder
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(a, forKey: .a)
+    }
+
+    enum CodingKeys: String, CodingKey { case a }
+}
+
+private struct FailingEncode: Encodable {
+    struct Failure: Error {}
+    enum CodingKeys: String, CodingKey { case x, y }
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(1, forKey: .x)
+        var nested = container.nestedUnkeyedContainer(forKey: .y)
+        try nested.encode("partial")
+        throw Failure()
+    }
+}
+
+private struct OtherKeys: Codable, Equatable {
+    var b: Int
+    var a: String
+}
+
 /// Exact bytes of a few values, recorded from the encoder before the top-level fast paths were
 /// added: the format must never change, so that existing messages keep decoding the same.
 @Suite("Format pins")
@@ -105,5 +164,69 @@ struct FormatPinTests {
         // A key table after a primitive is legal (header 0x02) and must be validated and skipped.
         #expect(try WireDecoder().decode(Int.self, from: [0x02, 0x03, 0x04, 0x01, 0x01, 0x61]) == 2)
         #expect(throws: DecodingError.self) { try WireDecoder().decode(Int.self, from: [0x02, 0x03, 0x04, 0x01]) }
+    }
+
+    @Test("reused coder state: nesting, escapes, errors and key tables do not leak between calls")
+    func reuse() throws {
+        let small = PinSmall(a: 1, b: 2, c: "three")
+        #expect(try WireDecoder().decode(Reentrant.self, from: try WireEncoder().encode(Reentrant(inner: small))).inner == small)
+
+        let escaped = try WireEncoder().encode(Escaping(a: 5))
+        #expect(try WireDecoder().decode(Escaping.self, from: escaped) == Escaping(a: 5))
+        #expect(try WireEncoder().encode(Escaping(a: 5)) == escaped)
+        Escaping.encoder = nil
+        Escaping.decoder = nil
+
+        // A failed decode (bad value, same key table) and a failed key table leave nothing behind.
+        var bytes = try WireEncoder().encode(small)
+        let good = bytes
+        bytes[4] = 0x07  // the Int field now claims to be a string
+        #expect(throws: DecodingError.self) { try WireDecoder().decode(PinSmall.self, from: bytes) }
+        #expect(try WireDecoder().decode(PinSmall.self, from: good) == small)
+        var badTable = good
+        badTable[badTable.count - 1] = 0xFF  // last key byte: invalid UTF-8
+        #expect(throws: DecodingError.self) { try WireDecoder().decode(PinSmall.self, from: badTable) }
+        #expect(try WireDecoder().decode(PinSmall.self, from: good) == small)
+        // A different table of the same length must not be taken for the cached one.
+        let other = OtherKeys(b: 9, a: "z")
+        #expect(try WireDecoder().decode(OtherKeys.self, from: try WireEncoder().encode(other)) == other)
+        #expect(try WireDecoder().decode(PinSmall.self, from: good) == small)
+        // A message without a key table after one with a table: key indices are out of range.
+        #expect(throws: DecodingError.self) {
+            try WireDecoder().decode(PinSmall.self, from: Array(good[0..<24]).replacingFirst(with: 0x01))
+        }
+
+        // A failed encode (after opening containers and interning keys) does not affect the next.
+        var buffer: [UInt8] = [0xAA]
+        #expect(throws: FailingEncode.Failure.self) { try WireEncoder().encode(FailingEncode(), appendingTo: &buffer) }
+        #expect(buffer == [0xAA])
+        #expect(try WireEncoder().encode(small) == good)
+    }
+
+    @Test("errors from primitive fields carry the field's coding path")
+    func primitivePaths() throws {
+        var bytes = try WireEncoder().encode(PinNested(p: PinSmall(a: 1, b: 2, c: "x"), xs: [], o: 3, oo: nil, s: PinEmpty()))
+        // Make the nested `p.c` string a bool.
+        let stringTag = try #require(bytes.firstIndex(of: 0x07))
+        bytes[stringTag] = 0x02
+        bytes.remove(at: stringTag + 1)
+        bytes.remove(at: stringTag + 1)
+        // Fix the two container lengths that covered the removed bytes.
+        bytes[2] -= 2
+        bytes[5] -= 2
+        do {
+            _ = try WireDecoder().decode(PinNested.self, from: bytes)
+            Issue.record("expected a type mismatch")
+        } catch DecodingError.typeMismatch(_, let context) {
+            #expect(context.codingPath.map(\.stringValue) == ["p", "c"])
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func replacingFirst(with byte: UInt8) -> [UInt8] {
+        var copy = self
+        copy[0] = byte
+        return copy
     }
 }
