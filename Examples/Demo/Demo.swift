@@ -25,11 +25,14 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Counts primes, estimates pi and parses records through a ClusterFutures executor.")
 
     enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
-        case inline, eager
+        case process, inline, eager
     }
 
     @Option(help: "Which executor runs the work: \(ExecutorChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var executor: ExecutorChoice = .inline
+    var executor: ExecutorChoice = .process
+
+    @Option(help: "Worker processes for --executor process (default: usable cores minus one).")
+    var workers: Int?
 
     @Option(help: "Count primes below this number.")
     var primesBelow = 2_000_000
@@ -39,6 +42,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let pool: any Executor = switch executor {
+        case .process: try LocalProcessPoolExecutor(workers: workers)
         case .inline: InlineDummyExecutor(mode: .lazy)
         case .eager: InlineDummyExecutor(mode: .eager)
         }

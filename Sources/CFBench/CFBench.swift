@@ -10,6 +10,7 @@ struct CFBench: ParsableCommand {
         Codec.self,
         Inline.self,
         Local.self,
+        Idle.self,
     ]
 
     static let configuration = CommandConfiguration(

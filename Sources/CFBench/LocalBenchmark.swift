@@ -14,9 +14,21 @@ extension CFBench {
         @Argument(help: "How many worker processes.")
         var workers = 1
 
+        /// Overrides ``LocalProcessPoolExecutor/Configuration/spin``, in microseconds.
+        @Option(name: .customLong("spin-us"), help: "How long the pool and workers spin before sleeping, in microseconds.")
+        var spinMicroseconds: Int?
+
+        /// Overrides ``LocalProcessPoolExecutor/Configuration/tasksInFlightPerWorker``.
+        @Option(help: "Tasks sent ahead to each worker.")
+        var depth: Int?
+
         /// Runs the workloads, prints their line, and shuts the pool down.
         func run() throws {
-            let pool = try LocalProcessPoolExecutor(workers: workers)
+            var configuration = LocalProcessPoolExecutor.Configuration()
+            configuration.workers = workers
+            if let spinMicroseconds { configuration.spin = .microseconds(spinMicroseconds) }
+            if let depth { configuration.tasksInFlightPerWorker = depth }
+            let pool = try LocalProcessPoolExecutor(configuration)
             print(try withExecutor(pool) { try ExecutorWorkloads.run($0, label: "swift-LocalProcessPoolExecutor(\(workers))") })
         }
     }

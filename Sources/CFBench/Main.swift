@@ -10,6 +10,8 @@ enum CFBenchMain {
     static let functions: [any RemoteFunction.Type] = [
         BenchSquare.self,
         BenchEcho.self,
+        BenchPID.self,
+        BenchSleep.self,
     ]
 
     /// Bootstraps the runtime (printing the error to standard error and exiting with status 1 if

@@ -14,7 +14,7 @@ public final class FunctionRegistry: Sendable {
     /// How to run one registered function.
     struct Entry: Sendable {
         let typeName: String
-        let serve: @Sendable (_ request: [UInt8]) -> [UInt8]
+        let serve: @Sendable (_ request: ArraySlice<UInt8>) -> [UInt8]
     }
 
     /// The names a registered function type goes by, worked out once: computing a type's name is
@@ -24,6 +24,14 @@ public final class FunctionRegistry: Sendable {
         let name: String
         /// The mangled type name, by which a worker that never bootstrapped finds the type.
         let mangledName: String
+        /// The start of every task message for this function (see ``TaskMessage``), built once.
+        let taskPrefix: [UInt8]
+
+        init(name: String, mangledName: String) {
+            self.name = name
+            self.mangledName = mangledName
+            self.taskPrefix = TaskMessage.prefix(functionName: name, mangledName: mangledName)
+        }
     }
 
     private struct ErrorEntry: Sendable {
@@ -94,7 +102,7 @@ public final class FunctionRegistry: Sendable {
 
     /// Runs an encoded request for the function named `name` and returns the encoded reply.
     /// An unknown name gives a reply that fails the whole call.
-    func serve(functionName name: String, request: [UInt8]) -> [UInt8] {
+    func serve(functionName name: String, request: ArraySlice<UInt8>) -> [UInt8] {
         guard let entry = state.withLock({ $0.functions[name] }) else {
             return CallReply.callFailure(ErrorReport(ClusterFuturesError(.unregisteredFunction,
                 "no function named \"\(name)\" is registered in this process; is it running the same build?")))
@@ -102,15 +110,23 @@ public final class FunctionRegistry: Sendable {
         return entry.serve(request)
     }
 
-    /// Runs an encoded request in a worker. A function not registered in this process (a worker
-    /// never runs the program's bootstrap) is found by its mangled type name, which every copy of
-    /// the same build shares, and registered on first use.
-    func serve(functionName name: String, mangledName: String, request: [UInt8]) -> [UInt8] {
-        if state.withLock({ $0.functions[name] == nil }),
-           let type = _typeByName(mangledName) as? any RemoteFunction.Type {
+    /// The function a worker is asked to run. One not registered in this process (a worker never
+    /// runs the program's bootstrap) is found by its mangled type name, which every copy of the same
+    /// build shares, and registered on first use.
+    func resolve(functionName name: String, mangledName: String) -> Entry? {
+        if let entry = state.withLock({ $0.functions[name] }) { return entry }
+        if let type = _typeByName(mangledName) as? any RemoteFunction.Type {
             _ = try? register(type)
         }
-        return serve(functionName: name, request: request)
+        return state.withLock { $0.functions[name] }
+    }
+
+    /// Runs an encoded request for a function found by ``resolve(functionName:mangledName:)``.
+    func serve(functionName name: String, mangledName: String, request: ArraySlice<UInt8>) -> [UInt8] {
+        guard let entry = resolve(functionName: name, mangledName: mangledName) else {
+            return serve(functionName: name, request: request)
+        }
+        return entry.serve(request)
     }
 
     /// Decodes an error of a registered type, or returns nil.

@@ -16,7 +16,7 @@ import Testing
 
     @Test func aRequestRoundTripsThroughTheRegistry() throws {
         let request = try request([1, 2, 3])
-        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes[...])
         let results = CallReply.decode(reply, request: request, as: Int.self, functionName: Square.name,
                                        origin: origin, registry: .shared)
         #expect(try results.map { try $0.get() } == [1, 4, 9])
@@ -24,7 +24,7 @@ import Testing
 
     @Test func anUnknownFunctionNameFailsEveryItem() throws {
         let request = try request([1, 2])
-        let reply = FunctionRegistry.shared.serve(functionName: "No.Such.Function", request: request.bytes)
+        let reply = FunctionRegistry.shared.serve(functionName: "No.Such.Function", request: request.bytes[...])
         let results = CallReply.decode(reply, request: request, as: Int.self, functionName: "No.Such.Function",
                                        origin: origin, registry: .shared)
         #expect(results.count == 2)
@@ -40,7 +40,7 @@ import Testing
     @Test func everyTruncatedRequestIsRefusedCleanly() throws {
         let request = try request([10, 20, 30])
         for length in 0..<request.bytes.count {
-            let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: Array(request.bytes.prefix(length)))
+            let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes.prefix(length))
             let results = CallReply.decode(reply, request: request, as: Int.self, functionName: Square.name,
                                            origin: origin, registry: .shared)
             #expect(results.count == 3)
@@ -50,7 +50,7 @@ import Testing
 
     @Test func everyTruncatedReplyFailsEveryItemWithAProtocolError() throws {
         let request = try request([4, 5])
-        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes[...])
         for length in 0..<reply.count {
             let results = CallReply.decode(Array(reply.prefix(length)), request: request, as: Int.self,
                                            functionName: Square.name, origin: origin, registry: .shared)
@@ -68,7 +68,7 @@ import Testing
     @Test func randomRepliesNeverCrashTheCaller() throws {
         var generator = SplitMix64(seed: 0xC1F0)
         let request = try request([1, 2, 3])
-        let valid = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes)
+        let valid = FunctionRegistry.shared.serve(functionName: Square.name, request: request.bytes[...])
         var failures = 0
         for round in 0..<5_000 {
             var bytes: [UInt8]
@@ -89,7 +89,7 @@ import Testing
 
     @Test func aReplyWithTheWrongNumberOfResultsIsRefused() throws {
         let two = try request([1, 2])
-        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: two.bytes)
+        let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: two.bytes[...])
         let three = try request([1, 2, 3])
         let results = CallReply.decode(reply, request: three, as: Int.self, functionName: Square.name,
                                        origin: origin, registry: .shared)

@@ -41,6 +41,10 @@ int cf_eventfd(void);
 /// Asks for a pipe buffer of `bytes`; returns the new size or -1 with errno.
 int cf_set_pipe_size(int fd, int bytes);
 
+/// Tells glibc's allocator to keep freed memory in the process (no trimming, no per-allocation
+/// mmap for blocks under 64 MiB), so that repeated large messages do not fault in fresh pages.
+void cf_keep_freed_memory(void);
+
 /// Writes a message to standard error, unbuffered.
 void cf_write_stderr(const char *message);
 

@@ -43,28 +43,35 @@ struct ByteWriter {
 /// Reads what ``ByteWriter`` wrote, checking every length against the bytes that remain, so a
 /// corrupt or truncated message throws instead of reading out of bounds or allocating without limit.
 struct ByteReader {
-    private let bytes: [UInt8]
-    private(set) var offset: Int
+    private let bytes: ArraySlice<UInt8>
+    /// The position in `bytes`' own indices.
+    private var position: Int
 
     init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        self.offset = 0
+        self.init(bytes[...])
     }
 
-    var remaining: Int { bytes.count - offset }
-    var isAtEnd: Bool { offset == bytes.count }
+    init(_ bytes: ArraySlice<UInt8>) {
+        self.bytes = bytes
+        self.position = bytes.startIndex
+    }
+
+    /// How many bytes have been read.
+    var offset: Int { position - bytes.startIndex }
+    var remaining: Int { bytes.endIndex - position }
+    var isAtEnd: Bool { position == bytes.endIndex }
 
     mutating func readByte() throws(ClusterFuturesError) -> UInt8 {
         guard remaining >= 1 else { throw truncated(needing: 1) }
-        defer { offset += 1 }
-        return bytes[offset]
+        defer { position += 1 }
+        return bytes[position]
     }
 
     mutating func readUInt64() throws(ClusterFuturesError) -> UInt64 {
         guard remaining >= 8 else { throw truncated(needing: 8) }
         var value: UInt64 = 0
-        for index in 0..<8 { value |= UInt64(bytes[offset + index]) << (8 * UInt64(index)) }
-        offset += 8
+        for index in 0..<8 { value |= UInt64(bytes[position + index]) << (8 * UInt64(index)) }
+        position += 8
         return value
     }
 
@@ -88,14 +95,14 @@ struct ByteReader {
                 "truncated message: section at offset \(start) declares \(raw) bytes, \(remaining) remain")
         }
         let length = Int(raw)
-        defer { offset += length }
-        return bytes[offset..<(offset + length)]
+        defer { position += length }
+        return bytes[position..<(position + length)]
     }
 
     /// The bytes not read yet.
     mutating func readRemaining() -> ArraySlice<UInt8> {
-        defer { offset = bytes.count }
-        return bytes[offset...]
+        defer { position = bytes.endIndex }
+        return bytes[position...]
     }
 
     private func truncated(needing count: Int) -> ClusterFuturesError {

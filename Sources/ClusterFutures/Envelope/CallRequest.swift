@@ -52,7 +52,7 @@ struct CallRequest: Sendable {
 
     /// Runs a request for `F` in this process and returns the encoded ``CallReply``. Never throws:
     /// every failure, down to a corrupt request, is reported in the reply.
-    static func serve<F: RemoteFunction>(_ type: F.Type, request: [UInt8]) -> [UInt8] {
+    static func serve<F: RemoteFunction>(_ type: F.Type, request: ArraySlice<UInt8>) -> [UInt8] {
         let decoder = WireDecoder()
         var reader = ByteReader(request)
         var reply = CallReply.Writer()

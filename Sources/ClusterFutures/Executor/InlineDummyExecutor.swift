@@ -107,7 +107,7 @@ public final class InlineDummyExecutor: Executor {
 
     private static func run(_ job: Job, registry: FunctionRegistry, origin: TaskOrigin) {
         guard job.markRunning() else { return }
-        job.complete(reply: registry.serve(functionName: job.functionName, request: job.request), origin: origin)
+        job.complete(reply: registry.serve(functionName: job.functionName, request: job.request[...]), origin: origin)
     }
 }
 

@@ -9,6 +9,8 @@ final class Job: Sendable {
     /// The function type's mangled name, by which a worker that never ran the program's bootstrap
     /// finds it.
     let mangledName: String
+    /// The names as the start of a task message, encoded once per function.
+    let taskPrefix: [UInt8]
     /// The encoded ``CallRequest``.
     let request: [UInt8]
     /// The number of inputs in the request.
@@ -18,11 +20,12 @@ final class Job: Sendable {
     private let completion: @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
 
     private init(
-        functionName: String, mangledName: String, request: [UInt8], itemCount: Int, future: AnyFuture,
+        identity: FunctionRegistry.Identity, request: [UInt8], itemCount: Int, future: AnyFuture,
         completion: @escaping @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
     ) {
-        self.functionName = functionName
-        self.mangledName = mangledName
+        self.functionName = identity.name
+        self.mangledName = identity.mangledName
+        self.taskPrefix = identity.taskPrefix
         self.request = request
         self.itemCount = itemCount
         self.future = future
@@ -63,8 +66,7 @@ final class Job: Sendable {
             future.fail(failure, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(functionName: name, mangledName: identity.mangledName, request: request.bytes,
-                      itemCount: 1, future: future) {
+        let job = Job(identity: identity, request: request.bytes, itemCount: 1, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
             let results = CallReply.decode(reply, request: request, as: F.Output.self,
@@ -92,8 +94,7 @@ final class Job: Sendable {
             future.succeed(results, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(functionName: name, mangledName: identity.mangledName, request: request.bytes,
-                      itemCount: request.sentIndices.count, future: future) {
+        let job = Job(identity: identity, request: request.bytes, itemCount: request.sentIndices.count, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
             future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: name,

@@ -132,7 +132,9 @@ final class FrameReader {
                 continue
             }
             if length > chunk.count - Frame.headerSize {
-                var payload = [UInt8](repeating: 0, count: length)
+                // Every byte is written by the copy below and the reads that follow before the
+                // payload is handed out, so it need not be zeroed first.
+                var payload = [UInt8](unsafeUninitializedCapacity: length) { _, count in count = length }
                 payload.withUnsafeMutableBytes { raw in
                     chunk.withUnsafeBytes { source in
                         raw.baseAddress!.copyMemory(from: source.baseAddress! + payloadStart, byteCount: available)
@@ -153,27 +155,65 @@ final class FrameReader {
 }
 
 /// Frames waiting to be written to a descriptor, written with as few calls as the descriptor allows.
+///
+/// Headers and small payloads are copied into one growing buffer; a large payload is queued as its
+/// own segment, so it is never copied.
 final class FrameWriter {
+    /// Payloads at least this large are queued without copying.
+    private static let copyLimit = 16 * 1024
+
     private var segments = Deque<[UInt8]>()
+    /// The buffer small pieces are copied into, not yet in `segments`.
+    private var tail: [UInt8] = []
     private var offset = 0
 
-    var isEmpty: Bool { segments.isEmpty }
+    var isEmpty: Bool { segments.isEmpty && tail.isEmpty }
 
     func enqueue(_ kind: FrameKind, id: UInt64, payload: [UInt8]) {
         enqueue(kind, id: id, segments: [payload])
     }
 
-    /// Queues a frame whose payload is the concatenation of `payloadSegments`, without copying them.
+    /// Queues a frame whose payload is the concatenation of `payloadSegments`.
     func enqueue(_ kind: FrameKind, id: UInt64, segments payloadSegments: [[UInt8]]) {
-        segments.append(Frame.header(kind, id: id, length: payloadSegments.reduce(0) { $0 + $1.count }))
-        for segment in payloadSegments where !segment.isEmpty { segments.append(segment) }
+        var length = 0
+        for segment in payloadSegments { length += segment.count }
+        appendHeader(kind, id: id, length: length)
+        for segment in payloadSegments where !segment.isEmpty {
+            if segment.count < Self.copyLimit {
+                tail.append(contentsOf: segment)
+            } else {
+                if !tail.isEmpty {
+                    segments.append(tail)
+                    tail = []
+                }
+                segments.append(segment)
+            }
+        }
+    }
+
+    private func appendHeader(_ kind: FrameKind, id: UInt64, length: Int) {
+        tail.append(kind.rawValue)
+        tail.append(contentsOf: repeatElement(0, count: 7))
+        withUnsafeBytes(of: id.littleEndian) { tail.append(contentsOf: $0) }
+        withUnsafeBytes(of: UInt64(length).littleEndian) { tail.append(contentsOf: $0) }
     }
 
     /// Writes what the descriptor takes now. Returns true when everything was written.
     func flush(to fd: FileDescriptor) throws -> Bool {
+        if !tail.isEmpty {
+            segments.append(tail)
+            tail = []
+            tail.reserveCapacity(4096)
+        }
         while !segments.isEmpty {
-            let batch = segments.prefix(64)
-            let written = try withBuffers(Array(batch), firstOffset: offset) { try SystemCalls.write(fd, $0) }
+            let written: Int?
+            if segments.count == 1, let only = segments.first {
+                written = try only.withUnsafeBytes { raw in
+                    try SystemCalls.write(fd, [UnsafeRawBufferPointer(rebasing: raw[offset...])])
+                }
+            } else {
+                written = try withBuffers(Array(segments.prefix(64)), firstOffset: offset) { try SystemCalls.write(fd, $0) }
+            }
             guard let written else { return false }
             consume(written)
         }
@@ -209,31 +249,43 @@ final class FrameWriter {
     }
 }
 
-/// A call as it travels to a worker in a ``FrameKind/task`` frame: the function's registered and
-/// mangled names and the encoded ``CallRequest``.
+/// A call as it travels to a worker in a ``FrameKind/task`` frame: a prefix naming the function (its
+/// registered and mangled names, length-prefixed), then the encoded ``CallRequest``.
 struct TaskMessage {
-    var functionName: String
-    var mangledName: String
-    var request: [UInt8]
+    /// The prefix naming the function, the same for every call to it.
+    var prefix: ArraySlice<UInt8>
+    var request: ArraySlice<UInt8>
 
-    /// The message as payload segments: the names, then the request, which is not copied.
-    func encodedSegments() -> [[UInt8]] {
+    init(prefix: [UInt8], request: [UInt8]) {
+        self.prefix = prefix[...]
+        self.request = request[...]
+    }
+
+    /// The prefix for a function's task messages.
+    static func prefix(functionName: String, mangledName: String) -> [UInt8] {
         var writer = ByteWriter(reservingCapacity: 16 + functionName.utf8.count + mangledName.utf8.count)
         writer.appendLengthPrefixed(Array(functionName.utf8))
         writer.appendLengthPrefixed(Array(mangledName.utf8))
-        return [writer.bytes, request]
+        return writer.bytes
     }
 
-    init(functionName: String, mangledName: String, request: [UInt8]) {
-        self.functionName = functionName
-        self.mangledName = mangledName
-        self.request = request
-    }
+    /// The message as payload segments: the prefix, then the request, which is not copied.
+    func encodedSegments() -> [[UInt8]] { [Array(prefix), Array(request)] }
 
+    /// Splits a received message into its prefix and request, without copying either.
     init(decoding bytes: [UInt8]) throws {
         var reader = ByteReader(bytes)
-        functionName = String(decoding: try reader.readLengthPrefixed(), as: UTF8.self)
-        mangledName = String(decoding: try reader.readLengthPrefixed(), as: UTF8.self)
-        request = Array(reader.readRemaining())
+        _ = try reader.readLengthPrefixed()
+        _ = try reader.readLengthPrefixed()
+        prefix = bytes[..<reader.offset]
+        request = reader.readRemaining()
+    }
+
+    /// The registered and mangled names the prefix carries.
+    var names: (functionName: String, mangledName: String) {
+        var reader = ByteReader(prefix)
+        let name = (try? reader.readLengthPrefixed()).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let mangled = (try? reader.readLengthPrefixed()).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return (name, mangled)
     }
 }

@@ -44,8 +44,8 @@ public final class LocalProcessPoolExecutor: Executor {
         public var tasksInFlightPerWorker: Int = 4
         /// The largest message a worker may send back; a larger one retires that worker.
         public var maxMessageBytes: Int = 1 << 32
-        /// How long the pool's I/O thread keeps polling after activity before it sleeps: a sleeping
-        /// thread is slow to wake. Zero never spins.
+        /// How long the pool's I/O thread, and each worker, keep looking for the next message after
+        /// activity before they sleep: a sleeping thread is slow to wake. Zero never spins.
         public var spin: Duration = .microseconds(100)
         /// Where the pool reports worker crashes and replacements.
         public var logger = Logger(label: "ClusterFutures.LocalProcessPoolExecutor")

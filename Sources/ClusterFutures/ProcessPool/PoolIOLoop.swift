@@ -20,6 +20,8 @@ final class PoolIOLoop: @unchecked Sendable {
     /// Jobs a worker had been sent but not started when it died: already running, so they go to the
     /// next free worker ahead of the queue.
     private var requeued = Deque<Job>()
+    /// Jobs taken from the shared queue in a batch and not yet sent; returned to it after dispatch.
+    private var taken = Deque<Job>()
     private var nextWorkerIndex = 0
     private var nextTaskID: UInt64 = 1
     private var signalledTermination = false
@@ -79,7 +81,7 @@ final class PoolIOLoop: @unchecked Sendable {
         blockSIGPIPEOnThisThread()
         while true {
             let (phase, broken, sharedQueueIsEmpty) = engine.shared.withLock { ($0.phase, $0.broken, $0.queue.isEmpty) }
-            let queueIsEmpty = sharedQueueIsEmpty && requeued.isEmpty
+            let queueIsEmpty = sharedQueueIsEmpty && requeued.isEmpty && taken.isEmpty
             if let broken {
                 failEverything(broken)
                 break
@@ -122,6 +124,7 @@ final class PoolIOLoop: @unchecked Sendable {
 
     /// Hands queued jobs to ready workers, least loaded first, up to the per-worker depth.
     private func dispatch() {
+        defer { returnUnsentJobs() }
         for round in 0..<settings.tasksInFlightPerWorker {
             var gaveAny = false
             for worker in workers where worker.phase == .ready && worker.inFlight.count <= round {
@@ -134,14 +137,32 @@ final class PoolIOLoop: @unchecked Sendable {
         }
     }
 
+    /// Puts jobs taken in a batch but not sent back at the front of the shared queue, where shutdown
+    /// can cancel them.
+    private func returnUnsentJobs() {
+        guard !taken.isEmpty else { return }
+        engine.shared.withLock { state in state.queue.insert(contentsOf: taken, at: 0) }
+        taken.removeAll()
+    }
+
     /// The next job to send: a requeued one, else the next queued one whose future was not
     /// cancelled, now marked running.
     private func nextRunnableJob() -> Job? {
-        if let job = requeued.popFirst() { return job }
-        while let job = engine.shared.withLock({ $0.queue.popFirst() }) {
-            if job.markRunning() { return job }
+        while true {
+            if let job = requeued.popFirst() { return job }
+            if let job = taken.popFirst() {
+                if job.markRunning() { return job }
+                continue
+            }
+            // Take a handful at once: one lock for several jobs.
+            let batch = engine.shared.withLock { state -> [Job] in
+                let count = min(state.queue.count, 32)
+                defer { state.queue.removeFirst(count) }
+                return Array(state.queue.prefix(count))
+            }
+            if batch.isEmpty { return nil }
+            taken.append(contentsOf: batch)
         }
-        return nil
     }
 
     private func send(_ job: Job, to worker: PoolWorker) {
@@ -149,8 +170,7 @@ final class PoolIOLoop: @unchecked Sendable {
         nextTaskID += 1
         worker.inFlight.append((id, job))
         worker.tasksSent += 1
-        let message = TaskMessage(functionName: job.functionName, mangledName: job.mangledName, request: job.request)
-        worker.writer.enqueue(.task, id: id, segments: message.encodedSegments())
+        worker.writer.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
     }
 
     private func flushWrites() {
@@ -277,6 +297,7 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             var welcome = ByteWriter()
             welcome.append(UInt64(settings.maxTasksPerChild ?? 0))
+            welcome.append(UInt64(settings.spin.clampedNanoseconds))
             var segments = [welcome.bytes]
             if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }
             worker.writer.enqueue(.welcome, id: 0, segments: segments)
@@ -381,8 +402,9 @@ final class PoolIOLoop: @unchecked Sendable {
             for (_, job) in worker.inFlight { job.fail(error, origin: worker.origin) }
             worker.inFlight.removeAll()
         }
-        for job in queued + requeued { job.fail(error, origin: nil) }
+        for job in queued + requeued + taken { job.fail(error, origin: nil) }
         requeued.removeAll()
+        taken.removeAll()
     }
 
     private func blockSIGPIPEOnThisThread() {

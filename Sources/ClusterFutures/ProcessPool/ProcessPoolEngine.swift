@@ -136,10 +136,10 @@ public struct WorkerInitializer: Sendable {
     ///   registered, or ``ClusterFuturesError/Code-swift.struct/encodingFailed`` if the input cannot
     ///   be encoded.
     public init<F: RemoteFunction>(_ function: F, _ input: F.Input, registry: FunctionRegistry = .shared) throws(ClusterFuturesError) {
-        try registry.requireRegistered(F.self)
         let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
         if let failure = request.encodingFailures[0] { throw failure }
         functionName = F.name
-        message = TaskMessage(functionName: F.name, mangledName: _mangledTypeName(F.self) ?? "", request: request.bytes)
+        let identity = try registry.requireRegistered(F.self)
+        message = TaskMessage(prefix: identity.taskPrefix, request: request.bytes)
     }
 }

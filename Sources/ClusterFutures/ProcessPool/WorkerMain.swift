@@ -52,8 +52,6 @@ enum BuildIdentity {
 enum WorkerLoop {
     /// The exit status of a worker whose pool went away.
     static let orphanedStatus: Int32 = 0
-    /// How long a worker keeps looking for the next task before it sleeps.
-    static let spin: Duration = .microseconds(100)
 
     static func runAndExit() -> Never {
         guard let value = getenv(CF_WORKER_ENVIRONMENT_NAME).map({ String(cString: $0) }),
@@ -62,6 +60,9 @@ enum WorkerLoop {
             _exit(64)
         }
         unsetenv(CF_WORKER_ENVIRONMENT_NAME)
+        // This process is ours: keep freed memory instead of handing it back to the kernel and
+        // faulting it in again for the next large message.
+        cf_keep_freed_memory()
         // Ctrl-C goes to the whole process group; the pool decides what happens to its workers.
         signal(SIGINT, SIG_IGN)
         signal(SIGPIPE, SIG_IGN)
@@ -93,17 +94,22 @@ enum WorkerLoop {
 
         let reader = FrameReader(maxPayload: Int.max)
         let registry = FunctionRegistry.shared
+        // Functions by the prefix of their task messages, which is the same for every call.
+        var functions: [ArraySlice<UInt8>: FunctionRegistry.Entry] = [:]
         var budget = UInt64.max
+        // How long to keep looking for the next task before sleeping; set by the welcome.
+        var spin = Duration.zero
         var frames: [Frame] = []
         while true {
             frames.removeAll(keepingCapacity: true)
-            guard try readFrames(reader, from: input, into: &frames) else { return }
+            guard try readFrames(reader, from: input, into: &frames, spin: spin) else { return }
             for frame in frames {
                 switch frame.kind {
                 case .welcome:
                     var fields = ByteReader(frame.payload)
                     let taskBudget = try fields.readUInt64()
                     budget = taskBudget == 0 ? .max : taskBudget
+                    spin = .nanoseconds(Int64(clamping: try fields.readUInt64()))
                     let initializer = Array(fields.readRemaining())
                     if let failure = runInitializer(initializer, registry: registry) {
                         writer.enqueue(.initializerFailed, id: 0, payload: Array(failure.utf8))
@@ -113,7 +119,14 @@ enum WorkerLoop {
                     writer.enqueue(.ready, id: 0, payload: [])
                 case .task:
                     let task = try TaskMessage(decoding: frame.payload)
-                    let reply = registry.serve(functionName: task.functionName, mangledName: task.mangledName, request: task.request)
+                    let reply: [UInt8]
+                    if let entry = functions[task.prefix] {
+                        reply = entry.serve(task.request)
+                    } else {
+                        let (name, mangled) = task.names
+                        if let entry = registry.resolve(functionName: name, mangledName: mangled) { functions[Array(task.prefix)[...]] = entry }
+                        reply = registry.serve(functionName: name, mangledName: mangled, request: task.request)
+                    }
                     writer.enqueue(.result, id: frame.id, payload: reply)
                     budget -= 1
                     if budget == 0 {
@@ -140,15 +153,17 @@ enum WorkerLoop {
         guard !message.isEmpty else { return nil }
         do {
             let task = try TaskMessage(decoding: message)
-            let reply = registry.serve(functionName: task.functionName, mangledName: task.mangledName, request: task.request)
-            return CallReply.firstFailure(in: reply)
+            let (name, mangled) = task.names
+            return CallReply.firstFailure(in: registry.serve(functionName: name, mangledName: mangled, request: task.request))
         } catch {
             return "the initializer could not be read: \(error)"
         }
     }
 
     /// Reads at least one frame, spinning briefly before sleeping. Returns false at end of file.
-    private static func readFrames(_ reader: FrameReader, from input: FileDescriptor, into frames: inout [Frame]) throws -> Bool {
+    private static func readFrames(
+        _ reader: FrameReader, from input: FileDescriptor, into frames: inout [Frame], spin: Duration
+    ) throws -> Bool {
         let clock = ContinuousClock()
         var spinUntil = clock.now.advanced(by: spin)
         while true {
