@@ -25,7 +25,7 @@ public final class SpyExecutor: Executor {
         return future
     }
 
-    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
         let future = try base.submit(function, batch: batch)
         if keepsFutures {
             record.withLock { $0.append((batch.count, future)) }

@@ -5,9 +5,11 @@ import ClusterFuturesWire
 ///
 /// Layout: a status byte. `0`: `count`, then `count` times an outcome byte (`0` value, `1` error) and
 /// `len bytes`, the output or an ``ErrorReport``. `1`: `len bytes` of one ``ErrorReport``.
+/// `2` (every call succeeded): `count`, then `len bytes`, the whole `[Output]` as one message.
 enum CallReply {
     private static let itemsStatus: UInt8 = 0
     private static let callFailureStatus: UInt8 = 1
+    private static let packedStatus: UInt8 = 2
     private static let valueOutcome: UInt8 = 0
     private static let errorOutcome: UInt8 = 1
 
@@ -41,6 +43,19 @@ enum CallReply {
         func finish() -> [UInt8] { writer.bytes }
     }
 
+    /// A reply carrying every output as one message, or nil when they do not encode together.
+    static func packed<Output: Encodable>(_ outputs: [Output]) -> [UInt8]? {
+        var writer = ByteWriter(reservingCapacity: 32 + outputs.count * 8)
+        writer.append(packedStatus)
+        writer.append(UInt64(outputs.count))
+        do {
+            try writer.appendLengthPrefixed { try WireEncoder().encode(outputs, appendingTo: &$0) }
+        } catch {
+            return nil
+        }
+        return writer.bytes
+    }
+
     /// A reply that fails every item of the call with one error.
     static func callFailure(_ report: ErrorReport) -> [UInt8] {
         var writer = ByteWriter()
@@ -71,6 +86,8 @@ enum CallReply {
                 return nil
             case callFailureStatus:
                 return describe(try reader.readLengthPrefixed())
+            case packedStatus:
+                return nil
             default:
                 return "corrupt reply"
             }
@@ -89,26 +106,28 @@ enum CallReply {
     static func decode<Output: Decodable>(
         _ reply: [UInt8], request: CallRequest, as type: Output.Type,
         functionName: String, origin: TaskOrigin, registry: FunctionRegistry
-    ) -> [Result<Output, any Error>] {
+    ) -> BatchResults<Output> {
+        let sent = decodeSent(reply, expecting: request.sentCount, as: type,
+                              functionName: functionName, origin: origin, registry: registry)
+        guard let sentIndices = request.sentIndices, sentIndices.count != request.batchCount else { return sent }
         var results = [Result<Output, any Error>]()
         results.reserveCapacity(request.batchCount)
-        let sent = decodeSent(reply, expecting: request.sentIndices.count, as: type,
-                              functionName: functionName, origin: origin, registry: registry)
-        var sentIterator = sent.makeIterator()
+        var next = 0
         for index in 0..<request.batchCount {
             if let failure = request.encodingFailures[index] {
                 results.append(.failure(failure))
-            } else if let next = sentIterator.next() {
-                results.append(next)
+            } else if next < sent.count {
+                results.append(sent[next])
+                next += 1
             }
         }
-        return results
+        return BatchResults(results)
     }
 
     private static func decodeSent<Output: Decodable>(
         _ reply: [UInt8], expecting expected: Int, as type: Output.Type,
         functionName: String, origin: TaskOrigin, registry: FunctionRegistry
-    ) -> [Result<Output, any Error>] {
+    ) -> BatchResults<Output> {
         let decoder = WireDecoder()
         func report(_ bytes: ArraySlice<UInt8>) -> any Error {
             do {
@@ -122,6 +141,29 @@ enum CallReply {
         var reader = ByteReader(reply)
         do {
             switch try reader.readByte() {
+            case packedStatus:
+                let count = try reader.readCount(minimumItemSize: 0)
+                guard count == expected else {
+                    throw ClusterFuturesError(.protocolViolation,
+                        "the reply from \(origin) has \(count) results for \(expected) inputs")
+                }
+                let packed = try reader.readLengthPrefixed()
+                guard reader.isAtEnd else {
+                    throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
+                }
+                let values: [Output]
+                do {
+                    values = try decoder.decode([Output].self, from: packed)
+                } catch {
+                    let failure = ClusterFuturesError(.decodingFailed,
+                        "\(functionName): the outputs from \(origin) could not be decoded as [\(type)]: \(error)")
+                    return BatchResults(Array(repeating: .failure(failure), count: expected))
+                }
+                guard values.count == expected else {
+                    throw ClusterFuturesError(.protocolViolation,
+                        "the reply from \(origin) has \(values.count) values for \(expected) inputs")
+                }
+                return BatchResults(values: values)
             case itemsStatus:
                 let count = try reader.readCount(minimumItemSize: 9)
                 guard count == expected else {
@@ -150,16 +192,16 @@ enum CallReply {
                 guard reader.isAtEnd else {
                     throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
                 }
-                return results
+                return BatchResults(results)
             case callFailureStatus:
                 let error = report(try reader.readLengthPrefixed())
-                return Array(repeating: .failure(error), count: expected)
+                return BatchResults(Array(repeating: .failure(error), count: expected))
             case let status:
                 throw ClusterFuturesError(.protocolViolation, "corrupt reply: unknown status \(status)")
             }
         } catch {
             let failure = ClusterFuturesError(.protocolViolation, "\(functionName): unusable reply from \(origin): \(error)")
-            return Array(repeating: .failure(failure), count: expected)
+            return BatchResults(Array(repeating: .failure(failure), count: expected))
         }
     }
 }

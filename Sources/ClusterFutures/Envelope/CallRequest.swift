@@ -2,52 +2,72 @@ import ClusterFuturesWire
 
 /// The bytes sent to whoever runs a call: the function value and a batch of inputs.
 ///
-/// Layout: `len function`, `count`, then `count` times `len input`; every `len` and `count` is a
-/// little-endian `UInt64`, every value is `WireEncoder`'s encoding. Each input is encoded on its own
-/// so that one input that cannot be encoded or decoded fails only its own item.
+/// Layout: `len function`, then a mode byte. Mode `packed` (1): `count`, then `len inputs`, the
+/// whole `[Input]` as one `WireEncoder` message (numeric arrays travel as one copy). Mode `items`
+/// (0): `count`, then `count` times `len input`, each input encoded on its own, so that one input
+/// that cannot be encoded or decoded fails only its own item; a batch is sent this way only when
+/// packing it failed. Every `len` and `count` is a little-endian `UInt64`.
 struct CallRequest: Sendable {
+    static let itemsMode: UInt8 = 0
+    static let packedMode: UInt8 = 1
+
     /// The encoded request.
     var bytes: [UInt8]
-    /// Positions in the caller's batch of the inputs that are in ``bytes``, in order.
-    var sentIndices: [Int]
+    /// Positions in the caller's batch of the inputs that are in ``bytes``, in order; nil when all are.
+    var sentIndices: [Int]?
     /// Inputs that could not be encoded, by their position in the caller's batch.
     var encodingFailures: [Int: ClusterFuturesError]
     /// The number of inputs in the caller's batch.
     var batchCount: Int
 
+    /// How many inputs are in the request.
+    var sentCount: Int { sentIndices?.count ?? batchCount }
+
     /// Encodes `function` and `inputs`.
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/encodingFailed`` when the function value
     ///   itself cannot be encoded; a failing input only marks that input.
-    init<F: RemoteFunction>(function: F, inputs: some Collection<F.Input>) throws(ClusterFuturesError) {
+    init<F: RemoteFunction>(function: F, inputs: [F.Input]) throws(ClusterFuturesError) {
         let encoder = WireEncoder()
-        var writer = ByteWriter(reservingCapacity: 32 + inputs.count * 16)
+        var writer = ByteWriter(reservingCapacity: 48 + inputs.count * 16)
         do {
             try writer.appendLengthPrefixed { try encoder.encode(function, appendingTo: &$0) }
         } catch {
             throw ClusterFuturesError(.encodingFailed, "the function value \(F.name) could not be encoded: \(error)")
         }
+        batchCount = inputs.count
+        encodingFailures = [:]
+        sentIndices = nil
+        let modeOffset = writer.bytes.count
+        writer.append(Self.packedMode)
+        writer.append(UInt64(inputs.count))
+        do {
+            try writer.appendLengthPrefixed { try encoder.encode(inputs, appendingTo: &$0) }
+            bytes = writer.bytes
+            return
+        } catch {
+            // One input does not encode: send the others one by one.
+            writer.bytes.removeSubrange(modeOffset...)
+        }
+        writer.append(Self.itemsMode)
         let countOffset = writer.bytes.count
         writer.append(UInt64(0))
-        var sentIndices: [Int] = []
-        sentIndices.reserveCapacity(inputs.count)
-        var failures: [Int: ClusterFuturesError] = [:]
-        for (index, input) in inputs.enumerated() {
+        var sent: [Int] = []
+        sent.reserveCapacity(inputs.count)
+        for index in inputs.indices {
             do {
-                try writer.appendLengthPrefixed { try encoder.encode(input, appendingTo: &$0) }
-                sentIndices.append(index)
+                try writer.appendLengthPrefixed { try encoder.encode(inputs[index], appendingTo: &$0) }
+                sent.append(index)
             } catch {
-                failures[index] = ClusterFuturesError(.encodingFailed,
+                encodingFailures[index] = ClusterFuturesError(.encodingFailed,
                     "\(F.name): input \(index) of type \(F.Input.self) could not be encoded: \(error)")
             }
         }
-        withUnsafeBytes(of: UInt64(sentIndices.count).littleEndian) { raw in
+        withUnsafeBytes(of: UInt64(sent.count).littleEndian) { raw in
             for (offset, byte) in raw.enumerated() { writer.bytes[countOffset + offset] = byte }
         }
-        self.bytes = writer.bytes
-        self.sentIndices = sentIndices
-        self.encodingFailures = failures
-        self.batchCount = inputs.count
+        bytes = writer.bytes
+        sentIndices = sent
     }
 
     /// Runs a request for `F` in this process and returns the encoded ``CallReply``. Never throws:
@@ -55,7 +75,6 @@ struct CallRequest: Sendable {
     static func serve<F: RemoteFunction>(_ type: F.Type, request: ArraySlice<UInt8>) -> [UInt8] {
         let decoder = WireDecoder()
         var reader = ByteReader(request)
-        var reply = CallReply.Writer()
         do {
             let functionBytes = try reader.readLengthPrefixed()
             let function: F
@@ -64,33 +83,90 @@ struct CallRequest: Sendable {
             } catch {
                 throw ClusterFuturesError(.decodingFailed, "the function value could not be decoded: \(error)")
             }
-            let count = try reader.readCount(minimumItemSize: 8)
-            reply.begin(count: count)
-            for index in 0..<count {
-                let inputBytes = try reader.readLengthPrefixed()
-                let input: F.Input
+            let mode = try reader.readByte()
+            let count = try reader.readCount(minimumItemSize: mode == packedMode ? 0 : 8)
+            let inputs: [Result<F.Input, ClusterFuturesError>]
+            switch mode {
+            case packedMode:
+                let packed = try reader.readLengthPrefixed()
+                let decoded: [F.Input]
                 do {
-                    input = try decoder.decode(F.Input.self, from: inputBytes)
+                    decoded = try decoder.decode([F.Input].self, from: packed)
                 } catch {
-                    reply.appendFailure(ErrorReport(ClusterFuturesError(.decodingFailed,
-                        "input \(index) could not be decoded as \(F.Input.self): \(error)")))
-                    continue
+                    throw ClusterFuturesError(.decodingFailed, "the inputs could not be decoded as [\(F.Input.self)]: \(error)")
                 }
-                let output: F.Output
-                do {
-                    output = try function(input)
-                } catch {
-                    reply.appendFailure(ErrorReport(error))
-                    continue
+                guard decoded.count == count else {
+                    throw ClusterFuturesError(.protocolViolation, "corrupt request: \(decoded.count) inputs where \(count) were announced")
                 }
-                reply.appendSuccess(output)
+                return run(function, on: decoded)
+            case itemsMode:
+                var items: [Result<F.Input, ClusterFuturesError>] = []
+                items.reserveCapacity(count)
+                for index in 0..<count {
+                    let bytes = try reader.readLengthPrefixed()
+                    do {
+                        items.append(.success(try decoder.decode(F.Input.self, from: bytes)))
+                    } catch {
+                        items.append(.failure(ClusterFuturesError(.decodingFailed,
+                            "input \(index) could not be decoded as \(F.Input.self): \(error)")))
+                    }
+                }
+                inputs = items
+            default:
+                throw ClusterFuturesError(.protocolViolation, "corrupt request: unknown mode \(mode)")
             }
             guard reader.isAtEnd else {
                 throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the last input")
+            }
+            var reply = CallReply.Writer()
+            reply.begin(count: inputs.count)
+            for input in inputs {
+                switch input {
+                case .failure(let error): reply.appendFailure(ErrorReport(error))
+                case .success(let input):
+                    do {
+                        reply.appendSuccess(try function(input))
+                    } catch {
+                        reply.appendFailure(ErrorReport(error))
+                    }
+                }
             }
             return reply.finish()
         } catch {
             return CallReply.callFailure(ErrorReport(error))
         }
+    }
+
+    /// Runs `function` on packed inputs. When every call succeeds, the outputs go back packed too;
+    /// otherwise each item is reported on its own.
+    private static func run<F: RemoteFunction>(_ function: F, on inputs: [F.Input]) -> [UInt8] {
+        var outputs: [F.Output] = []
+        outputs.reserveCapacity(inputs.count)
+        var firstFailure: (index: Int, error: any Error)?
+        for index in inputs.indices {
+            do {
+                outputs.append(try function(inputs[index]))
+            } catch {
+                firstFailure = (index, error)
+                break
+            }
+        }
+        if firstFailure == nil, let packed = CallReply.packed(outputs) { return packed }
+        var reply = CallReply.Writer()
+        reply.begin(count: inputs.count)
+        for index in inputs.indices {
+            if index < outputs.count {
+                reply.appendSuccess(outputs[index])
+            } else if let failure = firstFailure, failure.index == index {
+                reply.appendFailure(ErrorReport(failure.error))
+            } else {
+                do {
+                    reply.appendSuccess(try function(inputs[index]))
+                } catch {
+                    reply.appendFailure(ErrorReport(error))
+                }
+            }
+        }
+        return reply.finish()
     }
 }

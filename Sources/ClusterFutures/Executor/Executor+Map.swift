@@ -40,7 +40,7 @@ extension Executor {
             throw ClusterFuturesError(.invalidArgument, "map: bufferSize must be at least 1, not \(bufferSize)")
         }
         var iterator = inputs.makeIterator()
-        let submitNext = { [self] () throws -> Future<[Result<F.Output, any Error>]>? in
+        let submitNext = { [self] () throws -> Future<BatchResults<F.Output>>? in
             var chunk: [F.Input] = []
             chunk.reserveCapacity(chunkSize)
             while chunk.count < chunkSize, let input = iterator.next() { chunk.append(input) }
@@ -59,7 +59,7 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
     public typealias Element = Output
     public typealias Failure = any Error
 
-    fileprivate typealias ChunkFuture = Future<[Result<Output, any Error>]>
+    fileprivate typealias ChunkFuture = Future<BatchResults<Output>>
 
     private let submitNext: () throws -> ChunkFuture?
     let deadline: Deadline
@@ -68,7 +68,11 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
     let waiter = FutureWaiter()
 
     private var inFlight = Deque<ChunkFuture>()
-    private var ready = Deque<Result<Output, any Error>>()
+    /// The chunk being read, and the position in it.
+    private var current: BatchResults<Output>?
+    private var position = 0
+    /// A chunk that failed as a whole fails its first item with this.
+    private var chunkError: (any Error)?
     private var inputsExhausted = false
     private var ended = false
 
@@ -123,13 +127,22 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
         // the waiter's record is dropped here rather than left to grow with every chunk.
         _ = waiter.takeCompleted()
         while true {
-            if let outcome = ready.popFirst() {
-                switch outcome {
-                case .success(let output): return .yield(output)
-                case .failure(let error):
-                    end()
-                    throw error
+            if let error = chunkError {
+                chunkError = nil
+                end()
+                throw error
+            }
+            if let chunk = current {
+                if position < chunk.count {
+                    defer { position += 1 }
+                    do {
+                        return .yield(try chunk.value(at: position))
+                    } catch {
+                        end()
+                        throw error
+                    }
                 }
+                current = nil
             }
             if ended { return .finished }
             try refill()
@@ -148,13 +161,14 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
         }
     }
 
-    /// Moves a done chunk's results into `ready`; a chunk that failed as a whole fails its first item.
+    /// Makes a done chunk the one being read; a chunk that failed as a whole fails its first item.
     private func take(_ future: ChunkFuture) {
         future.unregister(waiter)
         do {
-            ready.append(contentsOf: try future.result(timeout: .zero))
+            current = try future.result(timeout: .zero)
+            position = 0
         } catch {
-            ready.append(.failure(error))
+            chunkError = error
         }
     }
 
@@ -183,7 +197,7 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
 
     private func end() {
         ended = true
-        ready.removeAll()
+        current = nil
         while let future = inFlight.popFirst() {
             future.unregister(waiter)
             future.cancel()

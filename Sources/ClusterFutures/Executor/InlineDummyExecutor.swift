@@ -59,7 +59,7 @@ public final class InlineDummyExecutor: Executor {
         return made.future
     }
 
-    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
         try checkOpen()
         let made = try Job.batch(function, batch, registry: registry)
         schedule(made.job, made.future)

@@ -60,7 +60,7 @@ final class Job: Sendable {
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
-        let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
+        let request = try CallRequest(function: function, inputs: [input])
         let future = Future<F.Output>(label: name)
         if let failure = request.encodingFailures[0] {
             future.fail(failure, origin: nil)
@@ -72,8 +72,8 @@ final class Job: Sendable {
             let results = CallReply.decode(reply, request: request, as: F.Output.self,
                                            functionName: name, origin: origin, registry: registry)
             switch results.first {
-            case .success(let value): future.succeed(value, origin: origin)
-            case .failure(let error): future.fail(error, origin: origin)
+            case .success(let value)?: future.succeed(value, origin: origin)
+            case .failure(let error)?: future.fail(error, origin: origin)
             case nil: future.fail(ClusterFuturesError(.protocolViolation, "\(name): an empty reply from \(origin)"), origin: origin)
             }
         }
@@ -83,18 +83,18 @@ final class Job: Sendable {
     /// A job for a batch of calls to one function, answered together.
     static func batch<F: RemoteFunction>(
         _ function: F, _ inputs: [F.Input], registry: FunctionRegistry
-    ) throws(ClusterFuturesError) -> Made<[Result<F.Output, any Error>]> {
+    ) throws(ClusterFuturesError) -> Made<BatchResults<F.Output>> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
         let request = try CallRequest(function: function, inputs: inputs)
-        let future = Future<[Result<F.Output, any Error>]>(label: name)
-        if request.sentIndices.isEmpty {
+        let future = Future<BatchResults<F.Output>>(label: name)
+        if request.sentCount == 0 {
             let results = CallReply.decode([], request: request, as: F.Output.self, functionName: name,
                                            origin: .currentProcess(executor: "caller"), registry: registry)
             future.succeed(results, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(identity: identity, request: request.bytes, itemCount: request.sentIndices.count, future: future) {
+        let job = Job(identity: identity, request: request.bytes, itemCount: request.sentCount, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
             future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: name,

@@ -113,7 +113,7 @@ public final class LocalProcessPoolExecutor: Executor {
         return made.future
     }
 
-    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<[Result<F.Output, any Error>]> {
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
         try checkOpen()
         let made = try Job.batch(function, batch, registry: registry)
         if let job = made.job { try engine.enqueue(job) }

@@ -136,7 +136,7 @@ public struct WorkerInitializer: Sendable {
     ///   registered, or ``ClusterFuturesError/Code-swift.struct/encodingFailed`` if the input cannot
     ///   be encoded.
     public init<F: RemoteFunction>(_ function: F, _ input: F.Input, registry: FunctionRegistry = .shared) throws(ClusterFuturesError) {
-        let request = try CallRequest(function: function, inputs: CollectionOfOne(input))
+        let request = try CallRequest(function: function, inputs: [input])
         if let failure = request.encodingFailures[0] { throw failure }
         functionName = F.name
         let identity = try registry.requireRegistered(F.self)
