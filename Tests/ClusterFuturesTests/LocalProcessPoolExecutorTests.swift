@@ -136,6 +136,18 @@ import Glibc
         #expect(try pool.submit(Square(), 7).result(timeout: Self.hang) == 49)
     }
 
+    @Test func shortTasksDoNotQueueBehindALongOne() throws {
+        let pool = try pool(2)
+        defer { pool.shutdown() }
+        let long = try pool.submit(SleepThenReturn(milliseconds: 3_000), -1)
+        let short = try (0..<20).map { try pool.submit(SleepThenReturn(milliseconds: 20), $0) }
+        // One short task may have been sent to the busy worker before the pool saw the long one
+        // was long; the rest go to the free worker.
+        let (done, _) = Futures.wait(short, timeout: .milliseconds(2_000))
+        #expect(done.count >= 19, "\(done.count) of 20 short tasks finished while the long one ran")
+        #expect(!long.isDone)
+    }
+
     // MARK: Initializer, budget, identity
 
     @Test func theInitializerRunsInEveryWorkerFirst() throws {

@@ -1,5 +1,13 @@
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The state and control every future has, whatever its value type: its ``state``, ``cancel()``, its
 /// error, where it ran, and completion signalling.
 ///
@@ -20,6 +28,9 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     }
 
     let storage: Mutex<Storage>
+
+    /// How long a blocking wait looks again before it sleeps.
+    static let spin: Duration = .microseconds(20)
 
     /// A short name for messages, such as the function's name.
     let label: String
@@ -93,6 +104,13 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         runIfOnDemand()
         if let finished = try finishedOutcome() { return finished }
         let deadline = Deadline(timeout: timeout)
+        // Results from a busy pool arrive microseconds apart; waking from a sleep takes tens.
+        let clock = ContinuousClock()
+        let spinUntil = clock.now.advanced(by: Self.spin)
+        while clock.now < spinUntil && !deadline.hasPassed {
+            sched_yield()
+            if let finished = try finishedOutcome() { return finished }
+        }
         let waiter = FutureWaiter()
         guard register(waiter) else { return try finishedOutcome() ?? .failure(CancellationError()) }
         defer { unregister(waiter) }

@@ -39,9 +39,11 @@ public final class LocalProcessPoolExecutor: Executor {
         public var maxTasksPerChild: Int?
         /// Stop workers that have been idle this long, and start them again when work comes.
         public var idleTimeout: Duration?
-        /// How many tasks a worker is sent ahead of its results, which keeps it busy and batches
-        /// small messages. At least 1; 4 by default.
-        public var tasksInFlightPerWorker: Int = 4
+        /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 2 and
+        /// sends more only while tasks finish quickly (under 200 µs), which keeps a worker busy and
+        /// batches small messages; one slow task brings it back to 2, so long tasks never wait behind
+        /// each other on one worker while another is free. At least 1; 32 by default.
+        public var tasksInFlightPerWorker: Int = 32
         /// The largest message a worker may send back; a larger one retires that worker.
         public var maxMessageBytes: Int = 1 << 32
         /// How long the pool's I/O thread, and each worker, keep looking for the next message after

@@ -127,7 +127,8 @@ final class PoolIOLoop: @unchecked Sendable {
         defer { returnUnsentJobs() }
         for round in 0..<settings.tasksInFlightPerWorker {
             var gaveAny = false
-            for worker in workers where worker.phase == .ready && worker.inFlight.count <= round {
+            for worker in workers where worker.phase == .ready && worker.inFlight.count <= round
+                && worker.inFlight.count < min(worker.window, settings.tasksInFlightPerWorker) {
                 if let budget = settings.maxTasksPerChild, worker.tasksSent >= budget { continue }
                 guard let job = nextRunnableJob() else { return }
                 send(job, to: worker)
@@ -168,7 +169,7 @@ final class PoolIOLoop: @unchecked Sendable {
     private func send(_ job: Job, to worker: PoolWorker) {
         let id = nextTaskID
         nextTaskID += 1
-        worker.inFlight.append((id, job))
+        worker.inFlight.append((id, job, .now))
         worker.tasksSent += 1
         worker.writer.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
     }
@@ -315,6 +316,7 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             worker.inFlight.removeFirst()
             worker.idleSince = .now
+            worker.recordResult(sentAt: first.sentAt, limit: settings.tasksInFlightPerWorker)
             first.job.complete(reply: frame.payload, origin: worker.origin)
         case (.retiring, .ready):
             worker.phase = .retiring
@@ -399,7 +401,7 @@ final class PoolIOLoop: @unchecked Sendable {
         }
         for worker in workers {
             SystemCalls.signal(worker.pid, SIGKILL)
-            for (_, job) in worker.inFlight { job.fail(error, origin: worker.origin) }
+            for (_, job, _) in worker.inFlight { job.fail(error, origin: worker.origin) }
             worker.inFlight.removeAll()
         }
         for job in queued + requeued + taken { job.fail(error, origin: nil) }
