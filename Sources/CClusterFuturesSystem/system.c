@@ -13,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
-                    int input_fd, int output_fd, pid_t *pid) {
+                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int error = posix_spawn_file_actions_init(&actions);
@@ -33,13 +35,22 @@ int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
     // dup2 onto the fixed numbers clears close-on-exec there. Both sources first move to numbers
     // above every descriptor involved, so that neither dup2 can clobber the other's source.
     int spare = (input_fd > output_fd ? input_fd : output_fd);
-    if (spare < CF_WORKER_OUTPUT_FD) spare = CF_WORKER_OUTPUT_FD;
-    int spare_input = spare + 1, spare_output = spare + 2;
+    if (task_arena_fd > spare) spare = task_arena_fd;
+    if (result_arena_fd > spare) spare = result_arena_fd;
+    if (spare < CF_WORKER_RESULT_ARENA_FD) spare = CF_WORKER_RESULT_ARENA_FD;
+    int spare_input = spare + 1, spare_output = spare + 2, spare_tasks = spare + 3, spare_results = spare + 4;
+    int arenas = task_arena_fd >= 0 && result_arena_fd >= 0;
     if (!error) error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, input_fd, spare_input);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, output_fd, spare_output);
+    if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, task_arena_fd, spare_tasks);
+    if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, result_arena_fd, spare_results);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_input, CF_WORKER_INPUT_FD);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_output, CF_WORKER_OUTPUT_FD);
+    if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, spare_tasks, CF_WORKER_TASK_ARENA_FD);
+    if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, spare_results, CF_WORKER_RESULT_ARENA_FD);
+    if (!error && arenas) error = posix_spawn_file_actions_addclose(&actions, spare_tasks);
+    if (!error && arenas) error = posix_spawn_file_actions_addclose(&actions, spare_results);
     if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_input);
     if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_output);
     if (!error) error = posix_spawnattr_setsigmask(&attributes, &none);
@@ -140,6 +151,37 @@ int cf_eventfd(void) {
 
 int cf_set_pipe_size(int fd, int bytes) {
     return fcntl(fd, F_SETPIPE_SZ, bytes);
+}
+
+int cf_memfd(const char *name, size_t size) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    if (fd < 0) return -1;
+    if (ftruncate(fd, (off_t)size) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+void *cf_map_shared(int fd, size_t size) {
+    void *address = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return address == MAP_FAILED ? NULL : address;
+}
+
+size_t cf_file_size(int fd) {
+    struct stat status;
+    return fstat(fd, &status) == 0 && status.st_size > 0 ? (size_t)status.st_size : 0;
+}
+
+int cf_arena_claim(void *arena) {
+    uint32_t expected = 0;
+    return __atomic_compare_exchange_n((uint32_t *)arena, &expected, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void cf_arena_release(void *arena) {
+    __atomic_store_n((uint32_t *)arena, 0, __ATOMIC_RELEASE);
 }
 
 void cf_keep_freed_memory(void) {

@@ -184,6 +184,15 @@ import Glibc
         #expect(perWorker.count == 4)
     }
 
+    @Test func idleWorkersStopAndComeBackWithWork() throws {
+        let pool = try pool(1) { $0.idleTimeout = .milliseconds(100) }
+        defer { pool.shutdown() }
+        let first = try pool.submit(WorkerPID(), 0).result(timeout: Self.hang)
+        #expect(TestPrograms.survivors(of: [first], within: 5.0).isEmpty, "the idle worker stopped")
+        let second = try pool.submit(WorkerPID(), 0).result(timeout: Self.hang)
+        #expect(second != first, "a new worker started for new work")
+    }
+
     @Test func aWorkerOfAnotherBuildIsRefused() throws {
         let pool = try pool() { $0.workerExecutable = TestPrograms.scenarios }
         defer { pool.shutdown() }

@@ -12,13 +12,31 @@
 /// The descriptors a worker reads tasks from and writes results to.
 #define CF_WORKER_INPUT_FD 3
 #define CF_WORKER_OUTPUT_FD 4
+/// The shared-memory arenas for large task and result payloads (absent when -1 was given).
+#define CF_WORKER_TASK_ARENA_FD 5
+#define CF_WORKER_RESULT_ARENA_FD 6
 
 /// Starts `path` with `argv` and `envp`; in the child, `input_fd` becomes descriptor 3,
 /// `output_fd` descriptor 4, standard input reads /dev/null, standard output and error are
 /// inherited, every signal has its default action and none is blocked. Every other descriptor
 /// must already be close-on-exec. Returns 0 and the pid, or an errno value.
 int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
-                    int input_fd, int output_fd, pid_t *pid);
+                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, pid_t *pid);
+
+/// A close-on-exec memfd of `size` bytes, or -1 with errno.
+int cf_memfd(const char *name, size_t size);
+
+/// Maps `size` bytes of `fd` shared and read-write; NULL on failure.
+void *cf_map_shared(int fd, size_t size);
+
+/// The size of the file behind `fd`, or 0.
+size_t cf_file_size(int fd);
+
+/// Claims an arena whose first 4 bytes are its busy word: 0 → 1. Returns 1 when claimed.
+int cf_arena_claim(void *arena);
+
+/// Releases a claimed arena (busy word → 0), after its payload has been copied out.
+void cf_arena_release(void *arena);
 
 /// Copies the GNU build id of the running executable into `buffer`; returns its length, or 0 when
 /// the executable has none.

@@ -3,8 +3,9 @@ import SystemPackage
 
 /// What a frame between the pool and a worker carries.
 ///
-/// Every frame is a 24-byte header (kind, 7 reserved bytes, a 64-bit id, a 64-bit payload length,
-/// all little-endian) followed by the payload.
+/// Every frame is a 24-byte header (kind, a flags byte, 6 reserved bytes, a 64-bit id, a 64-bit
+/// payload length, all little-endian) followed by the payload, unless the flags say the payload is
+/// in the direction's ``SharedArena``.
 enum FrameKind: UInt8 {
     /// Worker → pool, first: protocol version, pid, build id.
     case hello = 1
@@ -28,7 +29,9 @@ enum FrameKind: UInt8 {
 struct Frame {
     static let headerSize = 24
     /// The version of this protocol, sent in ``FrameKind/hello``.
-    static let protocolVersion: UInt32 = 1
+    static let protocolVersion: UInt32 = 2
+    /// The flag that says a frame's payload is in the shared arena, not after the header.
+    static let inArenaFlag: UInt8 = 1
 
     var kind: FrameKind
     var id: UInt64
@@ -60,10 +63,12 @@ final class FrameReader {
     /// A large frame being read straight into its own payload.
     private var partial: (kind: FrameKind, id: UInt64, payload: [UInt8], filled: Int)?
     private let maxPayload: Int
+    private let arena: SharedArena?
 
-    init(chunkSize: Int = 256 * 1024, maxPayload: Int) {
+    init(chunkSize: Int = 256 * 1024, maxPayload: Int, arena: SharedArena? = nil) {
         chunk = [UInt8](repeating: 0, count: chunkSize)
         self.maxPayload = maxPayload
+        self.arena = arena
     }
 
     /// True while a frame has been begun and not finished.
@@ -112,8 +117,8 @@ final class FrameReader {
     /// Takes complete frames out of `chunk`; begins a `partial` frame for a payload too large for it.
     private func parse(into frames: inout [Frame]) throws {
         while end - start >= Frame.headerSize {
-            let (kindByte, id, rawLength) = chunk.withUnsafeBytes { raw in
-                (raw[start],
+            let (kindByte, flags, id, rawLength) = chunk.withUnsafeBytes { raw in
+                (raw[start], raw[start + 1],
                  UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 8, as: UInt64.self)),
                  UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: start + 16, as: UInt64.self)))
             }
@@ -124,6 +129,12 @@ final class FrameReader {
                 throw FrameError(description: "oversized frame: \(rawLength) bytes, the limit is \(maxPayload)")
             }
             let length = Int(rawLength)
+            if flags & Frame.inArenaFlag != 0 {
+                guard let arena else { throw FrameError(description: "corrupt frame: a shared-arena payload where there is no arena") }
+                frames.append(Frame(kind: kind, id: id, payload: try arena.take(length: length)))
+                start += Frame.headerSize
+                continue
+            }
             let payloadStart = start + Frame.headerSize
             let available = end - payloadStart
             if available >= length {
@@ -166,6 +177,11 @@ final class FrameWriter {
     /// The buffer small pieces are copied into, not yet in `segments`.
     private var tail: [UInt8] = []
     private var offset = 0
+    private let arena: SharedArena?
+
+    init(arena: SharedArena? = nil) {
+        self.arena = arena
+    }
 
     var isEmpty: Bool { segments.isEmpty && tail.isEmpty }
 
@@ -177,7 +193,11 @@ final class FrameWriter {
     func enqueue(_ kind: FrameKind, id: UInt64, segments payloadSegments: [[UInt8]]) {
         var length = 0
         for segment in payloadSegments { length += segment.count }
-        appendHeader(kind, id: id, length: length)
+        if let arena, arena.put(payloadSegments, length: length) {
+            appendHeader(kind, flags: Frame.inArenaFlag, id: id, length: length)
+            return
+        }
+        appendHeader(kind, flags: 0, id: id, length: length)
         for segment in payloadSegments where !segment.isEmpty {
             if segment.count < Self.copyLimit {
                 tail.append(contentsOf: segment)
@@ -191,9 +211,10 @@ final class FrameWriter {
         }
     }
 
-    private func appendHeader(_ kind: FrameKind, id: UInt64, length: Int) {
+    private func appendHeader(_ kind: FrameKind, flags: UInt8, id: UInt64, length: Int) {
         tail.append(kind.rawValue)
-        tail.append(contentsOf: repeatElement(0, count: 7))
+        tail.append(flags)
+        tail.append(contentsOf: repeatElement(0, count: 6))
         withUnsafeBytes(of: id.littleEndian) { tail.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt64(length).littleEndian) { tail.append(contentsOf: $0) }
     }

@@ -31,6 +31,9 @@ final class PoolIOLoop: @unchecked Sendable {
         self.engine = engine
     }
 
+    /// The largest payload that travels through a worker's shared arena; larger ones use the pipe.
+    static let arenaCapacity = 16 << 20
+
     // MARK: Workers
 
     /// Starts the pool's workers; a failure here is thrown from the executor's initializer.
@@ -53,13 +56,25 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             var environment = ProcessEnvironment.current.filter { !$0.hasPrefix(CF_WORKER_ENVIRONMENT_NAME + "=") }
             environment.append("\(CF_WORKER_ENVIRONMENT_NAME)=\(WorkerLaunch(index: index, parent: getpid()).environmentValue)")
+            // Shared memory for large payloads, one arena each way; without it, everything goes
+            // through the pipes.
+            let taskArena = SharedArena.create(name: "cf-tasks-\(index)", capacity: Self.arenaCapacity)
+            let resultArena = SharedArena.create(name: "cf-results-\(index)", capacity: Self.arenaCapacity)
+            let arenas = taskArena != nil && resultArena != nil
+            defer {
+                try? taskArena?.fd.close()
+                try? resultArena?.fd.close()
+            }
             let pid = try SystemCalls.spawnWorker(
                 path: settings.executable, arguments: [settings.executable], environment: environment,
-                input: tasks.read, output: results.write)
+                input: tasks.read, output: results.write,
+                taskArena: arenas ? taskArena?.fd : nil, resultArena: arenas ? resultArena?.fd : nil)
             try SystemCalls.setNonBlocking(tasks.write)
             try SystemCalls.setNonBlocking(results.read)
             workers.append(PoolWorker(index: index, pid: pid, toWorker: tasks.write, fromWorker: results.read,
-                                      maxPayload: settings.maxMessageBytes))
+                                      maxPayload: settings.maxMessageBytes,
+                                      taskArena: arenas ? taskArena?.arena : nil,
+                                      resultArena: arenas ? resultArena?.arena : nil))
         } catch {
             throw ClusterFuturesError(.brokenExecutor, "could not start a worker from \(settings.executable): \(error)")
         }

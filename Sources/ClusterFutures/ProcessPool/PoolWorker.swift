@@ -29,7 +29,7 @@ final class PoolWorker {
     /// The pool reads results here.
     let fromWorker: FileDescriptor
     let reader: FrameReader
-    let writer = FrameWriter()
+    let writer: FrameWriter
     let origin: TaskOrigin
 
     var phase: Phase = .starting
@@ -64,12 +64,14 @@ final class PoolWorker {
     /// Why the pool retired it, when the pool did: overrides the exit status in the error.
     var retireReason: ClusterFuturesError?
 
-    init(index: Int, pid: pid_t, toWorker: FileDescriptor, fromWorker: FileDescriptor, maxPayload: Int) {
+    init(index: Int, pid: pid_t, toWorker: FileDescriptor, fromWorker: FileDescriptor, maxPayload: Int,
+         taskArena: SharedArena?, resultArena: SharedArena?) {
         self.index = index
         self.pid = pid
         self.toWorker = toWorker
         self.fromWorker = fromWorker
-        self.reader = FrameReader(maxPayload: maxPayload)
+        self.reader = FrameReader(maxPayload: maxPayload, arena: resultArena)
+        self.writer = FrameWriter(arena: taskArena)
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: pid, worker: index)
     }
 

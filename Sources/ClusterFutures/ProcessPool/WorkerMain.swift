@@ -83,8 +83,14 @@ enum WorkerLoop {
         _exit(0)
     }
 
+    /// Maps a shared arena the pool handed over at `fd`, if it did.
+    private static func arena(at fd: Int32) -> SharedArena? {
+        let size = cf_file_size(fd)
+        return size > 0 ? SharedArena(mapping: fd, size: size) : nil
+    }
+
     private static func serve(input: FileDescriptor, output: FileDescriptor, launch: WorkerLaunch) throws {
-        let writer = FrameWriter()
+        let writer = FrameWriter(arena: arena(at: CF_WORKER_RESULT_ARENA_FD))
         var hello = ByteWriter()
         hello.append(UInt64(Frame.protocolVersion))
         hello.append(UInt64(getpid()))
@@ -92,7 +98,7 @@ enum WorkerLoop {
         writer.enqueue(.hello, id: 0, payload: hello.bytes)
         try flushBlocking(writer, to: output)
 
-        let reader = FrameReader(maxPayload: Int.max)
+        let reader = FrameReader(maxPayload: Int.max, arena: arena(at: CF_WORKER_TASK_ARENA_FD))
         let registry = FunctionRegistry.shared
         // Functions by the prefix of their task messages, which is the same for every call.
         var functions: [ArraySlice<UInt8>: FunctionRegistry.Entry] = [:]

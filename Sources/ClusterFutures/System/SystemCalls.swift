@@ -104,12 +104,14 @@ enum SystemCalls {
     /// Starts a worker process (see `cf_spawn_worker`).
     static func spawnWorker(
         path: String, arguments: [String], environment: [String],
-        input: FileDescriptor, output: FileDescriptor
+        input: FileDescriptor, output: FileDescriptor,
+        taskArena: FileDescriptor?, resultArena: FileDescriptor?
     ) throws(SystemCallError) -> pid_t {
         var pid: pid_t = 0
         let error = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
-                cf_spawn_worker(path, argv, envp, input.rawValue, output.rawValue, &pid)
+                cf_spawn_worker(path, argv, envp, input.rawValue, output.rawValue,
+                                taskArena?.rawValue ?? -1, resultArena?.rawValue ?? -1, &pid)
             }
         }
         guard error == 0 else { throw SystemCallError(call: "posix_spawn(\(path))", errno: Errno(rawValue: error)) }
