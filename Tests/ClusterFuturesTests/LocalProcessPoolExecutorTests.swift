@@ -42,6 +42,25 @@ import Glibc
         #expect(try pool.map(Square(), 0..<500, chunkSize: 7).collect() == (0..<500).map { $0 * $0 })
     }
 
+    @Test func largeMessagesTakeEveryPath() throws {
+        // 2 MiB messages go through the shared arena; when several are in flight at once the arena
+        // is busy and the rest go inline through the pipe; 20 MiB is larger than the arena.
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let blobs = (0..<6).map { seed in
+            var blob = [UInt8](repeating: UInt8(seed), count: 2 << 20)
+            for index in stride(from: 0, to: blob.count, by: 4093) { blob[index] = UInt8(truncatingIfNeeded: index >> 12) }
+            return blob
+        }
+        let futures = try blobs.map { try pool.submit(Echo(), $0) }
+        for (blob, future) in zip(blobs, futures) {
+            #expect(try future.result(timeout: Self.hang) == blob)
+        }
+        var huge = [UInt8](repeating: 0xA5, count: 20 << 20)
+        for index in stride(from: 0, to: huge.count, by: 65_521) { huge[index] = UInt8(truncatingIfNeeded: index >> 16) }
+        #expect(try pool.submit(Echo(), huge).result(timeout: Self.hang) == huge)
+    }
+
     @Test func taskErrorsNameTheFunctionAndTheWorker() throws {
         let pool = try pool()
         defer { pool.shutdown() }
