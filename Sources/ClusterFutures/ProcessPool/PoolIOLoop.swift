@@ -140,16 +140,15 @@ final class PoolIOLoop: @unchecked Sendable {
     /// Hands queued jobs to ready workers, least loaded first, up to the per-worker depth.
     private func dispatch() {
         defer { returnUnsentJobs() }
+        // Round r tops every worker up to r + 1 tasks, so the least loaded are served first. A round
+        // that finds every worker already past r gives nothing, and the next one is still tried.
         for round in 0..<settings.tasksInFlightPerWorker {
-            var gaveAny = false
             for worker in workers where worker.phase == .ready && worker.inFlight.count <= round
                 && worker.inFlight.count < min(worker.window, settings.tasksInFlightPerWorker) {
                 if let budget = settings.maxTasksPerChild, worker.tasksSent >= budget { continue }
                 guard let job = nextRunnableJob() else { return }
                 send(job, to: worker)
-                gaveAny = true
             }
-            if !gaveAny { return }
         }
     }
 
