@@ -39,7 +39,13 @@ final class PoolIOLoop: @unchecked Sendable {
     /// Starts the pool's workers; a failure here is thrown from the executor's initializer.
     func spawnInitialWorkers() throws(ClusterFuturesError) {
         guard settings.idleTimeout == nil else { return }
-        for _ in 0..<settings.workers { try spawnWorker() }
+        do {
+            for _ in 0..<settings.workers { try spawnWorker() }
+        } catch {
+            // The executor will not exist: take down the workers that did start.
+            finish()
+            throw error
+        }
     }
 
     private func spawnWorker() throws(ClusterFuturesError) {
