@@ -19,6 +19,9 @@ let package = Package(
         .executable(name: "cf-bench", targets: ["CFBench"]),
         /// The main demonstration.
         .executable(name: "cf-demo", targets: ["CFDemo"]),
+        /// Swift bindings for MPI (MPICH): communicators, point-to-point, collectives, Codable values
+        /// and typed buffers. A separate product, so local-only users need no MPI headers.
+        .library(name: "MPI", targets: ["MPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -75,6 +78,32 @@ let package = Package(
             name: "cf-test-scenarios",
             dependencies: ["ClusterFutures", "ClusterFuturesTestSupport"],
             path: "Tests/TestScenarios",
+            swiftSettings: strict
+        ),
+        /// MPICH, found with pkg-config, behind a small shim header (`apt-get install libmpich-dev
+        /// mpich`). Only the MPI products need it; `ClusterFutures` builds without it. (SwiftPM drops
+        /// the `-Wl,-z,relro` that Debian's mpich.pc carries, and says so on each build.)
+        .systemLibrary(
+            name: "CMPICH",
+            path: "Sources/CMPICH",
+            pkgConfig: "mpich",
+            providers: [.apt(["libmpich-dev"])]
+        ),
+        .target(
+            name: "MPI",
+            dependencies: ["CMPICH", "ClusterFuturesWire"],
+            swiftSettings: strict
+        ),
+        /// The scenarios the MPI tests run under `mpiexec`.
+        .executableTarget(
+            name: "mpi-test-programs",
+            dependencies: ["MPI"],
+            path: "Tests/MPITestPrograms",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "MPITests",
+            dependencies: ["MPI", "mpi-test-programs"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,106 @@
+internal import CMPICH
+import ClusterFuturesWire
+
+extension Communicator {
+    // MARK: Raw bytes
+
+    /// Sends bytes to `destination` with `tag` (`MPI_Send` of `MPI_BYTE`), blocking until the
+    /// buffer may be reused. Any size: beyond ``MPI/countLimit`` the message uses a derived datatype.
+    public func send(bytes: [UInt8], to destination: Int, tag: Int = 0) throws {
+        try bytes.withUnsafeBytes { raw in
+            try sendRaw(raw.baseAddress, count: raw.count, datatype: .byte, stride: 1, to: destination, tag: tag)
+        }
+    }
+
+    /// Receives one message of bytes of any length, sized by a matched probe first
+    /// (`MPI_Mprobe` then `MPI_Mrecv`, so another thread cannot take the message in between).
+    public func receiveBytes(from source: Source = .any, tag: Tag = .any) throws -> ([UInt8], Status) {
+        try receiveProbed(UInt8.self, from: source, tag: tag)
+    }
+
+    // MARK: Codable values
+
+    /// Sends a value encoded with `WireEncoder` (mpi4py's lower-case `send`).
+    public func send(_ value: some Encodable, to destination: Int, tag: Int = 0) throws {
+        try send(bytes: WireEncoder().encode(value), to: destination, tag: tag)
+    }
+
+    /// Receives a value sent with ``send(_:to:tag:)`` and decodes it (mpi4py's lower-case `recv`).
+    ///
+    /// - Returns: The value and the status: sender, tag, and the encoded size in bytes.
+    public func receive<T: Decodable>(_ type: T.Type, from source: Source = .any, tag: Tag = .any) throws -> (T, Status) {
+        let (bytes, status) = try receiveBytes(from: source, tag: tag)
+        return (try WireDecoder().decode(T.self, from: bytes), status)
+    }
+
+    /// Sends `value` to `destination` and receives a value, without deadlocking when the two
+    /// processes call it at once (mpi4py's `sendrecv`).
+    public func sendReceive<T: Encodable, U: Decodable>(
+        _ value: T, to destination: Int, sendTag: Int = 0,
+        receiving type: U.Type, from source: Source = .any, receiveTag: Tag = .any
+    ) throws -> (U, Status) {
+        let (bytes, status) = try sendReceive(bytes: WireEncoder().encode(value), to: destination, sendTag: sendTag,
+                                              from: source, receiveTag: receiveTag)
+        return (try WireDecoder().decode(U.self, from: bytes), status)
+    }
+
+    /// Sends bytes to `destination` and receives one message of bytes, without deadlocking when
+    /// the two processes call it at once.
+    public func sendReceive(
+        bytes: [UInt8], to destination: Int, sendTag: Int = 0, from source: Source = .any, receiveTag: Tag = .any
+    ) throws -> ([UInt8], Status) {
+        let request = try isend(bytes: bytes, to: destination, tag: sendTag)
+        let received = try receiveBytes(from: source, tag: receiveTag)
+        _ = try request.wait()
+        return received
+    }
+
+    // MARK: Probing
+
+    /// Waits for a matching message without receiving it (`MPI_Probe`).
+    public func probe(from source: Source = .any, tag: Tag = .any) throws -> Status {
+        var status = MPI_Status()
+        try mpiCall("MPI_Probe") { MPI_Probe(source.mpiValue, tag.mpiValue, handle, &status) }
+        return Status(status, datatype: cmpich_byte(), stride: 1)
+    }
+
+    /// The status of a matching message if one has arrived, else nil, without waiting
+    /// (`MPI_Iprobe`).
+    public func iprobe(from source: Source = .any, tag: Tag = .any) throws -> Status? {
+        var status = MPI_Status()
+        var flag: Int32 = 0
+        try mpiCall("MPI_Iprobe") { MPI_Iprobe(source.mpiValue, tag.mpiValue, handle, &flag, &status) }
+        return flag == 0 ? nil : Status(status, datatype: cmpich_byte(), stride: 1)
+    }
+
+    // MARK: Shared helpers
+
+    /// Sends `count` elements at `pointer` as one message.
+    internal func sendRaw(_ pointer: UnsafeRawPointer?, count: Int, datatype: Datatype, stride: Int,
+                          to destination: Int, tag: Int) throws {
+        try datatype.withCount(count, stride: stride) { count, type in
+            try mpiCall("MPI_Send") {
+                MPI_Send(pointer, count, type, Int32(clamping: destination), Int32(clamping: tag), handle)
+            }
+        }
+    }
+
+    /// Receives one message of `T`s into a new array of exactly its length (matched probe first).
+    internal func receiveProbed<T: MPIScalar>(_ type: T.Type, from source: Source, tag: Tag) throws -> ([T], Status) {
+        var message: MPI_Message = cmpich_message_null()
+        var status = MPI_Status()
+        try mpiCall("MPI_Mprobe") { MPI_Mprobe(source.mpiValue, tag.mpiValue, handle, &message, &status) }
+        let datatype = T.mpiDatatype
+        let stride = MemoryLayout<T>.stride
+        var elements: MPI_Count = 0
+        try mpiCall("MPI_Get_elements_x") { MPI_Get_elements_x(&status, datatype.handle, &elements) }
+        let count = Int(elements)
+        let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
+                try mpiCall("MPI_Mrecv") { MPI_Mrecv(buffer.baseAddress, mpiCount, mpiType, &message, &status) }
+            }
+            initialized = count
+        }
+        return (values, Status(status, datatype: datatype.handle, stride: stride))
+    }
+}

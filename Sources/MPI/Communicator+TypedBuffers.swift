@@ -1,0 +1,65 @@
+internal import CMPICH
+
+extension Communicator {
+    /// Sends the array's elements straight from its storage, without encoding or copying
+    /// (mpi4py's upper-case `Send` of a NumPy array). Any length.
+    public func send<T: MPIScalar>(buffer: [T], to destination: Int, tag: Int = 0) throws {
+        try buffer.withUnsafeBytes { raw in
+            try sendRaw(raw.baseAddress, count: buffer.count, datatype: T.mpiDatatype,
+                        stride: MemoryLayout<T>.stride, to: destination, tag: tag)
+        }
+    }
+
+    /// Receives a message of `T`s straight into `buffer`'s storage (mpi4py's upper-case `Recv`).
+    ///
+    /// The message may be shorter than `buffer` (the status's `count`, in bytes, says how much
+    /// arrived; the rest of `buffer` is unchanged); a longer one throws ``MPIError`` with class
+    /// ``MPIError/Class/truncate``.
+    @discardableResult
+    public func receive<T: MPIScalar>(into buffer: inout [T], from source: Source = .any, tag: Tag = .any) throws -> Status {
+        let datatype = T.mpiDatatype
+        let stride = MemoryLayout<T>.stride
+        let count = buffer.count
+        var status = MPI_Status()
+        try buffer.withUnsafeMutableBytes { raw in
+            try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
+                try mpiCall("MPI_Recv") {
+                    MPI_Recv(raw.baseAddress, mpiCount, mpiType, source.mpiValue, tag.mpiValue, handle, &status)
+                }
+            }
+        }
+        return Status(status, datatype: datatype.handle, stride: stride)
+    }
+
+    /// Receives a message of `T`s of any length into a new array sized by a matched probe.
+    public func receiveBuffer<T: MPIScalar>(of type: T.Type, from source: Source = .any, tag: Tag = .any) throws -> ([T], Status) {
+        try receiveProbed(T.self, from: source, tag: tag)
+    }
+
+    /// Sends `buffer` to `destination` and receives into `receiveBuffer` in one call
+    /// (`MPI_Sendrecv`, mpi4py's upper-case `Sendrecv`), deadlock-free between two processes.
+    @discardableResult
+    public func sendReceive<T: MPIScalar>(
+        buffer: [T], to destination: Int, sendTag: Int = 0,
+        into receiveBuffer: inout [T], from source: Source = .any, receiveTag: Tag = .any
+    ) throws -> Status {
+        let datatype = T.mpiDatatype
+        let stride = MemoryLayout<T>.stride
+        let receiveCount = receiveBuffer.count
+        var status = MPI_Status()
+        try buffer.withUnsafeBytes { sendRaw in
+            try receiveBuffer.withUnsafeMutableBytes { receiveRaw in
+                try datatype.withCount(buffer.count, stride: stride) { sendCount, sendType in
+                    try datatype.withCount(receiveCount, stride: stride) { receiveCount, receiveType in
+                        try mpiCall("MPI_Sendrecv") {
+                            MPI_Sendrecv(sendRaw.baseAddress, sendCount, sendType, Int32(clamping: destination),
+                                         Int32(clamping: sendTag), receiveRaw.baseAddress, receiveCount, receiveType,
+                                         source.mpiValue, receiveTag.mpiValue, handle, &status)
+                        }
+                    }
+                }
+            }
+        }
+        return Status(status, datatype: datatype.handle, stride: stride)
+    }
+}

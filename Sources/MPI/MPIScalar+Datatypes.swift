@@ -1,0 +1,119 @@
+internal import CMPICH
+
+/// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
+public struct Datatype: Sendable, Hashable {
+    /// The MPI handle.
+    internal let handle: MPI_Datatype
+
+    /// `MPI_BYTE`.
+    public static var byte: Datatype { Datatype(handle: cmpich_byte()) }
+    /// `MPI_INT8_T`.
+    public static var int8: Datatype { Datatype(handle: cmpich_int8()) }
+    /// `MPI_INT16_T`.
+    public static var int16: Datatype { Datatype(handle: cmpich_int16()) }
+    /// `MPI_INT32_T`.
+    public static var int32: Datatype { Datatype(handle: cmpich_int32()) }
+    /// `MPI_INT64_T`.
+    public static var int64: Datatype { Datatype(handle: cmpich_int64()) }
+    /// `MPI_UINT8_T`.
+    public static var uint8: Datatype { Datatype(handle: cmpich_uint8()) }
+    /// `MPI_UINT16_T`.
+    public static var uint16: Datatype { Datatype(handle: cmpich_uint16()) }
+    /// `MPI_UINT32_T`.
+    public static var uint32: Datatype { Datatype(handle: cmpich_uint32()) }
+    /// `MPI_UINT64_T`.
+    public static var uint64: Datatype { Datatype(handle: cmpich_uint64()) }
+    /// `MPI_FLOAT`.
+    public static var float: Datatype { Datatype(handle: cmpich_float()) }
+    /// `MPI_DOUBLE`.
+    public static var double: Datatype { Datatype(handle: cmpich_double()) }
+}
+
+/// A fixed-size number MPI can send without encoding, straight from an array's storage (like a
+/// NumPy buffer with mpi4py's upper-case `Send`/`Recv`), and combine with ``ReductionOperation``.
+public protocol MPIScalar: BitwiseCopyable, Sendable {
+    /// The MPI datatype of one value.
+    static var mpiDatatype: Datatype { get }
+}
+
+extension Int8: MPIScalar {
+    /// `MPI_INT8_T`.
+    public static var mpiDatatype: Datatype { .int8 }
+}
+
+extension Int16: MPIScalar {
+    /// `MPI_INT16_T`.
+    public static var mpiDatatype: Datatype { .int16 }
+}
+
+extension Int32: MPIScalar {
+    /// `MPI_INT32_T`.
+    public static var mpiDatatype: Datatype { .int32 }
+}
+
+extension Int64: MPIScalar {
+    /// `MPI_INT64_T`.
+    public static var mpiDatatype: Datatype { .int64 }
+}
+
+extension Int: MPIScalar {
+    /// `MPI_INT64_T` (or `MPI_INT32_T` where `Int` has 32 bits).
+    public static var mpiDatatype: Datatype { MemoryLayout<Int>.size == 8 ? .int64 : .int32 }
+}
+
+extension UInt8: MPIScalar {
+    /// `MPI_UINT8_T`.
+    public static var mpiDatatype: Datatype { .uint8 }
+}
+
+extension UInt16: MPIScalar {
+    /// `MPI_UINT16_T`.
+    public static var mpiDatatype: Datatype { .uint16 }
+}
+
+extension UInt32: MPIScalar {
+    /// `MPI_UINT32_T`.
+    public static var mpiDatatype: Datatype { .uint32 }
+}
+
+extension UInt64: MPIScalar {
+    /// `MPI_UINT64_T`.
+    public static var mpiDatatype: Datatype { .uint64 }
+}
+
+extension UInt: MPIScalar {
+    /// `MPI_UINT64_T` (or `MPI_UINT32_T` where `UInt` has 32 bits).
+    public static var mpiDatatype: Datatype { MemoryLayout<UInt>.size == 8 ? .uint64 : .uint32 }
+}
+
+extension Float: MPIScalar {
+    /// `MPI_FLOAT`.
+    public static var mpiDatatype: Datatype { .float }
+}
+
+extension Double: MPIScalar {
+    /// `MPI_DOUBLE`.
+    public static var mpiDatatype: Datatype { .double }
+}
+
+/// A predefined MPI reduction for typed buffers, applied element by element.
+public enum ReductionOperation: Sendable, Hashable, CaseIterable {
+    /// `MPI_SUM`.
+    case sum
+    /// `MPI_PROD`.
+    case product
+    /// `MPI_MIN`.
+    case min
+    /// `MPI_MAX`.
+    case max
+
+    /// The MPI handle.
+    internal var handle: MPI_Op {
+        switch self {
+        case .sum: cmpich_op_sum()
+        case .product: cmpich_op_prod()
+        case .min: cmpich_op_min()
+        case .max: cmpich_op_max()
+        }
+    }
+}

@@ -1,0 +1,261 @@
+internal import CMPICH
+import ClusterFuturesWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A non-blocking send or receive in flight (`MPI_Request`, mpi4py's `Request`).
+///
+/// The request owns the memory MPI reads or writes until the operation completes: ``Communicator``
+/// copies the data of an `isend` into it, and an `ireceive` lands there until you read it with
+/// ``receivedBytes()``, ``received(as:)`` or ``receivedValue(_:)``. Completion is observed with
+/// ``test()``, ``wait()``, ``waitAll(_:)`` or ``waitAny(_:)``; once complete, its status is kept and
+/// returned again. Waiting polls `MPI_Test` with a back-off instead of spinning in `MPI_Wait`.
+///
+/// Dropping a request before it completes is safe: a pending send is released to finish on its own
+/// (`MPI_Request_free`, its buffer deliberately leaked because MPI may still read it); a pending
+/// receive is cancelled and completed first.
+///
+/// It is `Sendable`: all mutable state sits behind a `Mutex`, so two threads never pass the same
+/// `MPI_Request` to MPI at once.
+public final class Request: Sendable {
+    /// What the request does.
+    private enum Kind {
+        /// A send of `count` bytes to `destination` with `tag`.
+        case send(destination: Int, tag: Int, count: Int)
+        /// A receive of up to `capacity` elements.
+        case receive(capacity: Int)
+    }
+
+    /// The mutable part: the MPI handle, the status once complete, the owned buffer.
+    private struct State {
+        var handle: MPI_Request
+        var status: Status?
+        var storage: OwnedBuffer
+    }
+
+    /// The memory MPI reads or writes for this request, allocated and freed by the request.
+    ///
+    /// `@unchecked Sendable` because it is only a pointer: it is only touched while `state`'s lock
+    /// is held (or before the request is shared, in `init`), and MPI itself is thread-safe at
+    /// `MPI_THREAD_MULTIPLE`.
+    private struct OwnedBuffer: @unchecked Sendable {
+        /// The memory.
+        let bytes: UnsafeMutableRawBufferPointer
+    }
+
+    /// Everything MPI may touch, behind one lock.
+    private let state: Mutex<State>
+    /// Sends or receives.
+    private let kind: Kind
+    /// The element datatype.
+    private let datatype: MPI_Datatype
+    /// The size of one element in bytes.
+    private let stride: Int
+
+    /// Starts a send of `count` elements of `datatype` that are at `source` (copied first).
+    internal init(sendFrom source: UnsafeRawBufferPointer, count: Int, datatype: Datatype, stride: Int,
+                  to destination: Int, tag: Int, communicator: MPI_Comm) throws {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 16)
+        if source.count > 0, let base = source.baseAddress {
+            storage.baseAddress!.copyMemory(from: base, byteCount: source.count)
+        }
+        var handle: MPI_Request = cmpich_request_null()
+        do {
+            try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
+                try mpiCall("MPI_Isend") {
+                    MPI_Isend(storage.baseAddress, mpiCount, mpiType, Int32(clamping: destination),
+                              Int32(clamping: tag), communicator, &handle)
+                }
+            }
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        self.state = Mutex(State(handle: handle, status: nil, storage: OwnedBuffer(bytes: storage)))
+        self.kind = .send(destination: destination, tag: tag, count: count * stride)
+        self.datatype = datatype.handle
+        self.stride = stride
+    }
+
+    /// Starts a receive of up to `capacity` elements of `datatype`.
+    internal init(receiveCapacity capacity: Int, datatype: Datatype, stride: Int,
+                  from source: Source, tag: Tag, communicator: MPI_Comm) throws {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity * stride, 1), alignment: 16)
+        var handle: MPI_Request = cmpich_request_null()
+        do {
+            try datatype.withCount(capacity, stride: stride) { mpiCount, mpiType in
+                try mpiCall("MPI_Irecv") {
+                    MPI_Irecv(storage.baseAddress, mpiCount, mpiType, source.mpiValue, tag.mpiValue, communicator, &handle)
+                }
+            }
+        } catch {
+            storage.deallocate()
+            throw error
+        }
+        self.state = Mutex(State(handle: handle, status: nil, storage: OwnedBuffer(bytes: storage)))
+        self.kind = .receive(capacity: capacity)
+        self.datatype = datatype.handle
+        self.stride = stride
+    }
+
+    deinit {
+        state.withLock { state in
+            if state.status == nil && state.handle != cmpich_request_null() && MPI.isInitialized && !MPI.isFinalized {
+                switch kind {
+                case .send:
+                    // MPI may still read the buffer: let the send finish by itself, and leak the buffer.
+                    _ = MPI_Request_free(&state.handle)
+                    return
+                case .receive:
+                    _ = MPI_Cancel(&state.handle)
+                    _ = MPI_Wait(&state.handle, cmpich_status_ignore())
+                }
+            }
+            state.storage.bytes.deallocate()
+        }
+    }
+
+    /// The status if the operation has completed, else nil, without waiting (`MPI_Test`).
+    ///
+    /// For a send, the status reports the destination as `source`, the tag, and the bytes sent.
+    public func test() throws -> Status? {
+        try state.withLock { state throws -> Status? in
+            if let status = state.status { return status }
+            var flag: Int32 = 0
+            var raw = MPI_Status()
+            try mpiCall("MPI_Test") { MPI_Test(&state.handle, &flag, &raw) }
+            guard flag != 0 else { return nil }
+            let status = makeStatus(raw)
+            state.status = status
+            return status
+        }
+    }
+
+    /// Waits until the operation completes and returns its status.
+    @discardableResult
+    public func wait() throws -> Status {
+        var backoff = Backoff()
+        while true {
+            if let status = try test() { return status }
+            backoff.pause()
+        }
+    }
+
+    /// Asks MPI to cancel the operation (`MPI_Cancel`); it still has to be completed with
+    /// ``wait()`` or ``test()``, whose status then says whether it was cancelled
+    /// (``Status/isCancelled``) or had already completed. Cancelling receives is reliable;
+    /// cancelling sends is not supported by every MPI.
+    public func cancel() throws {
+        try state.withLock { state throws in
+            guard state.status == nil else { return }
+            try mpiCall("MPI_Cancel") { MPI_Cancel(&state.handle) }
+        }
+    }
+
+    /// Whether the operation is known to have completed (by an earlier ``test()`` or ``wait()``).
+    public var isComplete: Bool {
+        state.withLock { $0.status != nil }
+    }
+
+    /// Waits for every request (mpi4py's `Request.Waitall`) and returns their statuses in order.
+    @discardableResult
+    public static func waitAll(_ requests: [Request]) throws -> [Status] {
+        try requests.map { try $0.wait() }
+    }
+
+    /// Waits until one of the requests that had not completed before this call completes, and
+    /// returns its index and status (mpi4py's `Request.Waitany`).
+    ///
+    /// Requests already reported complete are skipped, as MPI skips null requests.
+    /// - Throws: ``MPIError`` (class ``MPIError/Class/request``) if every request had completed.
+    public static func waitAny(_ requests: [Request]) throws -> (index: Int, status: Status) {
+        let pending = requests.indices.filter { !requests[$0].isComplete }
+        guard !pending.isEmpty else {
+            throw MPIError(errorClass: cmpich_err_request(), function: "Request.waitAny",
+                           message: "every request has already completed")
+        }
+        var backoff = Backoff()
+        while true {
+            for index in pending {
+                if let status = try requests[index].test() { return (index, status) }
+            }
+            backoff.pause()
+        }
+    }
+
+    /// The bytes a completed ``Communicator/ireceiveBytes(capacity:from:tag:)`` received.
+    ///
+    /// - Throws: ``MPIError`` if this is a send or has not completed yet.
+    public func receivedBytes() throws -> [UInt8] {
+        try received(as: UInt8.self)
+    }
+
+    /// The elements a completed receive received, read as `T`s.
+    ///
+    /// - Throws: ``MPIError`` if this is a send or has not completed yet.
+    public func received<T: MPIScalar>(as type: T.Type) throws -> [T] {
+        guard case .receive = kind else {
+            throw MPIError(errorClass: cmpich_err_request(), function: "Request.received",
+                           message: "this request is a send; only receives have data")
+        }
+        return try state.withLock { state throws -> [T] in
+            guard let status = state.status else {
+                throw MPIError(errorClass: cmpich_err_request(), function: "Request.received",
+                               message: "the receive has not completed; call wait() or test() first")
+            }
+            let count = status.count / MemoryLayout<T>.stride
+            let storage = UnsafeRawBufferPointer(state.storage.bytes)
+            return [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                if count > 0 {
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: storage[..<(count * MemoryLayout<T>.stride)]))
+                }
+                initialized = count
+            }
+        }
+    }
+
+    /// Decodes the value a completed receive of bytes received (sent with
+    /// ``Communicator/isend(_:to:tag:)`` or ``Communicator/send(_:to:tag:)``).
+    public func receivedValue<T: Decodable>(_ type: T.Type) throws -> T {
+        try WireDecoder().decode(T.self, from: receivedBytes())
+    }
+
+    /// The public status for a completed MPI status.
+    private func makeStatus(_ raw: MPI_Status) -> Status {
+        switch kind {
+        case .send(let destination, let tag, let count):
+            var raw = raw
+            var cancelled: Int32 = 0
+            _ = MPI_Test_cancelled(&raw, &cancelled)
+            return Status(source: destination, tag: tag, count: count, isCancelled: cancelled != 0)
+        case .receive:
+            return Status(raw, datatype: datatype, stride: stride)
+        }
+    }
+}
+
+/// Spins briefly, then yields, then sleeps for growing intervals up to 100 µs: a waiting process
+/// reacts within microseconds to a quick reply but does not keep a core busy during a long wait.
+internal struct Backoff {
+    /// Pauses so far.
+    private var rounds = 0
+
+    /// Pauses once.
+    mutating func pause() {
+        rounds += 1
+        if rounds < 64 { return }
+        if rounds < 256 {
+            sched_yield()
+            return
+        }
+        let micros = min(100, 1 << min(rounds - 256, 7))
+        usleep(UInt32(micros))
+    }
+}
