@@ -19,18 +19,8 @@ extension Communicator {
     /// process throws ``MPIError``.
     public func broadcast<T: Codable>(_ value: T?, root: Int = 0) throws -> T {
         let isRoot = rank == root
-        var bytes: [UInt8] = []
-        var length = Refusal.missingValue.rawValue
-        var encodingError: (any Error)?
-        if isRoot, let value {
-            do {
-                bytes = try WireEncoder().encode(value)
-                length = Int64(bytes.count)
-            } catch {
-                encodingError = error
-                length = Refusal.encodingFailed.rawValue
-            }
-        }
+        var (bytes, length, encodingError): ([UInt8], Int64, (any Error)?) = ([], Refusal.missingValue.rawValue, nil)
+        if isRoot, let value { (bytes, length, encodingError) = encodeOrRefuse(value) }
         try mpiCall("MPI_Bcast") { MPI_Bcast(&length, 1, cmpich_int64(), Int32(clamping: root), handle) }
         if let encodingError { throw encodingError }
         try refuse(length, "broadcast", root: root)
@@ -163,19 +153,21 @@ extension Communicator {
         }
     }
 
+    /// Encodes a value for a collective. A value that does not encode gives the refusal length that
+    /// every process will see, and the error to throw once they have seen it.
+    private func encodeOrRefuse<T: Encodable>(_ value: T) -> (bytes: [UInt8], length: Int64, error: (any Error)?) {
+        do {
+            let bytes = try WireEncoder().encode(value)
+            return (bytes, Int64(bytes.count), nil)
+        } catch {
+            return ([], Refusal.encodingFailed.rawValue, error)
+        }
+    }
+
     /// Encodes `value` and shares every process's encoded length (`MPI_Allgather`), so that every
     /// process can refuse together when one could not encode or the total is too large.
     private func exchangeLengths<T: Encodable>(of value: T, _ function: String) throws -> ([UInt8], [Int64]) {
-        var bytes: [UInt8] = []
-        var length: Int64
-        var encodingError: (any Error)?
-        do {
-            bytes = try WireEncoder().encode(value)
-            length = Int64(bytes.count)
-        } catch {
-            encodingError = error
-            length = Refusal.encodingFailed.rawValue
-        }
+        var (bytes, length, encodingError) = encodeOrRefuse(value)
         var lengths = [Int64](repeating: 0, count: size)
         try mpiCall("MPI_Allgather") {
             MPI_Allgather(&length, 1, cmpich_int64(), &lengths, 1, cmpich_int64(), handle)
