@@ -277,6 +277,16 @@ import Glibc
         #expect(TestPrograms.survivors(of: pids, within: 1.0).isEmpty)
     }
 
+    @Test func aCrashIsReportedPromptlyWhenTheProgramIgnoresSIGCHLD() throws {
+        let scenario = try TestPrograms.start(["crash-ignoring-sigchld"])
+        let error = try #require(scenario.readLine())
+        let next = try #require(scenario.readLine())
+        #expect(TestPrograms.wait(scenario.pid) == 0)
+        #expect(error.hasPrefix("error after 0 s:"), "\(error)")
+        #expect(error.contains("workerLost") && error.contains("unknown status"), "\(error)")
+        #expect(next == "next: 49")
+    }
+
     @Test func droppingTheExecutorStopsItsWorkers() throws {
         var pids: [Int32] = []
         do {

@@ -31,7 +31,21 @@ case "pool-then-sleep":
     fflush(nil)
     sleep(120)
     print("not killed")
+case "crash-ignoring-sigchld":
+    // A program that ignores SIGCHLD, so the kernel keeps no exit status to collect: a crash must
+    // still fail only its task, promptly, with an error that says so.
+    signal(SIGCHLD, SIG_IGN)
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    let started = ContinuousClock.now
+    do {
+        _ = try pool.submit(Crash(.exit3), 1).result(timeout: .seconds(60))
+        print("no error")
+    } catch {
+        print("error after \((ContinuousClock.now - started).components.seconds) s: \(error)")
+    }
+    print("next: \(try pool.submit(Square(), 7).result(timeout: .seconds(60)))")
+    pool.shutdown()
 default:
-    print("usage: cf-test-scenarios pool-then-sleep [WORKERS]")
+    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld")
     exit(2)
 }

@@ -397,11 +397,16 @@ final class PoolIOLoop: @unchecked Sendable {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: .seconds(1))
         while clock.now < deadline {
-            if let status = try? SystemCalls.reap(worker.pid, block: false) { return ExitStatus(raw: status) }
+            do {
+                if let status = try SystemCalls.reap(worker.pid, block: false) { return ExitStatus(raw: status) }
+            } catch {
+                // ECHILD: the program ignores SIGCHLD (or reaps children itself): no status is kept.
+                return ExitStatus(raw: nil)
+            }
             usleep(500)
         }
         SystemCalls.signal(worker.pid, SIGKILL)
-        return ExitStatus(raw: (try? SystemCalls.reap(worker.pid, block: true)) ?? SIGKILL)
+        return ExitStatus(raw: try? SystemCalls.reap(worker.pid, block: true))
     }
 
     /// Marks the pool broken: every queued and running job fails with `error`, every worker is killed.

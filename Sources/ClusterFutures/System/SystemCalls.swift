@@ -151,21 +151,28 @@ final class WakeSignal: Sendable {
 
 /// How a child process ended, for messages.
 struct ExitStatus: CustomStringConvertible {
-    let raw: Int32
+    /// The wait status, or nil when the program reaps its children itself (`SIGCHLD` ignored or
+    /// handled), which leaves none to collect.
+    let raw: Int32?
 
     var signal: Int32? {
+        guard let raw else { return nil }
         let signal = raw & 0x7f
         return signal != 0 && signal != 0x7f ? signal : nil
     }
 
-    var exitCode: Int32? { signal == nil ? (raw >> 8) & 0xff : nil }
+    var exitCode: Int32? {
+        guard let raw, signal == nil else { return nil }
+        return (raw >> 8) & 0xff
+    }
 
     var description: String {
         if let signal {
             let name = cf_signal_name(signal).map { "SIG" + String(cString: $0) } ?? "an unknown signal"
             return "signal \(signal) (\(name))"
         }
-        return "exit status \(exitCode ?? -1)"
+        if let exitCode { return "exit status \(exitCode)" }
+        return "an unknown status (this program reaps its child processes itself, so the status was not kept)"
     }
 }
 
