@@ -254,19 +254,21 @@ func typedBuffers(_ world: Communicator) throws {
         try expectMPIError(MPIError.Class.truncate) { try world.receive(into: &small, from: 0, tag: 6) }
     }
     // Ring exchange with sendReceive(buffer:): everybody sends right and receives from the left.
-    let right = (rank + 1) % world.size
-    let left = (rank + world.size - 1) % world.size
+    let (left, right) = ringNeighbours(world)
     var fromLeft = [Int](repeating: -1, count: 4)
     let status = try world.sendReceive(buffer: [rank, rank, rank, rank], to: right, sendTag: 8, into: &fromLeft, from: .rank(left), receiveTag: 8)
     try expect(fromLeft == [left, left, left, left] && status.source == left && status.count == 32, "ring \(fromLeft) \(status)")
     try world.barrier()
 }
 
+/// The ranks before and after this one in a ring over `world`.
+func ringNeighbours(_ world: Communicator) -> (left: Int, right: Int) {
+    ((world.rank + world.size - 1) % world.size, (world.rank + 1) % world.size)
+}
+
 func nonBlocking(_ world: Communicator) throws {
     let rank = world.rank
-    let size = world.size
-    let right = (rank + 1) % size
-    let left = (rank + size - 1) % size
+    let (left, right) = ringNeighbours(world)
     // A ring of typed buffers: receive posted before the send, waitAll on both.
     let receive = try world.ireceive(Int.self, count: 100, from: .rank(left), tag: 1)
     let send = try world.isend(buffer: Array(repeating: rank, count: 100), to: right, tag: 1)
@@ -307,9 +309,7 @@ func nonBlocking(_ world: Communicator) throws {
 
 func sendReceive(_ world: Communicator) throws {
     let rank = world.rank
-    let size = world.size
-    let right = (rank + 1) % size
-    let left = (rank + size - 1) % size
+    let (left, right) = ringNeighbours(world)
     let (message, status) = try world.sendReceive(Message(rank: rank, text: "ring", values: [Double(rank)]), to: right, sendTag: 4,
                                                   receiving: Message.self, from: .rank(left), receiveTag: 4)
     try expect(message.rank == left && status.source == left && status.tag == 4, "sendReceive \(message) \(status)")
@@ -450,9 +450,7 @@ func chunking(_ world: Communicator) throws {
 /// (`MPI_THREAD_MULTIPLE`, matched probes), and a request completes on another thread.
 func threads(_ world: Communicator) throws {
     let rank = world.rank
-    let size = world.size
-    let right = (rank + 1) % size
-    let left = (rank + size - 1) % size
+    let (left, right) = ringNeighbours(world)
     let failures = Mutex<[String]>([])
     DispatchQueue.concurrentPerform(iterations: 4) { thread in
         do {
