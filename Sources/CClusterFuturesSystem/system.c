@@ -214,3 +214,19 @@ extern void cf_worker_main(void) __attribute__((weak));
 __attribute__((constructor)) static void cf_enter_worker_mode_if_asked(void) {
     if (cf_worker_main != NULL && getenv(CF_WORKER_ENVIRONMENT_NAME) != NULL) cf_worker_main();
 }
+
+// The MPI pool's start-up, written in Swift in ClusterFuturesMPI (MPIBootstrap.swift). Weak: only
+// programs that link that module have it.
+extern void cf_mpi_bootstrap(void) __attribute__((weak));
+
+int cf_run_mpi_bootstrap(void) {
+    if (cf_mpi_bootstrap == NULL) return 0;
+    cf_mpi_bootstrap();
+    return 1;
+}
+
+int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout_ns) {
+    if (timeout_ns < 0) return poll(fds, count, -1);
+    struct timespec limit = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
+    return ppoll(fds, count, &limit, NULL);
+}

@@ -1,3 +1,6 @@
+import CClusterFuturesSystem
+import Logging
+
 /// The start-up of a program that uses ClusterFutures.
 ///
 /// Call ``bootstrap(functions:errors:)`` at the top of `main`, before anything else, with every
@@ -18,6 +21,11 @@ public enum ClusterRuntime {
         let registry = FunctionRegistry.shared
         for function in functions { try registry.register(function) }
         for error in errors { registry.register(error: error) }
+        // Under mpiexec, with ClusterFuturesMPI linked, ranks above 0 become workers here.
+        if cf_run_mpi_bootstrap() == 0, let launch = MPILaunch.current, launch.mayHaveWorkers {
+            Logger(label: "ClusterFutures").warning(
+                "launched by \(launch), but this program does not link ClusterFuturesMPI: every rank runs the whole program")
+        }
     }
 }
 

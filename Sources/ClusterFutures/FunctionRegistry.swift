@@ -12,9 +12,13 @@ public final class FunctionRegistry: Sendable {
     public static let shared = FunctionRegistry()
 
     /// How to run one registered function.
-    struct Entry: Sendable {
-        let typeName: String
-        let serve: @Sendable (_ request: ArraySlice<UInt8>) -> [UInt8]
+    @_spi(ExecutorImplementation)
+    public struct Entry: Sendable {
+        /// The function type's name, for messages.
+        public let typeName: String
+        /// Runs an encoded ``CallRequest`` and returns the encoded ``CallReply``; never throws, as
+        /// every failure is part of the reply.
+        public let serve: @Sendable (_ request: ArraySlice<UInt8>) -> [UInt8]
     }
 
     /// The names a registered function type goes by, worked out once: computing a type's name is
@@ -133,5 +137,28 @@ public final class FunctionRegistry: Sendable {
     func decodeError(typeName: String, from bytes: [UInt8]) -> (any Error)? {
         guard let entry = state.withLock({ $0.errors[typeName] }) else { return nil }
         return entry.decode(bytes)
+    }
+}
+
+@_spi(ExecutorImplementation)
+extension FunctionRegistry {
+    /// The function a task prefix (``Job/taskPrefix``) names, found as a worker finds it: by its
+    /// registered name, else by its mangled type name. Nil for a malformed prefix or a function
+    /// this build does not have.
+    public func resolve(taskPrefix: [UInt8]) -> Entry? {
+        guard let message = try? TaskMessage(decoding: taskPrefix), message.request.isEmpty else { return nil }
+        let (name, mangled) = message.names
+        return resolve(functionName: name, mangledName: mangled)
+    }
+
+    /// The registered name a task prefix carries, for messages.
+    public static func functionName(inTaskPrefix prefix: [UInt8]) -> String {
+        (try? TaskMessage(decoding: prefix))?.names.functionName ?? "?"
+    }
+
+    /// An encoded reply that fails the whole call with `error`: what a worker sends when it cannot
+    /// run a task at all.
+    public static func failureReply(_ error: ClusterFuturesError) -> [UInt8] {
+        CallReply.callFailure(ErrorReport(error))
     }
 }

@@ -18,6 +18,18 @@ extension Communicator {
         try receiveProbed(UInt8.self, from: source, tag: tag)
     }
 
+    /// Receives one message of bytes if a matching one has arrived, else returns nil at once
+    /// (`MPI_Improbe` then `MPI_Mrecv`): the building block of a polling loop that must not block,
+    /// which is how a process waits without spinning a core in `MPI_Recv`.
+    public func receiveBytesIfAvailable(from source: Source = .any, tag: Tag = .any) throws -> ([UInt8], Status)? {
+        var message: MPI_Message = cmpich_message_null()
+        var status = MPI_Status()
+        var flag: Int32 = 0
+        try mpiCall("MPI_Improbe") { MPI_Improbe(source.mpiValue, tag.mpiValue, handle, &flag, &message, &status) }
+        guard flag != 0 else { return nil }
+        return try receiveMatched(UInt8.self, message: &message, status: &status)
+    }
+
     // MARK: Codable values
 
     /// Sends a value encoded with `WireEncoder` (mpi4py's lower-case `send`).
@@ -90,6 +102,13 @@ extension Communicator {
         var message: MPI_Message = cmpich_message_null()
         var status = MPI_Status()
         try mpiCall("MPI_Mprobe") { MPI_Mprobe(source.mpiValue, tag.mpiValue, handle, &message, &status) }
+        return try receiveMatched(T.self, message: &message, status: &status)
+    }
+
+    /// Receives a message matched by a probe into a new array of exactly its length.
+    private func receiveMatched<T: MPIScalar>(
+        _ type: T.Type, message: inout MPI_Message, status: inout MPI_Status
+    ) throws -> ([T], Status) {
         let datatype = T.mpiDatatype
         let stride = MemoryLayout<T>.stride
         var elements: MPI_Count = 0

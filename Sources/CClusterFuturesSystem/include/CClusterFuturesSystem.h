@@ -69,4 +69,14 @@ void cf_write_stderr(const char *message);
 /// The conventional name of a signal ("SIGSEGV"), or NULL.
 const char *cf_signal_name(int signal);
 
+struct pollfd;
+
+/// `ppoll` with a timeout in nanoseconds (negative: none). Returns as `poll` does.
+int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout_ns);
+
+/// Runs the MPI pool's start-up (ClusterFuturesMPI) if the program links it: in an MPI job's worker
+/// ranks it serves tasks and never returns. Returns 1 if it ran (on rank 0, or outside MPI), 0 if
+/// the program does not link it.
+int cf_run_mpi_bootstrap(void);
+
 #endif

@@ -3,18 +3,23 @@
 ///
 /// A job holds its future weakly: a caller that dropped its future no longer cares for the result,
 /// and the work still runs (except on the lazy inline executor, where only demand runs it).
-final class Job: Sendable {
+///
+/// Jobs are how an executor in another module (`MPIPoolExecutor`) reuses the caller-side half of
+/// every executor: registration checks, encoding, and completing futures from replies. That API is
+/// `@_spi(ExecutorImplementation)`: not for programs, and not stable.
+@_spi(ExecutorImplementation)
+public final class Job: Sendable {
     /// The registered name of the function.
-    let functionName: String
+    public let functionName: String
     /// The function type's mangled name, by which a worker that never ran the program's bootstrap
     /// finds it.
-    let mangledName: String
+    public let mangledName: String
     /// The names as the start of a task message, encoded once per function.
-    let taskPrefix: [UInt8]
+    public let taskPrefix: [UInt8]
     /// The encoded ``CallRequest``.
-    let request: [UInt8]
+    public let request: [UInt8]
     /// The number of inputs in the request.
-    let itemCount: Int
+    public let itemCount: Int
 
     private weak let future: AnyFuture?
     private let completion: @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
@@ -33,29 +38,31 @@ final class Job: Sendable {
     }
 
     /// Moves the future to running; false if it was cancelled, and then the job must not run.
-    func markRunning() -> Bool { future?.markRunning() ?? true }
+    public func markRunning() -> Bool { future?.markRunning() ?? true }
 
     /// Whether the caller cancelled the future before the job started.
-    var isCancelled: Bool { future?.isCancelled ?? false }
+    public var isCancelled: Bool { future?.isCancelled ?? false }
 
     /// Cancels the future of a job that will not be sent.
-    func cancel() { future?.cancel() }
+    public func cancel() { future?.cancel() }
 
     /// Completes the future from an encoded ``CallReply``.
-    func complete(reply: [UInt8], origin: TaskOrigin) { completion(reply, origin) }
+    public func complete(reply: [UInt8], origin: TaskOrigin) { completion(reply, origin) }
 
     /// Fails the future with an error of the executor's (a lost worker, say).
-    func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(.failure(error), origin: origin) }
+    public func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(.failure(error), origin: origin) }
 
     /// The future of a job, when a job was needed: nil `job` means the future is already complete
     /// (every input failed to encode, or the batch was empty) and nothing is to be sent.
-    struct Made<Value: Sendable> {
-        let job: Job?
-        let future: Future<Value>
+    public struct Made<Value: Sendable> {
+        /// The job to send, or nil when there is nothing to send.
+        public let job: Job?
+        /// The caller's future.
+        public let future: Future<Value>
     }
 
     /// A job for one call.
-    static func single<F: RemoteFunction>(
+    public static func single<F: RemoteFunction>(
         _ function: F, _ input: F.Input, registry: FunctionRegistry
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
@@ -81,7 +88,7 @@ final class Job: Sendable {
     }
 
     /// A job for a batch of calls to one function, answered together.
-    static func batch<F: RemoteFunction>(
+    public static func batch<F: RemoteFunction>(
         _ function: F, _ inputs: [F.Input], registry: FunctionRegistry
     ) throws(ClusterFuturesError) -> Made<BatchResults<F.Output>> {
         let identity = try registry.requireRegistered(F.self)

@@ -25,12 +25,25 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         var waiters: [FutureWaiter] = []
         /// Runs the task in the caller the first time its result is needed (the lazy inline executor).
         var runOnDemand: (@Sendable () -> Void)?
+        /// Called over and over by a thread that waits for the result, before it sleeps: an executor
+        /// that must poll for results (MPI) lets the waiting thread poll instead of handing the
+        /// result over from another thread.
+        var waitHelper: (@Sendable () -> Void)?
     }
 
     let storage: Mutex<Storage>
 
     /// How long a blocking wait looks again before it sleeps.
     static let spin: Duration = .microseconds(20)
+    /// As ``spin``, for a future whose executor installed a wait helper.
+    static let helpedSpin: Duration = .microseconds(100)
+
+    /// Lets threads that wait for this future call `helper` while they spin, before they sleep
+    /// (see `Storage.waitHelper`). `@_spi(ExecutorImplementation)`.
+    @_spi(ExecutorImplementation)
+    public func setWaitHelper(_ helper: @escaping @Sendable () -> Void) {
+        storage.withLock { $0.waitHelper = helper }
+    }
 
     /// A short name for messages, such as the function's name.
     let label: String
@@ -77,6 +90,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             case .pending:
                 storage.state = .cancelled
                 storage.runOnDemand = nil
+                storage.waitHelper = nil
                 return Notifications(taking: &storage)
             }
         }
@@ -106,9 +120,10 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         let deadline = Deadline(timeout: timeout)
         // Results from a busy pool arrive microseconds apart; waking from a sleep takes tens.
         let clock = ContinuousClock()
-        let spinUntil = clock.now.advanced(by: Self.spin)
+        let helper = storage.withLock { $0.waitHelper }
+        let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
         while clock.now < spinUntil && !deadline.hasPassed {
-            sched_yield()
+            if let helper { helper() } else { sched_yield() }
             if let finished = try finishedOutcome() { return finished }
         }
         let waiter = FutureWaiter()
@@ -169,6 +184,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             guard storage.state == .pending else { return false }
             storage.state = .running
             storage.runOnDemand = nil
+            storage.waitHelper = nil
             return true
         }
     }
@@ -182,6 +198,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             storage.outcome = outcome
             storage.origin = origin
             storage.runOnDemand = nil
+            storage.waitHelper = nil
             return Notifications(taking: &storage)
         }
         guard let notifications else { return false }

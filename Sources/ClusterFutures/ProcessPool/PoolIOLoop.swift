@@ -80,7 +80,8 @@ final class PoolIOLoop: @unchecked Sendable {
             workers.append(PoolWorker(index: index, pid: pid, toWorker: tasks.write, fromWorker: results.read,
                                       maxPayload: settings.maxMessageBytes,
                                       taskArena: arenas ? taskArena?.arena : nil,
-                                      resultArena: arenas ? resultArena?.arena : nil))
+                                      resultArena: arenas ? resultArena?.arena : nil,
+                                      windowLimit: settings.tasksInFlightPerWorker))
         } catch {
             throw ClusterFuturesError(.brokenExecutor, "could not start a worker from \(settings.executable): \(error)")
         }
@@ -150,7 +151,7 @@ final class PoolIOLoop: @unchecked Sendable {
         // that finds every worker already past r gives nothing, and the next one is still tried.
         for round in 0..<settings.tasksInFlightPerWorker {
             for worker in workers where worker.phase == .ready && worker.inFlight.count <= round
-                && worker.inFlight.count < min(worker.window, settings.tasksInFlightPerWorker) {
+                && worker.inFlight.count < worker.window.size {
                 if let budget = settings.maxTasksPerChild, worker.tasksSent >= budget { continue }
                 guard let job = nextRunnableJob() else { return }
                 send(job, to: worker)
@@ -336,7 +337,7 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             worker.inFlight.removeFirst()
             worker.idleSince = .now
-            worker.recordResult(sentAt: first.sentAt, limit: settings.tasksInFlightPerWorker)
+            worker.window.recordResult(sentAt: first.sentAt)
             first.job.complete(reply: frame.payload, origin: worker.origin)
         case (.retiring, .ready):
             worker.phase = .retiring

@@ -35,28 +35,9 @@ final class PoolWorker {
     var phase: Phase = .starting
     /// Tasks sent and not yet answered, oldest first; the first is the one running.
     var inFlight = Deque<(id: UInt64, job: Job, sentAt: ContinuousClock.Instant)>()
-    /// How many tasks may be in flight to this worker now: starts small, grows while tasks finish
-    /// quickly (so their messages batch and the worker never waits), and falls back as soon as one
-    /// takes long (so long tasks never queue behind each other on one worker).
-    var window = PoolWorker.initialWindow
-    /// When this worker last answered.
-    var lastResultAt: ContinuousClock.Instant?
+    /// How many tasks may be in flight to this worker now.
+    var window: PipelineWindow
 
-    static let initialWindow = 2
-    /// A task that takes longer than this shrinks the window.
-    static let quickTask: Duration = .microseconds(200)
-
-    /// Adjusts the window for a task sent at `sentAt` that has just been answered.
-    func recordResult(sentAt: ContinuousClock.Instant, limit: Int) {
-        let now = ContinuousClock.now
-        let started = max(sentAt, lastResultAt ?? sentAt)
-        lastResultAt = now
-        if now - started < Self.quickTask {
-            window = min(window + 1, limit)
-        } else {
-            window = min(Self.initialWindow, limit)
-        }
-    }
     /// Tasks sent to this worker in its life.
     var tasksSent = 0
     /// When it last finished a task or started, for the idle timeout.
@@ -65,7 +46,7 @@ final class PoolWorker {
     var retireReason: ClusterFuturesError?
 
     init(index: Int, pid: pid_t, toWorker: FileDescriptor, fromWorker: FileDescriptor, maxPayload: Int,
-         taskArena: SharedArena?, resultArena: SharedArena?) {
+         taskArena: SharedArena?, resultArena: SharedArena?, windowLimit: Int) {
         self.index = index
         self.pid = pid
         self.toWorker = toWorker
@@ -73,6 +54,7 @@ final class PoolWorker {
         self.reader = FrameReader(maxPayload: maxPayload, arena: resultArena)
         self.writer = FrameWriter(arena: taskArena)
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: pid, worker: index)
+        self.window = PipelineWindow(limit: windowLimit)
     }
 
     var name: String { "worker \(index) (pid \(pid))" }

@@ -54,7 +54,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         do {
             wake = try WakeSignal()
         } catch {
-            throw ClusterFuturesError(.brokenExecutor, "the process pool could not start: \(error)")
+            throw ClusterFuturesError(.brokenExecutor, "the process pool could not start: \(error.message)")
         }
         let loop = PoolIOLoop(engine: self)
         try loop.spawnInitialWorkers()
@@ -141,5 +141,23 @@ public struct WorkerInitializer: Sendable {
         functionName = F.name
         let identity = try registry.requireRegistered(F.self)
         message = TaskMessage(prefix: identity.taskPrefix, request: request.bytes)
+    }
+
+    /// The task prefix naming the function (see ``Job/taskPrefix``).
+    @_spi(ExecutorImplementation)
+    public var taskPrefix: [UInt8] { Array(message.prefix) }
+
+    /// The encoded request.
+    @_spi(ExecutorImplementation)
+    public var request: [UInt8] { Array(message.request) }
+
+    /// The registered name of the function, for messages.
+    @_spi(ExecutorImplementation)
+    public var name: String { functionName }
+
+    /// Why the initializer failed, from its encoded reply; nil when it succeeded.
+    @_spi(ExecutorImplementation)
+    public static func failure(inReply reply: [UInt8]) -> String? {
+        CallReply.firstFailure(in: reply)
     }
 }

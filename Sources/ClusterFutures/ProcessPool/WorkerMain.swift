@@ -36,8 +36,10 @@ struct WorkerLaunch {
 }
 
 /// The identity of this build: the executable's GNU build id, which a worker must share with its pool.
-enum BuildIdentity {
-    static let current: String = {
+@_spi(ExecutorImplementation)
+public enum BuildIdentity {
+    /// The build id in hex, or `"no-build-id"`.
+    public static let current: String = {
         var buffer = [UInt8](repeating: 0, count: 64)
         let length = cf_build_id(&buffer, buffer.count)
         guard length > 0 else { return "no-build-id" }

@@ -83,6 +83,15 @@ enum SystemCalls {
         }.asInt
     }
 
+    /// As ``poll(_:timeout:)`` with a timeout of any precision (`ppoll`); nil waits without limit.
+    @discardableResult
+    static func poll(_ descriptors: inout [pollfd], timeout: Duration?) throws(SystemCallError) -> Int {
+        let nanoseconds = Int64(timeout.map { max($0, .zero).clampedNanoseconds } ?? -1)
+        return try retrying("ppoll") {
+            descriptors.withUnsafeMutableBufferPointer { cf_poll_nanoseconds($0.baseAddress, UInt($0.count), nanoseconds) }
+        }.asInt
+    }
+
     /// Blocks until `fd` is readable or closed at the other end.
     static func waitReadable(_ fd: FileDescriptor) throws(SystemCallError) {
         var descriptor = [pollfd(fd: fd.rawValue, events: Int16(POLLIN), revents: 0)]
@@ -127,25 +136,45 @@ enum SystemCalls {
 }
 
 /// An eventfd that one thread signals to wake another from `poll`.
-final class WakeSignal: Sendable {
+@_spi(ExecutorImplementation)
+public final class WakeSignal: Sendable {
     let descriptor: FileDescriptor
 
-    init() throws(SystemCallError) {
+    /// A new, unsignalled eventfd.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` when the process is out of
+    ///   descriptors.
+    public init() throws(ClusterFuturesError) {
         let fd = cf_eventfd()
-        guard fd >= 0 else { throw SystemCallError(call: "eventfd", errno: Errno(rawValue: Glibc.errno)) }
+        guard fd >= 0 else {
+            throw ClusterFuturesError(.brokenExecutor, "\(SystemCallError(call: "eventfd", errno: Errno(rawValue: Glibc.errno)))")
+        }
         descriptor = FileDescriptor(rawValue: fd)
     }
 
     deinit { try? descriptor.close() }
 
-    func signal() {
+    /// Wakes the waiting thread, now or at its next wait.
+    public func signal() {
         var one: UInt64 = 1
         _ = Glibc.write(descriptor.rawValue, &one, 8)
     }
 
-    func drain() {
+    /// Clears the signal.
+    public func drain() {
         var value: UInt64 = 0
         _ = Glibc.read(descriptor.rawValue, &value, 8)
+    }
+
+    /// Sleeps until signalled or until `timeout` passes (nil: no limit); clears the signal and
+    /// returns true if it was signalled.
+    @discardableResult
+    public func wait(timeout: Duration?) -> Bool {
+        var descriptors = [pollfd(fd: descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
+        _ = try? SystemCalls.poll(&descriptors, timeout: timeout)
+        guard descriptors[0].revents != 0 else { return false }
+        drain()
+        return true
     }
 }
 

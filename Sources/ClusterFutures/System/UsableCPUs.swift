@@ -8,8 +8,10 @@ import Musl
 
 /// How many CPUs this process can really use: its affinity mask, capped by a cgroup CPU quota
 /// (containers and batch schedulers set one), and never less than 1.
-enum UsableCPUs {
-    static var count: Int {
+@_spi(ExecutorImplementation)
+public enum UsableCPUs {
+    /// The CPUs this process may use: its affinity mask, limited by a cgroup CPU quota.
+    public static var count: Int {
         var usable = Int(cf_affinity_cpu_count())
         if usable <= 0 { usable = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
         if let quota = cgroupQuota { usable = min(usable, quota) }
