@@ -22,6 +22,9 @@ let package = Package(
         /// Swift bindings for MPI (MPICH): communicators, point-to-point, collectives, Codable values
         /// and typed buffers. A separate product, so local-only users need no MPI headers.
         .library(name: "MPI", targets: ["MPI"]),
+        /// `MPIPoolExecutor` and `Executors.automatic()`: the same program on one machine or under
+        /// `mpiexec`. Re-exports ClusterFutures.
+        .library(name: "ClusterFuturesMPI", targets: ["ClusterFuturesMPI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -52,6 +55,7 @@ let package = Package(
             name: "CFBench",
             dependencies: [
                 "ClusterFutures",
+                "ClusterFuturesMPI",
                 "ClusterFuturesWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -60,7 +64,7 @@ let package = Package(
         .executableTarget(
             name: "CFDemo",
             dependencies: [
-                "ClusterFutures",
+                "ClusterFuturesMPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Demo",
@@ -94,6 +98,18 @@ let package = Package(
             dependencies: ["CMPICH", "ClusterFuturesWire"],
             swiftSettings: strict
         ),
+        .target(
+            name: "ClusterFuturesMPI",
+            dependencies: [
+                "ClusterFutures",
+                "CClusterFuturesSystem",
+                "ClusterFuturesWire",
+                "MPI",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         /// The scenarios the MPI tests run under `mpiexec`.
         .executableTarget(
             name: "mpi-test-programs",
@@ -103,7 +119,19 @@ let package = Package(
         ),
         .testTarget(
             name: "MPITests",
-            dependencies: ["MPI", "mpi-test-programs"],
+            dependencies: ["MPI", "mpi-test-programs", "ClusterFuturesTestSupport"],
+            swiftSettings: strict
+        ),
+        /// A ClusterFutures program the MPI pool tests launch under `mpiexec` (and without it).
+        .executableTarget(
+            name: "mpi-pool-test-programs",
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport"],
+            path: "Tests/MPIPoolTestPrograms",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterFuturesMPITests",
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "mpi-pool-test-programs"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,13 +1,14 @@
 import ArgumentParser
-import ClusterFutures
+import ClusterFuturesMPI
 
 /// The main demonstration: CPU-heavy batch work through an ``Executor``, the same code whichever
-/// executor runs it.
+/// executor runs it. By default the executor is chosen at run time: every worker rank under
+/// `mpiexec -n N`, every core on its own.
 @main
 enum Demo {
     static func main() async {
-        // First thing in main: register every function. A worker process diverges here and never
-        // runs the rest of the program.
+        // First thing in main: register every function. A worker process, or an MPI rank above 0,
+        // diverges here and never runs the rest of the program.
         do {
             try ClusterRuntime.bootstrap(
                 functions: [CountPrimes.self, MonteCarloPi.self, ParseReading.self],
@@ -25,11 +26,11 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Counts primes, estimates pi and parses records through a ClusterFutures executor.")
 
     enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
-        case process, inline, eager
+        case auto, mpi, process, inline, eager
     }
 
-    @Option(help: "Which executor runs the work: \(ExecutorChoice.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var executor: ExecutorChoice = .process
+    @Option(help: "Which executor runs the work: \(ExecutorChoice.allCases.map(\.rawValue).joined(separator: ", ")); auto picks MPI under mpiexec, else the process pool.")
+    var executor: ExecutorChoice = .auto
 
     @Option(help: "Worker processes for --executor process (default: usable cores minus one).")
     var workers: Int?
@@ -42,11 +43,13 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let pool: any Executor = switch executor {
+        case .auto: try Executors.automatic()
+        case .mpi: try MPIPoolExecutor()
         case .process: try LocalProcessPoolExecutor(workers: workers)
         case .inline: InlineDummyExecutor(mode: .lazy)
         case .eager: InlineDummyExecutor(mode: .eager)
         }
-        print("executor: \(type(of: pool)) (\(executor.rawValue)), \(pool.numWorkers) worker(s)")
+        print("executor: \(type(of: pool)) (--executor \(executor.rawValue)), \(pool.numWorkers) worker(s)")
         try await withExecutor(pool) { pool in
             try await countPrimes(on: pool)
             try await estimatePi(on: pool)

@@ -1,4 +1,4 @@
-import ClusterFutures
+import ClusterFuturesMPI
 
 /// Counts the primes in a half-open range by trial division: deliberately CPU-heavy.
 struct CountPrimes: RemoteFunction {

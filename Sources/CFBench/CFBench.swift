@@ -11,6 +11,7 @@ struct CFBench: ParsableCommand {
         Inline.self,
         Local.self,
         Idle.self,
+        MPI.self,
     ]
 
     static let configuration = CommandConfiguration(

@@ -29,26 +29,33 @@ extension CFBench {
         func run() throws {
             let pool = try LocalProcessPoolExecutor(workers: 1)
             defer { pool.shutdown() }
-            _ = try pool.map(BenchPID(), 0..<200).collect()
-            let worker = try pool.submit(BenchPID(), 0).result()
+            print(try Self.measure(pool, seconds: seconds, label: "idle", parent: "pool"))
+        }
+
+        /// Measures, on `executor` with one worker, the CPU of the caller's process and of the
+        /// worker (a process on this host) while nothing is submitted, then while one long task
+        /// sleeps; returns the line `<label>: <parent>_idle_parent_cpu_pct=..` and so on.
+        static func measure(_ executor: any Executor, seconds: Double, label: String, parent: String) throws -> String {
+            _ = try executor.map(BenchPID(), 0..<200).collect()
+            let worker = try executor.submit(BenchPID(), 0).result()
 
             // An idle pool: nothing submitted.
-            let parentBefore = Self.processCPU()
-            let workerBefore = Self.cpu(of: worker)
+            let parentBefore = processCPU()
+            let workerBefore = cpu(of: worker)
             usleep(UInt32(seconds * 1_000_000))
-            let idleParent = (Self.processCPU() - parentBefore) / seconds * 100
-            let idleWorker = (Self.cpu(of: worker) - workerBefore) / seconds * 100
+            let idleParent = (processCPU() - parentBefore) / seconds * 100
+            let idleWorker = (cpu(of: worker) - workerBefore) / seconds * 100
 
             // A parent blocked in result() while its worker sleeps through a long task.
-            let waitingBefore = Self.processCPU()
-            let sleepingWorkerBefore = Self.cpu(of: worker)
-            _ = try pool.submit(BenchSleep(), Int(seconds * 1000)).result()
-            let waitingParent = (Self.processCPU() - waitingBefore) / seconds * 100
-            let waitingWorker = (Self.cpu(of: worker) - sleepingWorkerBefore) / seconds * 100
+            let waitingBefore = processCPU()
+            let sleepingWorkerBefore = cpu(of: worker)
+            _ = try executor.submit(BenchSleep(), Int(seconds * 1000)).result()
+            let waitingParent = (processCPU() - waitingBefore) / seconds * 100
+            let waitingWorker = (cpu(of: worker) - sleepingWorkerBefore) / seconds * 100
 
-            print(String(format: "idle: pool_idle_parent_cpu_pct=%.2f pool_idle_worker_cpu_pct=%.2f "
-                         + "waiting_parent_cpu_pct=%.2f waiting_worker_cpu_pct=%.2f",
-                         idleParent, idleWorker, waitingParent, waitingWorker))
+            return String(format: "\(label): \(parent)_idle_parent_cpu_pct=%.2f \(parent)_idle_worker_cpu_pct=%.2f "
+                          + "waiting_parent_cpu_pct=%.2f waiting_worker_cpu_pct=%.2f",
+                          idleParent, idleWorker, waitingParent, waitingWorker)
         }
 
         /// CPU seconds this process has used, all threads.

@@ -1,3 +1,4 @@
+import ClusterFuturesTestSupport
 import Testing
 
 /// Runs each MPI scenario under a real `mpiexec` and checks that every rank reported success.

@@ -7,42 +7,43 @@ import Glibc
 import Musl
 #endif
 
-/// Runs `mpi-test-programs` (built beside the test runner) under `mpiexec`, with a time limit.
-enum MPIRunner {
+/// Runs a test program built beside the test runner (`mpi-test-programs`, `mpi-pool-test-programs`)
+/// under `mpiexec`, or alone, with a time limit.
+public enum MPIRunner {
     /// What a run printed and how it ended.
-    struct Outcome: CustomStringConvertible {
+    public struct Outcome: CustomStringConvertible {
         /// The command line, for messages.
-        var command: String
+        public var command: String
         /// The exit status (or 128 + signal).
-        var status: Int32
+        public var status: Int32
         /// Whether the run was killed for taking too long.
-        var timedOut: Bool
+        public var timedOut: Bool
         /// Standard output of all ranks.
-        var output: String
+        public var output: String
         /// Standard error of all ranks (and of mpiexec).
-        var errors: String
+        public var errors: String
 
         /// The lines of standard output.
-        var lines: [String] { output.split(separator: "\n").map(String.init) }
+        public var lines: [String] { output.split(separator: "\n").map(String.init) }
 
-        var description: String {
+        public var description: String {
             "\(command)\nexit status \(status)\(timedOut ? " (killed after the time limit)" : "")\n--- stdout\n\(output)--- stderr\n\(errors)"
         }
     }
 
     /// A problem running the program at all.
-    struct LaunchError: Error, CustomStringConvertible {
-        var description: String
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
     }
 
-    /// The scenario program: beside the running test binary.
-    static var program: String {
+    /// The path of the program named `name`: beside the running test binary.
+    public static func program(_ name: String) -> String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("mpi-test-programs").path
+        return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
     /// `mpiexec` from `PATH`, or an error that says how to install it.
-    static func mpiexec() throws -> String {
+    public static func mpiexec() throws -> String {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         for directory in path.split(separator: ":") {
             let candidate = "\(directory)/mpiexec"
@@ -54,10 +55,13 @@ enum MPIRunner {
             """)
     }
 
-    /// Runs `mpiexec -n processes mpi-test-programs scenarios...` (or the program alone when
-    /// `processes` is nil), killing it after `timeout` seconds.
-    static func run(processes: Int?, _ scenarios: [String], timeout: Double = 30) throws -> Outcome {
-        let program = self.program
+    /// Runs `mpiexec -n processes PROGRAM scenarios...` (or the program alone when `processes` is
+    /// nil), with `environment` added to this process's, killing it after `timeout` seconds.
+    public static func run(
+        _ programName: String = "mpi-test-programs", processes: Int?, _ scenarios: [String],
+        environment: [String: String] = [:], timeout: Double = 30
+    ) throws -> Outcome {
+        let program = self.program(programName)
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw LaunchError(description: "the scenario program is missing at \(program); build with swift build --build-tests")
         }
@@ -73,6 +77,7 @@ enum MPIRunner {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let outputPipe = Pipe()
         let errorPipe = Pipe()
         process.standardOutput = outputPipe
@@ -102,11 +107,11 @@ enum MPIRunner {
     }
 
     /// Reads a pipe to its end on a thread of its own.
-    final class Collector: Sendable {
+    public final class Collector: Sendable {
         /// The bytes so far, and whether the end was reached.
         private let state = Mutex<(bytes: [UInt8], done: Bool)>(([], false))
 
-        init(_ handle: FileHandle) {
+        public init(_ handle: FileHandle) {
             let descriptor = handle.fileDescriptor
             Thread.detachNewThread { [self] in
                 var buffer = [UInt8](repeating: 0, count: 65536)
@@ -122,7 +127,7 @@ enum MPIRunner {
         }
 
         /// The text read, waiting up to `seconds` for the end of the pipe.
-        func text(waitingUpTo seconds: Double) -> String {
+        public func text(waitingUpTo seconds: Double) -> String {
             let deadline = Date().addingTimeInterval(seconds)
             while !state.withLock({ $0.done }) && Date() < deadline { usleep(5_000) }
             return state.withLock { String(decoding: $0.bytes, as: UTF8.self) }

@@ -1,0 +1,28 @@
+import ArgumentParser
+import ClusterFuturesMPI
+
+extension CFBench {
+    /// `mpiexec -n 2 cf-bench mpi`: the executor workloads on ``MPIPoolExecutor``, for reading beside
+    /// `python-mpi4py.futures` and `c-mpi` from `../shared/anchors/run-anchors 1`, then the CPU that
+    /// rank 0 and an idle worker rank use while nothing runs and while one long task sleeps.
+    struct MPI: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "mpi",
+            abstract: "The executor workloads of py_executors.py on MPIPoolExecutor (run under mpiexec -n 2)."
+        )
+
+        @Option(help: "Seconds each idle measurement lasts.")
+        var idleSeconds: Double = 2
+
+        func run() throws {
+            let pool = try MPIPoolExecutor()
+            guard pool.worldSize > 1 else {
+                throw ValidationError("run it under MPI: mpiexec -n 2 .build/release/cf-bench mpi")
+            }
+            try withExecutor(pool) { pool in
+                print(try ExecutorWorkloads.run(pool, label: "swift-MPIPoolExecutor(\(pool.numWorkers))"))
+                print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0"))
+            }
+        }
+    }
+}

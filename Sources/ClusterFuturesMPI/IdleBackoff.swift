@@ -1,0 +1,56 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// How a process that polls MPI waits: MPI has no blocking wait that leaves the core free
+/// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll, yielding the core between polls
+/// for a short while after activity, then sleeping for intervals that double up to a limit.
+///
+/// A quick reply is seen within microseconds; a long wait costs a poll per `maxSleep`.
+struct IdleBackoff {
+    /// How long to keep polling (with `sched_yield`) after activity.
+    var spin: Duration
+    /// The longest sleep between polls.
+    var maxSleep: Duration
+    /// The first sleep after the spin.
+    var minSleep: Duration = .microseconds(20)
+
+    private var activeAt = ContinuousClock.now
+    private var sleep: Duration
+
+    init(spin: Duration, maxSleep: Duration) {
+        self.spin = spin
+        self.maxSleep = maxSleep
+        self.sleep = minSleep
+    }
+
+    /// Something happened: poll eagerly again.
+    mutating func reset() {
+        activeAt = .now
+        sleep = minSleep
+    }
+
+    /// Whether the spin after the last activity is over.
+    var isSpinning: Bool { ContinuousClock.now - activeAt < spin }
+
+    /// The next pause: nil while spinning (yield and poll again), else how long to sleep; each
+    /// sleep doubles the next, up to ``maxSleep``.
+    mutating func nextSleep() -> Duration? {
+        if isSpinning { return nil }
+        defer { sleep = min(sleep * 2, maxSleep) }
+        return sleep
+    }
+
+    /// Pauses once: yields while spinning, else sleeps.
+    mutating func pause() {
+        guard let sleep = nextSleep() else {
+            sched_yield()
+            return
+        }
+        let nanoseconds = sleep.components.attoseconds / 1_000_000_000 + sleep.components.seconds * 1_000_000_000
+        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
+        _ = nanosleep(&request, nil)
+    }
+}

@@ -1,0 +1,518 @@
+@_spi(ExecutorImplementation) import ClusterFutures
+import DequeModule
+import ClusterFuturesWire
+import Dispatch
+import Foundation
+import Logging
+import MPI
+import Synchronization
+
+/// Rank 0's side of the MPI pool: one thread that owns every worker rank, hands queued jobs to idle
+/// workers (first in, first out, taking turns between executors), and completes futures from the
+/// results. Every ``MPIPoolExecutor`` in the program is a ``Client`` of the one dispatcher.
+///
+/// It never blocks in MPI: results are found with `MPI_Improbe`, large tasks leave with `MPI_Isend`,
+/// and between polls it spins briefly, then sleeps on an eventfd that a submit wakes at once.
+///
+/// A thread waiting for a future of the pool helps: while it spins it runs rounds of the same
+/// loop (``help()``), so a quick task's request and reply need no hand-off between threads.
+// @unchecked Sendable: `shared` is a Mutex; the mutable progress state (`workers`,
+// `functionNumbers`, `pendingSends`) is touched only inside `progress`'s lock, by the dispatcher
+// thread or a helping waiter; `backoff` only on the dispatcher thread; the rest is immutable.
+final class MPIDispatcher: @unchecked Sendable {
+    /// One executor's share of the pool.
+    final class Client: Sendable {
+        let id: Int
+        /// Entered for every job submitted, left when its future is done.
+        let outstanding = DispatchGroup()
+        let initializer: WorkerInitializer?
+
+        init(id: Int, initializer: WorkerInitializer?) {
+            self.id = id
+            self.initializer = initializer
+        }
+    }
+
+    fileprivate struct ClientQueue {
+        let client: Client
+        var queue = Deque<Job>()
+        var draining = false
+        /// Set when the client's initializer failed on a worker.
+        var broken: ClusterFuturesError?
+    }
+
+    struct Shared {
+        fileprivate var clients: [Int: ClientQueue] = [:]
+        /// Client ids in the order they take turns.
+        fileprivate var turns: [Int] = []
+        fileprivate var nextTurn = 0
+        fileprivate var nextClientID = 1
+        var sleeping = false
+        var finishing = false
+        /// Set when the whole pool can no longer run tasks.
+        var broken: ClusterFuturesError?
+        var thread: pthread_t?
+    }
+
+    /// What a worker rank was sent and has not answered, oldest first.
+    private struct Sent {
+        enum Kind {
+            case job(Job)
+            case initializer
+        }
+        let kind: Kind
+        let client: Client
+        let sentAt: ContinuousClock.Instant
+    }
+
+    private final class WorkerSlot {
+        let rank: Int
+        /// The hello, once received and accepted.
+        var hello: WorkerHello?
+        /// Whether its hello arrived (accepted or not).
+        var saidHello = false
+        var origin: TaskOrigin
+        var inFlight = Deque<Sent>()
+        var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
+        var defined = Set<Int>()
+        var initializedClients = Set<Int>()
+
+        init(rank: Int) {
+            self.rank = rank
+            self.origin = TaskOrigin(executor: "mpi", host: "?", pid: 0, worker: rank - 1, rank: rank)
+        }
+    }
+
+    /// The most tasks a worker rank is sent ahead of its results.
+    static let windowLimit = 32
+    /// Requests up to this size are sent with a blocking `MPI_Send`, which returns at once for them
+    /// (MPI's eager protocol); larger ones with `MPI_Isend`, so one never holds up the others.
+    static let eagerLimit = 64 << 10
+    /// How the dispatcher polls while tasks are out: 100 µs of spinning after activity, then sleeps
+    /// of up to 1 ms (a submit ends a sleep at once).
+    static let spin: Duration = .microseconds(100)
+    static let maxSleep: Duration = .milliseconds(2)
+
+    let communicator: Communicator
+    let worldSize: Int
+    let shared = Mutex(Shared())
+    let wake: WakeSignal
+    private let finished = DispatchGroup()
+    private let logger = MPIPoolExecutor.logger
+
+    /// Held for a round of progress: polling MPI, sending, completing.
+    private let progress = Mutex(())
+
+    // Progress state, only inside `progress`'s lock.
+    private var workers: [WorkerSlot]
+    private var functionNumbers: [[UInt8]: Int] = [:]
+    private var pendingSends: [Request] = []
+    private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
+    private let localOrigin: TaskOrigin
+
+    init(communicator: Communicator, worldSize: Int) throws(ClusterFuturesError) {
+        self.communicator = communicator
+        self.worldSize = worldSize
+        self.wake = try WakeSignal()
+        self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
+        self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
+        finished.enter()
+        let thread = Thread { [self] in
+            shared.withLock { $0.thread = pthread_self() }
+            run()
+            finished.leave()
+        }
+        thread.name = "ClusterFutures.MPIPoolExecutor"
+        thread.start()
+    }
+
+    /// How many tasks run at once: the worker ranks, or 1 in a world of one process.
+    var numWorkers: Int { max(1, worldSize - 1) }
+
+    // MARK: Clients (any thread)
+
+    func addClient(initializer: WorkerInitializer?) throws(ClusterFuturesError) -> Client {
+        try shared.withLock { (state) throws(ClusterFuturesError) in
+            if let broken = state.broken { throw broken }
+            if state.finishing {
+                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: the program is exiting")
+            }
+            let client = Client(id: state.nextClientID, initializer: initializer)
+            state.nextClientID += 1
+            state.clients[client.id] = ClientQueue(client: client)
+            state.turns.append(client.id)
+            return client
+        }
+    }
+
+    /// Why `client` cannot take work now, or nil.
+    func refusal(for client: Client) -> ClusterFuturesError? {
+        shared.withLock { state in Self.refusal(for: client, in: state) }
+    }
+
+    private static func refusal(for client: Client, in state: Shared) -> ClusterFuturesError? {
+        if let broken = state.broken ?? state.clients[client.id]?.broken { return broken }
+        guard let queue = state.clients[client.id], !queue.draining, !state.finishing else {
+            return ClusterFuturesError(.executorShutDown, "the MPI pool executor was shut down; submit is not allowed after shutdown")
+        }
+        return nil
+    }
+
+    func enqueue(_ job: Job, for client: Client) throws(ClusterFuturesError) {
+        let mustWake: Bool = try shared.withLock { (state) throws(ClusterFuturesError) in
+            if let refusal = Self.refusal(for: client, in: state) { throw refusal }
+            client.outstanding.enter()
+            state.clients[client.id]?.queue.append(job)
+            defer { state.sleeping = false }
+            return state.sleeping
+        }
+        if mustWake { wake.signal() }
+    }
+
+    /// Stops `client` taking work; see ``Executor/shutdown(wait:cancelFutures:)``.
+    func shutdown(_ client: Client, wait: Bool, cancelFutures: Bool) {
+        let cancelled: [Job] = shared.withLock { state in
+            state.clients[client.id]?.draining = true
+            guard cancelFutures, let queue = state.clients[client.id]?.queue else { return [] }
+            state.clients[client.id]?.queue.removeAll()
+            return Array(queue)
+        }
+        for job in cancelled {
+            job.cancel()
+            client.outstanding.leave()
+        }
+        wake.signal()
+        if wait && !isDispatcherThread { client.outstanding.wait() }
+    }
+
+    private var isDispatcherThread: Bool {
+        shared.withLock { state in state.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// At exit: cancels what was never sent, lets what was sent finish, stops every worker, and
+    /// returns when the dispatcher thread has ended.
+    func finish() {
+        let cancelled: [(Job, Client)] = shared.withLock { state in
+            state.finishing = true
+            var cancelled: [(Job, Client)] = []
+            for id in state.turns {
+                guard let queue = state.clients[id] else { continue }
+                cancelled += queue.queue.map { ($0, queue.client) }
+                state.clients[id]?.queue.removeAll()
+            }
+            return cancelled
+        }
+        for (job, client) in cancelled {
+            job.cancel()
+            client.outstanding.leave()
+        }
+        wake.signal()
+        if !isDispatcherThread { finished.wait() }
+    }
+
+    /// Tells the worker ranks to stop, after taking the hello of each rank in `owingHello` (every
+    /// message must be received before MPI is finalized).
+    static func stopWorkers(on communicator: Communicator, size: Int, owingHello: Set<Int>) {
+        for rank in 1..<max(1, size) {
+            if owingHello.contains(rank) {
+                _ = try? communicator.receiveBytes(from: .rank(rank), tag: .value(PoolTag.hello))
+            }
+            try? communicator.send(bytes: [], to: rank, tag: PoolTag.stop)
+        }
+    }
+
+    // MARK: The loop (dispatcher thread)
+
+    private func run() {
+        while true {
+            // A waiting thread is polling: leave the core to it, and look again shortly.
+            if DispatchTime.now().uptimeNanoseconds &- lastHelp.load(ordering: .relaxed) < Self.helperGrace {
+                wake.wait(timeout: .nanoseconds(Int64(Self.helperGrace)))
+                continue
+            }
+            guard let (active, quiet, expectingMessages) = progress.withLockIfAvailable({ _ in
+                (round(), isQuiet, !isQuiet || workers.contains { !$0.saidHello })
+            }) else {
+                sched_yield()
+                continue
+            }
+            if shared.withLock({ $0.finishing }) && quiet {
+                let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
+                Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
+                return
+            }
+            if active { backoff.reset() }
+            waitForWork(expectingMessages: expectingMessages)
+        }
+    }
+
+    /// One round of progress, inside `progress`'s lock: results in, sends completed, queued jobs
+    /// out. Returns whether anything happened.
+    private func round() -> Bool {
+        var active = false
+        do {
+            active = try receiveResults() || active
+            active = try completeSends() || active
+            if shared.withLock({ $0.broken }) == nil { active = try dispatch() || active }
+        } catch {
+            breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
+        }
+        failBrokenWork()
+        return active
+    }
+
+    /// What a thread waiting for one of the pool's futures does while it spins: a round of
+    /// progress if no other thread is making one, else a yield.
+    func help() {
+        lastHelp.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
+        if progress.withLockIfAvailable({ _ in round() }) == nil { sched_yield() }
+    }
+
+    /// When a waiting thread last helped (uptime nanoseconds).
+    private let lastHelp = Atomic<UInt64>(0)
+    /// How long after a waiting thread helped the dispatcher thread stays out of its way.
+    static let helperGrace: UInt64 = 100_000
+
+    /// Nothing sent and unanswered, nothing still leaving.
+    private var isQuiet: Bool {
+        pendingSends.isEmpty && workers.allSatisfy { $0.inFlight.isEmpty }
+    }
+
+    private func waitForWork(expectingMessages: Bool) {
+        // Just after activity, poll again at once: the next submit or result usually follows
+        // within microseconds, and waking from a sleep takes far longer.
+        if backoff.isSpinning {
+            sched_yield()
+            return
+        }
+        if expectingMessages {
+            // Results can only be polled for: spin, then sleep in growing steps.
+            guard let sleep = backoff.nextSleep() else {
+                sched_yield()
+                return
+            }
+            if goToSleep() { wake.wait(timeout: sleep) }
+            shared.withLock { $0.sleeping = false }
+        } else {
+            if goToSleep() { wake.wait(timeout: nil) }
+            shared.withLock { $0.sleeping = false }
+            backoff.reset()
+        }
+    }
+
+    /// Marks the dispatcher asleep unless work is queued or it must stop.
+    private func goToSleep() -> Bool {
+        shared.withLock { state in
+            if state.finishing || state.broken != nil { return false }
+            if state.clients.values.contains(where: { !$0.queue.isEmpty }) { return false }
+            state.sleeping = true
+            return true
+        }
+    }
+
+    // MARK: Sending
+
+    /// Hands queued jobs to workers with room, least loaded first; in a world of one process, runs
+    /// them here. Returns whether anything was sent.
+    private func dispatch() throws -> Bool {
+        var sent = false
+        if workers.isEmpty {
+            while let (job, client) = nextJob() {
+                runLocally(job, client: client)
+                sent = true
+            }
+            return sent
+        }
+        // Round r tops every worker up to r + 1 tasks, so the least loaded are served first.
+        for round in 0..<Self.windowLimit {
+            for worker in workers where worker.hello != nil && worker.inFlight.count <= round
+                && worker.inFlight.count < worker.window.size {
+                guard let (job, client) = nextJob() else { return sent }
+                try send(job, of: client, to: worker)
+                sent = true
+            }
+        }
+        return sent
+    }
+
+    /// The next job to run, taking turns between clients, marked running; nil when none is queued.
+    private func nextJob() -> (Job, Client)? {
+        while true {
+            let next: (Job, Client)? = shared.withLock { state in
+                let count = state.turns.count
+                for step in 0..<count {
+                    let index = (state.nextTurn + step) % count
+                    let id = state.turns[index]
+                    if let job = state.clients[id]?.queue.popFirst(), let client = state.clients[id]?.client {
+                        state.nextTurn = (index + 1) % count
+                        return (job, client)
+                    }
+                }
+                // Nothing queued: forget the executors that were shut down.
+                let ended = Set(state.clients.filter { $0.value.draining && $0.value.queue.isEmpty }.keys)
+                if !ended.isEmpty {
+                    state.turns.removeAll { ended.contains($0) }
+                    for id in ended { state.clients[id] = nil }
+                }
+                state.nextTurn = 0
+                return nil
+            }
+            guard let (job, client) = next else { return nil }
+            if job.markRunning() { return (job, client) }
+            client.outstanding.leave()
+        }
+    }
+
+    private func send(_ job: Job, of client: Client, to worker: WorkerSlot) throws {
+        if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
+            try sendTask(prefix: initializer.taskPrefix, request: initializer.request, to: worker)
+            worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now))
+            worker.initializedClients.insert(client.id)
+        }
+        try sendTask(prefix: job.taskPrefix, request: job.request, to: worker)
+        worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now))
+    }
+
+    private func sendTask(prefix: [UInt8], request: [UInt8], to worker: WorkerSlot) throws {
+        let number = try functionNumber(for: prefix)
+        if worker.defined.insert(number).inserted {
+            try communicator.send(bytes: FunctionDefinition(number: number, taskPrefix: prefix).encoded,
+                                  to: worker.rank, tag: PoolTag.define)
+        }
+        let tag = PoolTag.taskBase + number
+        if request.count <= Self.eagerLimit {
+            try communicator.send(bytes: request, to: worker.rank, tag: tag)
+        } else {
+            pendingSends.append(try communicator.isend(bytes: request, to: worker.rank, tag: tag))
+        }
+    }
+
+    private func functionNumber(for prefix: [UInt8]) throws(ClusterFuturesError) -> Int {
+        if let number = functionNumbers[prefix] { return number }
+        let number = functionNumbers.count
+        guard number < PoolTag.maxFunctions else {
+            throw ClusterFuturesError(.invalidArgument, "an MPI pool can run at most \(PoolTag.maxFunctions) different functions")
+        }
+        functionNumbers[prefix] = number
+        return number
+    }
+
+    /// Drops the large sends that have completed; returns whether any did.
+    private func completeSends() throws -> Bool {
+        guard !pendingSends.isEmpty else { return false }
+        let before = pendingSends.count
+        pendingSends = try pendingSends.filter { try $0.test() == nil }
+        return pendingSends.count != before
+    }
+
+    /// A world of one process: the dispatcher thread runs the task itself.
+    private func runLocally(_ job: Job, client: Client) {
+        let reply = FunctionRegistry.shared.resolve(taskPrefix: job.taskPrefix)?.serve(job.request[...])
+            ?? FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction, "\(job.functionName) is not registered"))
+        job.complete(reply: reply, origin: localOrigin)
+        client.outstanding.leave()
+    }
+
+    // MARK: Receiving
+
+    /// Handles every message that has arrived; returns whether there was any.
+    private func receiveResults() throws -> Bool {
+        var any = false
+        while let (bytes, status) = try communicator.receiveBytesIfAvailable() {
+            any = true
+            guard status.source >= 1, status.source < worldSize else { continue }
+            let worker = workers[status.source - 1]
+            switch status.tag {
+            case PoolTag.hello:
+                welcome(worker, bytes)
+            case PoolTag.result:
+                guard let sent = worker.inFlight.popFirst() else {
+                    breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
+                    continue
+                }
+                worker.window.recordResult(sentAt: sent.sentAt)
+                complete(sent, reply: bytes, from: worker)
+            default:
+                breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(status.tag)"))
+            }
+        }
+        return any
+    }
+
+    private func welcome(_ worker: WorkerSlot, _ bytes: [UInt8]) {
+        worker.saidHello = true
+        guard let hello = try? WireDecoder().decode(WorkerHello.self, from: bytes) else {
+            breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a malformed hello"))
+            return
+        }
+        guard hello.version == WorkerHello.protocolVersion, hello.build == BuildIdentity.current else {
+            breakPool(ClusterFuturesError(.brokenExecutor,
+                "refused rank \(worker.rank) on \(hello.host): it runs build \(hello.build) (protocol \(hello.version)), "
+                + "rank 0 runs build \(BuildIdentity.current) (protocol \(WorkerHello.protocolVersion)); "
+                + "every rank must run the same build of the program"))
+            return
+        }
+        worker.hello = hello
+        worker.origin = TaskOrigin(executor: "mpi", host: hello.host, pid: hello.pid, worker: worker.rank - 1, rank: worker.rank)
+    }
+
+    private func complete(_ sent: Sent, reply: [UInt8], from worker: WorkerSlot) {
+        switch sent.kind {
+        case .job(let job):
+            job.complete(reply: reply, origin: worker.origin)
+            sent.client.outstanding.leave()
+        case .initializer:
+            guard let reason = WorkerInitializer.failure(inReply: reply) else { return }
+            let name = sent.client.initializer?.name ?? "?"
+            let error = ClusterFuturesError(.brokenExecutor,
+                "the initializer \(name) failed on rank \(worker.rank) (\(worker.origin.host)): \(reason)")
+            logger.error("\(error.message)")
+            let queued: [Job] = shared.withLock { state in
+                guard state.clients[sent.client.id]?.broken == nil else { return [] }
+                state.clients[sent.client.id]?.broken = error
+                defer { state.clients[sent.client.id]?.queue.removeAll() }
+                return Array(state.clients[sent.client.id]?.queue ?? [])
+            }
+            for job in queued {
+                job.fail(error, origin: nil)
+                sent.client.outstanding.leave()
+            }
+        }
+    }
+
+    // MARK: Failure
+
+    private func breakPool(_ error: ClusterFuturesError) {
+        let first = shared.withLock { state -> Bool in
+            guard state.broken == nil else { return false }
+            state.broken = error
+            return true
+        }
+        if first { logger.error("the MPI pool is broken: \(error.message)") }
+    }
+
+    /// Once the pool is broken: fails every queued job and every job sent and not answered. Sent
+    /// jobs stay counted, so that their results are still received before the workers stop.
+    private func failBrokenWork() {
+        let (broken, queued): (ClusterFuturesError?, [(Job, Client)]) = shared.withLock { state in
+            guard let broken = state.broken else { return (nil, []) }
+            var queued: [(Job, Client)] = []
+            for id in state.turns {
+                guard let queue = state.clients[id] else { continue }
+                queued += queue.queue.map { ($0, queue.client) }
+                state.clients[id]?.queue.removeAll()
+            }
+            return (broken, queued)
+        }
+        guard let broken else { return }
+        for (job, client) in queued {
+            job.fail(broken, origin: nil)
+            client.outstanding.leave()
+        }
+        for worker in workers {
+            for sent in worker.inFlight {
+                if case .job(let job) = sent.kind { job.fail(broken, origin: worker.origin) }
+            }
+        }
+    }
+}

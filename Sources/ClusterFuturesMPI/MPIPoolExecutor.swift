@@ -1,0 +1,122 @@
+@_spi(ExecutorImplementation) import ClusterFutures
+import Logging
+import MPI
+
+/// Runs tasks on the ranks of an MPI job: launched as `mpiexec -n N program`, rank 0 runs the
+/// program and every executor it makes hands tasks to ranks 1...N-1.
+///
+/// ```swift
+/// // mpiexec -n 4 .build/release/my-program
+/// try ClusterRuntime.bootstrap(functions: [Simulate.self])   // ranks 1...3 serve from here
+/// let pool = try MPIPoolExecutor()                            // on rank 0: 3 workers
+/// let results = try pool.map(Simulate(), seeds, chunkSize: 16).collect()
+/// pool.shutdown()
+/// ```
+///
+/// Ranks above 0 become workers inside ``ClusterRuntime/bootstrap(functions:errors:)`` (or the first
+/// `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run the program's
+/// code past it. Functions travel by name with their inputs in the compact wire format; a task's
+/// thrown error fails only its future. Every executor on rank 0 shares the workers: idle workers
+/// take queued tasks first in, first out, and executors take turns, so none starves another.
+///
+/// A world of one process (the program started without `mpiexec`) has no workers: tasks run on
+/// rank 0's own dispatcher thread, one at a time. ``Executors/automatic(logger:)`` picks this
+/// executor only when an MPI launcher started more than one process.
+///
+/// When the program exits, rank 0 waits for the tasks already sent, cancels those never sent, stops
+/// every worker and finalizes MPI, so the job ends with rank 0's exit status. An uncaught error on
+/// rank 0 ends rank 0 abnormally, and the launcher then ends the whole job with a non-zero status.
+/// A worker rank that crashes also ends the job (MPI has no way to replace a rank); its message on
+/// standard error names the rank.
+public final class MPIPoolExecutor: Executor {
+    /// How the pool's processes are started.
+    public enum Launch: Sendable, Hashable {
+        /// The program was started as `mpiexec -n N program`: ranks 1...N-1 are the workers.
+        case world
+        /// Start `workers` new processes with `MPI_Comm_spawn`. Not available with MPICH's ch4:ucx
+        /// device (it has no dynamic processes): asking for it throws and says to use ``world``.
+        case spawn(workers: Int)
+    }
+
+    /// How an executor is set up.
+    public struct Configuration: Sendable {
+        /// How the worker processes are started; ``Launch/world`` by default.
+        public var launch: Launch = .world
+        /// A function run once on every worker rank before the first task of this executor there;
+        /// its failure breaks this executor (not the others).
+        public var initializer: WorkerInitializer?
+
+        /// The default configuration.
+        public init() {}
+    }
+
+    /// Where the MPI pool reports problems.
+    static let logger = Logger(label: "ClusterFutures.MPIPoolExecutor")
+
+    private let dispatcher: MPIDispatcher
+    private let client: MPIDispatcher.Client
+    private let registry: FunctionRegistry
+
+    /// The number of worker ranks (the world size minus one), or 1 in a world of one process.
+    public let numWorkers: Int
+
+    /// The number of processes in the MPI job, rank 0 included.
+    public let worldSize: Int
+
+    /// Joins the MPI job's pool with the default configuration.
+    public convenience init() throws {
+        try self.init(Configuration())
+    }
+
+    /// Joins the MPI job's pool as `configuration` says, initializing MPI if the program has not.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for ``Launch/spawn(workers:)``;
+    ///   ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` when MPI cannot be set up, or the
+    ///   program initialized it with less than `MPI_THREAD_MULTIPLE`.
+    public init(_ configuration: Configuration, registry: FunctionRegistry = .shared) throws {
+        if case .spawn(let workers) = configuration.launch {
+            throw ClusterFuturesError(.invalidArgument,
+                "MPIPoolExecutor cannot spawn \(workers) workers: MPI_Comm_spawn is not available with this MPI "
+                + "(MPICH's ch4:ucx device has no dynamic processes). Launch the program with `mpiexec -n N program` "
+                + "instead: rank 0 runs it and ranks 1...N-1 serve its tasks")
+        }
+        let master = try MPIWorld.setUp()
+        dispatcher = try MPIWorld.dispatcher(for: master)
+        client = try dispatcher.addClient(initializer: configuration.initializer)
+        numWorkers = dispatcher.numWorkers
+        worldSize = master.size
+        self.registry = registry
+    }
+
+    deinit {
+        dispatcher.shutdown(client, wait: false, cancelFutures: false)
+    }
+
+    public var isShutdown: Bool { dispatcher.refusal(for: client) != nil }
+
+    public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
+        if let refusal = dispatcher.refusal(for: client) { throw refusal }
+        let made = try Job.single(function, input, registry: registry)
+        if let job = made.job { try enqueue(job, made.future) }
+        return made.future
+    }
+
+    public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
+        if let refusal = dispatcher.refusal(for: client) { throw refusal }
+        let made = try Job.batch(function, batch, registry: registry)
+        if let job = made.job { try enqueue(job, made.future) }
+        return made.future
+    }
+
+    /// Queues a job, and lets a thread that waits for its future help the dispatcher.
+    private func enqueue<Value>(_ job: Job, _ future: Future<Value>) throws(ClusterFuturesError) {
+        future.setWaitHelper { [weak dispatcher] in dispatcher?.help() }
+        try dispatcher.enqueue(job, for: client)
+    }
+
+    /// Stops this executor taking work. The worker ranks keep serving the program's other executors
+    /// and stop when the program exits; `wait` returns when this executor's futures are done.
+    public func shutdown(wait: Bool, cancelFutures: Bool) {
+        dispatcher.shutdown(client, wait: wait, cancelFutures: cancelFutures)
+    }
+}

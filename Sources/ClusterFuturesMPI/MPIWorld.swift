@@ -1,0 +1,123 @@
+import CClusterFuturesSystem
+@_spi(ExecutorImplementation) import ClusterFutures
+import MPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The MPI job as the pool sees it, set up once per process: MPI initialized with
+/// `MPI_THREAD_MULTIPLE`, a private duplicate of the world communicator, and this rank's part.
+///
+/// Ranks above 0 become workers as soon as the world is set up and never come back. Rank 0 keeps
+/// the dispatcher that every ``MPIPoolExecutor`` shares, and stops the workers and finalizes MPI
+/// when the program exits.
+enum MPIWorld {
+    /// Rank 0's view, once set up.
+    struct Master: Sendable {
+        /// The pool's communicator (a duplicate of the world).
+        let communicator: Communicator
+        /// The world's size: 1 means no workers.
+        let size: Int
+    }
+
+    private struct State {
+        var master: Master?
+        var dispatcher: MPIDispatcher?
+        var setUpError: ClusterFuturesError?
+        var finished = false
+    }
+
+    /// The state behind a lock, in a class: a `Mutex` stored directly in a `static let` has been
+    /// seen to read back wrong values in optimized builds (Swift 6.3), which a heap box avoids.
+    private final class Box: Sendable {
+        let state = Mutex(State())
+    }
+
+    private static let box = Box()
+
+    /// Sets up MPI for the pool if it is not yet, and returns rank 0's view. In any other rank it
+    /// serves tasks and exits instead of returning.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` when MPI cannot start, or
+    ///   was started by the program with less than `MPI_THREAD_MULTIPLE`, or has been finalized.
+    static func setUp() throws(ClusterFuturesError) -> Master {
+        let (master, communicator): (Master?, Communicator?) = try box.state.withLock { (state) throws(ClusterFuturesError) in
+            if let master = state.master { return (master, nil) }
+            if let error = state.setUpError { throw error }
+            do {
+                try MPI.initialize(threadLevel: .multiple)
+                let communicator = try Communicator.world.duplicate()
+                guard communicator.rank == 0 else { return (nil, communicator) }
+                let master = Master(communicator: communicator, size: communicator.size)
+                state.master = master
+                atexit { MPIWorld.finishAtExit() }
+                return (master, nil)
+            } catch {
+                let failure = ClusterFuturesError(.brokenExecutor, "MPI could not be set up for the pool: \(error)")
+                state.setUpError = failure
+                throw failure
+            }
+        }
+        if let master { return master }
+        // A worker rank: the lock is released, and this never returns.
+        WorkerRank.serveAndExit(on: communicator ?? .world)
+    }
+
+    /// The dispatcher every executor on rank 0 shares, started on first use.
+    static func dispatcher(for master: Master) throws(ClusterFuturesError) -> MPIDispatcher {
+        try box.state.withLock { (state) throws(ClusterFuturesError) in
+            if state.finished {
+                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: the program is exiting")
+            }
+            if let dispatcher = state.dispatcher { return dispatcher }
+            let dispatcher = try MPIDispatcher(communicator: master.communicator, worldSize: master.size)
+            state.dispatcher = dispatcher
+            return dispatcher
+        }
+    }
+
+    /// At exit on rank 0: the dispatcher finishes the work in flight (queued work that was never
+    /// sent is cancelled), every worker is told to stop, and MPI is finalized, so the job ends with
+    /// this process's exit status.
+    private static func finishAtExit() {
+        let (master, dispatcher) = box.state.withLock { state -> (Master?, MPIDispatcher?) in
+            if state.finished { return (nil, nil) }
+            state.finished = true
+            return (state.master, state.dispatcher)
+        }
+        guard let master else { return }
+        if let dispatcher {
+            dispatcher.finish()
+        } else {
+            MPIDispatcher.stopWorkers(on: master.communicator, size: master.size, owingHello: Set(1..<max(1, master.size)))
+        }
+        do {
+            try MPI.finalize()
+        } catch {
+            cf_write_stderr("ClusterFutures: MPI_Finalize failed on rank 0: \(error)\n")
+        }
+    }
+}
+
+/// Called by ``ClusterRuntime/bootstrap(functions:errors:)`` through the C hook: in a process an MPI
+/// launcher started with more than one rank, sets up the pool, which turns ranks above 0 into
+/// workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
+@_cdecl("cf_mpi_bootstrap")
+public func _clusterFuturesMPIBootstrap() {
+    guard let launch = MPILaunch.current, launch.mayHaveWorkers else { return }
+    do {
+        _ = try MPIWorld.setUp()
+    } catch {
+        // A worker rank must never run the program's own code.
+        if launch.rank != 0 {
+            cf_write_stderr("ClusterFutures: rank \(launch.rank.map(String.init) ?? "?") cannot serve as a worker: \(error.message)\n")
+            exit(70)
+        }
+        // Rank 0 carries on; making an executor reports the error again.
+        MPIPoolExecutor.logger.error("\(error.message)")
+    }
+}

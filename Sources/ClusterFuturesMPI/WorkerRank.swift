@@ -1,0 +1,77 @@
+import CClusterFuturesSystem
+@_spi(ExecutorImplementation) import ClusterFutures
+import ClusterFuturesWire
+import MPI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// What a rank above 0 does in an MPI pool: say hello, then run the tasks rank 0 sends, in order,
+/// until told to stop; then finalize MPI and exit 0. It never returns to the program's code.
+enum WorkerRank {
+    /// How a worker waits for its next task: 100 µs of polling after each message, then sleeps of
+    /// up to 1 ms between polls while idle.
+    static let spin: Duration = .milliseconds(2)
+    static let maxSleep: Duration = .milliseconds(2)
+
+    static func serveAndExit(on communicator: Communicator) -> Never {
+        // This process is ours: keep freed memory rather than fault in fresh pages for each large
+        // message.
+        cf_keep_freed_memory()
+        do {
+            try serve(on: communicator)
+            try MPI.finalize()
+        } catch {
+            cf_write_stderr("ClusterFutures MPI worker rank \(communicator.rank) on \(MPI.processorName): \(error)\n")
+            MPI.abort(70)
+        }
+        exit(0)
+    }
+
+    private static func serve(on communicator: Communicator) throws {
+        let hello = WorkerHello(version: WorkerHello.protocolVersion, build: BuildIdentity.current,
+                                host: MPI.processorName, pid: getpid())
+        try communicator.send(hello, to: 0, tag: PoolTag.hello)
+        let registry = FunctionRegistry.shared
+        // Functions by their number; a number whose function this build lacks maps to its name.
+        var functions: [Int: FunctionRegistry.Entry] = [:]
+        var missing: [Int: String] = [:]
+        var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
+        while true {
+            guard let (bytes, status) = try communicator.receiveBytesIfAvailable(from: 0) else {
+                backoff.pause()
+                continue
+            }
+            switch status.tag {
+            case PoolTag.stop:
+                return
+            case PoolTag.define:
+                guard let definition = FunctionDefinition(decoding: bytes) else {
+                    throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
+                }
+                if let entry = registry.resolve(taskPrefix: definition.taskPrefix) {
+                    functions[definition.number] = entry
+                } else {
+                    missing[definition.number] = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
+                }
+            case let tag where tag >= PoolTag.taskBase:
+                let number = tag - PoolTag.taskBase
+                let reply: [UInt8]
+                if let entry = functions[number] {
+                    reply = entry.serve(bytes[...])
+                } else {
+                    reply = FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction,
+                        "rank \(communicator.rank) on \(MPI.processorName) has no function "
+                        + "\"\(missing[number] ?? "number \(number)")\"; is every rank running the same build?"))
+                }
+                try communicator.send(bytes: reply, to: 0, tag: PoolTag.result)
+            default:
+                throw ClusterFuturesError(.protocolViolation, "rank 0 sent a message with unknown tag \(status.tag)")
+            }
+            backoff.reset()
+        }
+    }
+}

@@ -1,0 +1,163 @@
+import ClusterFuturesMPI
+import ClusterFuturesTestSupport
+import Testing
+
+/// Launches `mpi-pool-test-programs` under a real `mpiexec -n 1/2/4` (and without it) and checks
+/// what rank 0 reports and how the job ends.
+///
+/// Serialized: the machine may have only two cores, and MPI ranks poll while they wait.
+@Suite("MPIPoolExecutor under mpiexec", .serialized)
+struct MPIPoolExecutorTests {
+    static let program = "mpi-pool-test-programs"
+
+    /// Runs `scenarios` on `processes` ranks (nil: without mpiexec) and expects exit status 0 and
+    /// one `ok` line per scenario from rank 0, and nothing else on standard output (worker ranks
+    /// never run the program's code). Returns the `ok` lines' details by scenario.
+    @discardableResult
+    func expectSuccess(_ processes: Int?, _ scenarios: String..., environment: [String: String] = [:],
+                       timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
+        let outcome = try MPIRunner.run(Self.program, processes: processes, scenarios, environment: environment, timeout: timeout)
+        #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
+        #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
+        #expect(outcome.lines.count == scenarios.count, "expected one line per scenario:\n\(outcome)", sourceLocation: sourceLocation)
+        var details: [String: String] = [:]
+        for scenario in scenarios {
+            let line = outcome.lines.first { $0 == "ok \(scenario)" || $0.hasPrefix("ok \(scenario) ") }
+            #expect(line != nil, "no `ok \(scenario)` line:\n\(outcome)", sourceLocation: sourceLocation)
+            details[scenario] = line.map { String($0.dropFirst("ok \(scenario)".count)).trimmingPrefix(" ").description }
+        }
+        return details
+    }
+
+    @Test("results from every worker rank, small and large messages, batches", arguments: [2, 4])
+    func results(processes: Int) throws {
+        let details = try expectSuccess(processes, "results")
+        let ranks = (1..<processes).map(String.init).joined(separator: ",")
+        #expect(details["results"] == "world=\(processes) workers=\(processes - 1) ranks=\(ranks)")
+    }
+
+    @Test("a world of one runs tasks on rank 0: mpiexec -n 1, and no mpiexec at all", arguments: [1, nil] as [Int?])
+    func worldOfOne(processes: Int?) throws {
+        let details = try expectSuccess(processes, "results", "errors", "map", "shutdown")
+        #expect(details["results"] == "world=1 workers=1 ranks=0")
+    }
+
+    @Test("a task's error fails only its future, comes back with its type and where it ran")
+    func errors() throws {
+        let details = try expectSuccess(2, "errors")
+        #expect(details["errors"] == "failed=3,5 origins=mpi:1")
+    }
+
+    @Test("map with chunks, unordered, a bounded buffer, an error at item k", arguments: [2, 4])
+    func map(processes: Int) throws {
+        try expectSuccess(processes, "map")
+    }
+
+    @Test("several executors share the workers by turns; shutting one down leaves the others")
+    func severalExecutors() throws {
+        try expectSuccess(4, "several")
+    }
+
+    @Test("shutdown drains, refuses later submits, cancels what was never sent")
+    func shutdownPaths() throws {
+        try expectSuccess(2, "shutdown")
+    }
+
+    @Test("an initializer runs on every worker; a failing one breaks only its executor")
+    func initializer() throws {
+        try expectSuccess(4, "initializer")
+    }
+
+    @Test("spawn mode is refused with a message that says to launch with mpiexec -n N")
+    func spawnRefused() throws {
+        try expectSuccess(2, "spawn")
+    }
+
+    @Test("a program that returns while a task runs: the job still finalizes and exits 0")
+    func exitWhileRunning() throws {
+        try expectSuccess(4, "exit-running", "exit-running")
+    }
+
+    @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")
+    func uncaughtErrorOnRankZero() throws {
+        let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)
+        #expect(!outcome.timedOut, "hung:\n\(outcome)")
+        #expect(outcome.status != 0, "exited 0:\n\(outcome)")
+        #expect(outcome.lines.contains("throwing"), "\(outcome)")
+        #expect(outcome.errors.contains("UncaughtOnRankZero"), "the error is not reported:\n\(outcome)")
+    }
+
+    @Test("a task that kills its worker rank ends the job with a non-zero status, without hanging")
+    func crashingWorker() throws {
+        let outcome = try MPIRunner.run(Self.program, processes: 2, ["crash"], timeout: 60)
+        #expect(!outcome.timedOut, "hung:\n\(outcome)")
+        #expect(outcome.status != 0, "exited 0:\n\(outcome)")
+        #expect(!outcome.lines.contains { $0.hasPrefix("ok crash") }, "\(outcome)")
+    }
+
+    @Test("the same program picks MPI under mpiexec and the process pool without it")
+    func automaticChoice() throws {
+        let underMPI = try expectSuccess(3, "automatic")
+        #expect(underMPI["automatic"] == "MPIPoolExecutor workers=2")
+        let alone = try expectSuccess(nil, "automatic")
+        #expect(alone["automatic"]?.hasPrefix("LocalProcessPoolExecutor") == true, "\(alone)")
+    }
+
+    @Test("CLUSTERFUTURES_EXECUTOR forces a choice, and fails clearly when it cannot be honoured")
+    func forcedChoice() throws {
+        let inline = try expectSuccess(3, "automatic", environment: ["CLUSTERFUTURES_EXECUTOR": "inline"])
+        #expect(inline["automatic"] == "InlineDummyExecutor workers=1")
+        let outcome = try MPIRunner.run(Self.program, processes: nil, ["automatic"],
+                                        environment: ["CLUSTERFUTURES_EXECUTOR": "mpi"], timeout: 60)
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(outcome.output.contains("FAIL automatic") && outcome.output.contains("mpiexec -n N"), "\(outcome)")
+    }
+}
+
+/// The choice itself, without launching anything.
+@Suite("Executors.choose")
+struct ExecutorChoiceTests {
+    func choose(_ variables: [String: String], cpus: Int = 4) throws -> Executors.Choice {
+        try Executors.choose(environment: { variables[$0] }, usableCPUs: cpus)
+    }
+
+    @Test("launchers with more than one process mean MPI", arguments: [
+        ["PMI_RANK": "0", "PMI_SIZE": "4"],
+        ["OMPI_COMM_WORLD_RANK": "0", "OMPI_COMM_WORLD_SIZE": "2", "PMIX_RANK": "0"],
+        ["PMIX_RANK": "0"],
+        ["SLURM_PROCID": "0", "SLURM_NTASKS": "8"],
+    ])
+    func launchers(variables: [String: String]) throws {
+        let choice = try choose(variables)
+        #expect(choice.kind == .mpi)
+        #expect(choice.reason.contains("launched by"))
+    }
+
+    @Test("a launcher of one process, or none, means the process pool, or inline on one CPU")
+    func noWorkersFromMPI() throws {
+        #expect(try choose(["PMI_RANK": "0", "PMI_SIZE": "1"]).kind == .process)
+        #expect(try choose([:]).kind == .process)
+        #expect(try choose([:], cpus: 1).kind == .inline)
+    }
+
+    @Test("the environment variable forces a kind; impossible or unknown values throw")
+    func forced() throws {
+        #expect(try choose(["CLUSTERFUTURES_EXECUTOR": "inline", "PMI_RANK": "0", "PMI_SIZE": "4"]).kind == .inline)
+        #expect(try choose(["CLUSTERFUTURES_EXECUTOR": " Process "], cpus: 1).kind == .process)
+        #expect(try choose(["CLUSTERFUTURES_EXECUTOR": "auto"]).kind == .process)
+        #expect(try choose(["CLUSTERFUTURES_EXECUTOR": "mpi", "SLURM_PROCID": "0", "SLURM_NTASKS": "2"]).kind == .mpi)
+        let noLauncher = #expect(throws: ClusterFuturesError.self) { try choose(["CLUSTERFUTURES_EXECUTOR": "mpi"]) }
+        #expect(noLauncher?.code == .invalidArgument)
+        #expect(noLauncher?.message.contains("mpiexec -n N") == true)
+        let unknown = #expect(throws: ClusterFuturesError.self) { try choose(["CLUSTERFUTURES_EXECUTOR": "gpu"]) }
+        #expect(unknown?.message.contains("auto, mpi, process, inline") == true)
+    }
+
+    @Test("MPILaunch reads each launcher's variables")
+    func launchDetection() {
+        let hydra = MPILaunch.detect { ["PMI_RANK": "2", "PMI_SIZE": "4"][$0] }
+        #expect(hydra == MPILaunch(launcher: "Hydra", rank: 2, size: 4, evidence: ["PMI_RANK=2", "PMI_SIZE=4"]))
+        #expect(MPILaunch.detect { _ in nil } == nil)
+        #expect(MPILaunch.detect { ["PMIX_RANK": "1"][$0] }?.size == nil)
+    }
+}

@@ -1,0 +1,295 @@
+import ClusterFuturesMPI
+import ClusterFuturesTestSupport
+import Foundation
+
+/// The program the MPI pool tests launch: `mpiexec -n N mpi-pool-test-programs SCENARIO...`, or the
+/// program alone (a world of one). Rank 0 runs each scenario and prints `ok SCENARIO details`, or
+/// `FAIL SCENARIO: why` and exits 1; the other ranks become workers in the bootstrap and print
+/// nothing.
+@main
+enum PoolTestPrograms {
+    static func main() throws {
+        try TestFunctions.register()
+        // Only rank 0 (or a program run without mpiexec) gets here.
+        for scenario in CommandLine.arguments.dropFirst() {
+            guard let body = scenarios[scenario] else {
+                print("FAIL \(scenario): no such scenario")
+                exit(2)
+            }
+            do {
+                let details = try body()
+                print("ok \(scenario)\(details.isEmpty ? "" : " \(details)")")
+            } catch let failure as Failure {
+                print("FAIL \(scenario): \(failure.message)")
+                exit(1)
+            }
+            fflush(nil)
+        }
+    }
+
+    /// A scenario's check that did not hold.
+    struct Failure: Error {
+        var message: String
+    }
+
+    /// Fails the scenario with `message` unless `condition` holds.
+    static func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw Failure(message: message()) }
+    }
+
+    /// Runs `body`, turning any error into a failure that names `what`.
+    static func attempt<T>(_ what: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let failure as Failure {
+            throw failure
+        } catch {
+            throw Failure(message: "\(what): \(error)")
+        }
+    }
+
+    /// The error `body` throws, or a failure if it throws none.
+    static func error(from what: String, _ body: () throws -> Void) throws -> any Error {
+        do {
+            try body()
+        } catch {
+            return error
+        }
+        throw Failure(message: "\(what) did not throw")
+    }
+
+    static let scenarios: [String: @Sendable () throws -> String] = [
+        "results": results,
+        "errors": errors,
+        "map": map,
+        "several": several,
+        "shutdown": shutdown,
+        "initializer": initializer,
+        "automatic": automatic,
+        "spawn": spawn,
+        "exit-running": exitRunning,
+        "uncaught": uncaught,
+        "crash": crash,
+    ]
+
+    /// Results come back right, from every worker rank, for small and large messages and batches.
+    static func results() throws -> String {
+        try attempt("results") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            try check(pool.numWorkers == max(1, pool.worldSize - 1), "numWorkers \(pool.numWorkers) in a world of \(pool.worldSize)")
+            let squares = try (0..<300).map { try pool.submit(Square(), $0) }
+            for (x, future) in squares.enumerated() {
+                try check(try future.result(timeout: .seconds(20)) == x * x, "square of \(x)")
+            }
+            // Tasks long enough to keep every worker busy, so each rank gets some.
+            let slow = try (0..<(4 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 40), $0) }
+            var ranks = Set<Int>()
+            for (x, future) in slow.enumerated() {
+                try check(try future.result(timeout: .seconds(20)) == x, "sleep-then-return \(x)")
+                try check(future.origin?.executor == "mpi", "origin \(String(describing: future.origin))")
+                if let rank = future.origin?.rank { ranks.insert(rank) }
+            }
+            // Large messages both ways (sent without blocking the dispatcher).
+            let blob = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+            for _ in 0..<3 {
+                try check(try pool.submit(Echo(), blob).result(timeout: .seconds(20)) == blob, "3 MiB echo")
+            }
+            let batch = try pool.submit(Square(), batch: Array(0..<50)).result(timeout: .seconds(20))
+            try check(try batch.values() == (0..<50).map { $0 * $0 }, "batch")
+            return "world=\(pool.worldSize) workers=\(pool.numWorkers) ranks=\(ranks.sorted().map(String.init).joined(separator: ","))"
+        }
+    }
+
+    /// A task's error fails only its own future, says where it happened, and comes back as itself
+    /// when its type is registered; bad input fails only its future; the pool stays usable.
+    static func errors() throws -> String {
+        try attempt("errors") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            let plain = try (0..<8).map { try pool.submit(FailOn([3, 5]), $0) }
+            var failed: [Int] = []
+            var origins = Set<String>()
+            for (x, future) in plain.enumerated() {
+                do {
+                    try check(try future.result(timeout: .seconds(20)) == x * x, "value of \(x)")
+                } catch let failure as TaskFailure {
+                    failed.append(x)
+                    try check("\(failure)".contains("input \(x)"), "failure text \(failure)")
+                    try check(failure.functionName.contains("FailOn"), "function name \(failure.functionName)")
+                    origins.insert("\(failure.origin.executor):\(failure.origin.rank.map(String.init) ?? "-")")
+                }
+            }
+            try check(failed == [3, 5], "failed \(failed)")
+            let registered = try error(from: "a registered error") {
+                _ = try pool.submit(FailOn([7], kind: .registered), 7).result(timeout: .seconds(20))
+            }
+            try check((registered as? RegisteredError)?.code == 7, "registered error came back as \(type(of: registered))")
+            let unregistered = try error(from: "submitting an unregistered function") {
+                _ = try pool.submit(NeverRegistered(), 1)
+            }
+            try check((unregistered as? ClusterFuturesError)?.code == .unregisteredFunction, "\(unregistered)")
+            let poisoned = try pool.submit(PassFragile(), Fragile(value: 1, poisoned: true))
+            try check(poisoned.error(timeout: .seconds(20)) != nil, "a poisoned input did not fail its future")
+            try check(try pool.submit(Square(), 12).result(timeout: .seconds(20)) == 144, "the pool after errors")
+            return "failed=\(failed.map(String.init).joined(separator: ",")) origins=\(origins.sorted().joined(separator: ","))"
+        }
+    }
+
+    /// `map` in order and unordered, with chunks, a bounded buffer, and an error at item k.
+    static func map() throws -> String {
+        try attempt("map") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            let squares = (0..<1000).map { $0 * $0 }
+            try check(try pool.map(Square(), 0..<1000, chunkSize: 7).collect() == squares, "ordered chunked map")
+            try check(try pool.map(Square(), 0..<1000, chunkSize: 16, unordered: true).collect().sorted() == squares,
+                      "unordered map")
+            try check(try pool.map(Square(), 0..<200, bufferSize: 4).collect() == Array(squares.prefix(200)), "buffered map")
+            var delivered: [Int] = []
+            let failure = try error(from: "a map with a failing item") {
+                let results = try pool.map(FailOn([50]), 0..<100, chunkSize: 8)
+                while let value = try results.next() { delivered.append(value) }
+            }
+            try check(delivered == Array(squares.prefix(50)), "\(delivered.count) results before the failing item")
+            try check(failure is TaskFailure, "map error \(failure)")
+            return "chunks=7,16 delivered-before-error=\(delivered.count)"
+        }
+    }
+
+    /// Executors share the workers by turns: a long queue in one does not hold up another; shutting
+    /// one down leaves the others working.
+    static func several() throws -> String {
+        try attempt("several") {
+            let busy = try MPIPoolExecutor()
+            let quick = try MPIPoolExecutor()
+            let third = try MPIPoolExecutor()
+            let long = try (0..<(12 * busy.numWorkers)).map { try busy.submit(SleepThenReturn(milliseconds: 50), $0) }
+            let started = ContinuousClock.now
+            let answers = try (0..<3).map { try quick.submit(Square(), $0) }
+            for (x, future) in answers.enumerated() {
+                try check(try future.result(timeout: .seconds(20)) == x * x, "quick \(x)")
+            }
+            let waited = ContinuousClock.now - started
+            let unfinished = long.filter { !$0.isDone }.count
+            try check(unfinished >= 6 * busy.numWorkers, "the quick executor waited for the busy one: \(unfinished) left")
+            busy.shutdown(wait: true, cancelFutures: true)
+            let cancelled = long.filter(\.isCancelled).count
+            try check(long.allSatisfy(\.isDone), "futures left pending after shutdown with cancelFutures")
+            try check(try third.submit(Square(), 9).result(timeout: .seconds(20)) == 81, "third after busy's shutdown")
+            try check(try quick.map(Square(), 0..<100, chunkSize: 5).collect() == (0..<100).map { $0 * $0 }, "quick map")
+            quick.shutdown()
+            third.shutdown()
+            return "quick-waited-under-\(waited < .seconds(2) ? "2s" : "?") busy-unfinished=\(unfinished) cancelled=\(cancelled)"
+        }
+    }
+
+    /// Shutdown drains queued work; later submits throw; cancelFutures cancels what was not sent;
+    /// everything is idempotent and a new executor still works.
+    static func shutdown() throws -> String {
+        try attempt("shutdown") {
+            let pool = try MPIPoolExecutor()
+            let queued = try (0..<(5 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 20), $0) }
+            pool.shutdown()
+            try check(queued.allSatisfy { $0.state == .finished }, "shutdown(wait: true) returned before the queue drained")
+            try check(pool.isShutdown, "isShutdown")
+            let refused = try error(from: "submit after shutdown") { _ = try pool.submit(Square(), 1) }
+            try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
+            pool.shutdown()
+            pool.shutdown(wait: false, cancelFutures: true)
+
+            let second = try MPIPoolExecutor()
+            let many = try (0..<(30 * second.numWorkers)).map { try second.submit(SleepThenReturn(milliseconds: 30), $0) }
+            second.shutdown(wait: true, cancelFutures: true)
+            let cancelled = many.filter(\.isCancelled).count
+            let finished = many.filter { $0.state == .finished }.count
+            try check(cancelled > 0 && cancelled + finished == many.count, "cancelled \(cancelled), finished \(finished)")
+
+            let total = try withExecutor(try MPIPoolExecutor()) { try $0.map(Square(), 0..<10).collect().reduce(0, +) }
+            try check(total == 285, "withExecutor")
+            return "drained=\(queued.count) cancelled=\(cancelled) finished=\(finished)"
+        }
+    }
+
+    /// An initializer runs on every worker before the executor's first task there; a failing one
+    /// breaks only its own executor.
+    static func initializer() throws -> String {
+        try attempt("initializer") {
+            var configuration = MPIPoolExecutor.Configuration()
+            configuration.initializer = try WorkerInitializer(SetWorkerTag(), "blue")
+            let tagged = try MPIPoolExecutor(configuration)
+            let tags = try (0..<(4 * tagged.numWorkers)).map { _ in try tagged.submit(ReadWorkerTag(), 0) }
+                .map { try $0.result(timeout: .seconds(20)) }
+            try check(Set(tags) == ["blue"], "tags \(Set(tags))")
+
+            var failing = MPIPoolExecutor.Configuration()
+            failing.initializer = try WorkerInitializer(SetWorkerTag(), "fail")
+            let broken = try MPIPoolExecutor(failing)
+            _ = try? broken.submit(Square(), 1).result(timeout: .seconds(20))
+            // Give the failure a moment to reach rank 0, then submits are refused.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var refusal: (any Error)?
+            while refusal == nil && ContinuousClock.now < deadline {
+                do { _ = try broken.submit(Square(), 2) } catch { refusal = error }
+                usleep(10_000)
+            }
+            try check((refusal as? ClusterFuturesError)?.code == .brokenExecutor, "after a failed initializer: \(String(describing: refusal))")
+            try check("\(refusal.map { "\($0)" } ?? "")".contains("SetWorkerTag"), "the error names the initializer: \(String(describing: refusal))")
+            try check(try tagged.submit(ReadWorkerTag(), 0).result(timeout: .seconds(20)) == "blue", "the other executor")
+            broken.shutdown()
+            tagged.shutdown()
+            return "tag=blue broken=brokenExecutor"
+        }
+    }
+
+    /// `Executors.automatic()` picks MPI under mpiexec with more than one rank, else the process pool.
+    static func automatic() throws -> String {
+        try attempt("automatic") {
+            let executor = try Executors.automatic()
+            defer { executor.shutdown() }
+            try check(try executor.submit(Square(), 7).result(timeout: .seconds(20)) == 49, "a task")
+            return "\(type(of: executor)) workers=\(executor.numWorkers)"
+        }
+    }
+
+    /// Spawn mode is refused with a message that says how to launch instead.
+    static func spawn() throws -> String {
+        try attempt("spawn") {
+            var configuration = MPIPoolExecutor.Configuration()
+            configuration.launch = .spawn(workers: 2)
+            let refused = try error(from: "spawn mode") { _ = try MPIPoolExecutor(configuration) }
+            let error = refused as? ClusterFuturesError
+            try check(error?.code == .invalidArgument && error?.message.contains("mpiexec -n N") == true, "\(refused)")
+            return "refused"
+        }
+    }
+
+    /// The program returns while a task still runs: rank 0 waits for it at exit, stops the workers,
+    /// and every rank exits 0.
+    static func exitRunning() throws -> String {
+        try attempt("exit-running") {
+            let pool = try MPIPoolExecutor()
+            _ = try pool.submit(SleepThenReturn(milliseconds: 300), 1)
+            return "left-running"
+        }
+    }
+
+    /// An error nobody catches on rank 0, while a worker is busy: the job must end non-zero.
+    static func uncaught() throws -> String {
+        let pool = try MPIPoolExecutor()
+        _ = try pool.submit(SleepThenReturn(milliseconds: 5000), 1)
+        print("throwing", terminator: "\n")
+        fflush(nil)
+        throw UncaughtOnRankZero()
+    }
+
+    struct UncaughtOnRankZero: Error {}
+
+    /// A task that kills its worker rank: MPI cannot replace a rank, so the job must end, non-zero.
+    static func crash() throws -> String {
+        let pool = try MPIPoolExecutor()
+        let future = try pool.submit(Crash(.fatalError), 1)
+        _ = try? future.result(timeout: .seconds(60))
+        return "survived: \(String(describing: future.state))"
+    }
+}
