@@ -230,3 +230,36 @@ int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout
     struct timespec limit = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };
     return ppoll(fds, count, &limit, NULL);
 }
+
+// What a crashing process says before it dies: set by the process, written by the signal handler
+// with write(2) only, which is async-signal-safe.
+static const char *volatile cf_crash_message = NULL;
+
+static void cf_report_crash(int signal) {
+    const char *message = cf_crash_message;
+    if (message != NULL) {
+        cf_write_stderr(message);
+        const char *name = sigabbrev_np(signal);
+        cf_write_stderr(" (SIG");
+        cf_write_stderr(name != NULL ? name : "?");
+        cf_write_stderr(")\n");
+    }
+    // Die of the same signal, as if nothing had been in the way.
+    struct sigaction action = { .sa_handler = SIG_DFL };
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    raise(signal);
+}
+
+void cf_install_crash_reporter(void) {
+    int signals[] = { SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE };
+    for (size_t i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction action = { .sa_handler = cf_report_crash, .sa_flags = SA_RESETHAND | SA_NODEFER };
+        sigemptyset(&action.sa_mask);
+        sigaction(signals[i], &action, NULL);
+    }
+}
+
+void cf_set_crash_message(const char *message) {
+    cf_crash_message = message;
+}

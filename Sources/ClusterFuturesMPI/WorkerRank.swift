@@ -39,6 +39,10 @@ enum WorkerRank {
         // Functions by their number; a number whose function this build lacks maps to its name.
         var functions: [Int: FunctionRegistry.Entry] = [:]
         var missing: [Int: String] = [:]
+        // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
+        cf_install_crash_reporter()
+        let whereAmI = "rank \(communicator.rank) (pid \(getpid()), host \(MPI.processorName))"
+        var crashMessages: [Int: UnsafeMutablePointer<CChar>] = [:]
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
         while true {
             guard let (bytes, status) = try communicator.receiveBytesIfAvailable(from: 0) else {
@@ -52,16 +56,23 @@ enum WorkerRank {
                 guard let definition = FunctionDefinition(decoding: bytes) else {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
                 }
+                let name = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
                 if let entry = registry.resolve(taskPrefix: definition.taskPrefix) {
                     functions[definition.number] = entry
                 } else {
-                    missing[definition.number] = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
+                    missing[definition.number] = name
                 }
+                // Kept for the life of the process: the signal handler may read it at any time.
+                crashMessages[definition.number] = strdup(
+                    "ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
+                    + "MPI cannot replace a rank, so the launcher ends the job")
             case let tag where tag >= PoolTag.taskBase:
                 let number = tag - PoolTag.taskBase
                 let reply: [UInt8]
                 if let entry = functions[number] {
+                    cf_set_crash_message(crashMessages[number])
                     reply = entry.serve(bytes[...])
+                    cf_set_crash_message(nil)
                 } else {
                     reply = FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction,
                         "rank \(communicator.rank) on \(MPI.processorName) has no function "

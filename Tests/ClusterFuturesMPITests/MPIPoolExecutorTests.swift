@@ -87,12 +87,16 @@ struct MPIPoolExecutorTests {
         #expect(outcome.errors.contains("UncaughtOnRankZero"), "the error is not reported:\n\(outcome)")
     }
 
-    @Test("a task that kills its worker rank ends the job with a non-zero status, without hanging")
+    @Test("a task that kills its worker rank ends the job non-zero, without hanging, naming the rank and function")
     func crashingWorker() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 2, ["crash"], timeout: 60)
         #expect(!outcome.timedOut, "hung:\n\(outcome)")
         #expect(outcome.status != 0, "exited 0:\n\(outcome)")
         #expect(!outcome.lines.contains { $0.hasPrefix("ok crash") }, "\(outcome)")
+        #expect(outcome.errors.contains("MPI worker rank 1") && outcome.errors.contains("died while running")
+                && outcome.errors.contains("Crash")
+                && (outcome.errors.contains("(SIGILL)") || outcome.errors.contains("(SIGTRAP)")),  // x86, ARM
+                "the dying rank does not say what it was running:\n\(outcome)")
     }
 
     @Test("the same program picks MPI under mpiexec and the process pool without it")

@@ -74,6 +74,14 @@ struct pollfd;
 /// `ppoll` with a timeout in nanoseconds (negative: none). Returns as `poll` does.
 int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout_ns);
 
+/// Makes fatal signals (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGABRT, SIGFPE) write the message set by
+/// `cf_set_crash_message`, if any, and the signal's name to standard error before the process dies
+/// of the same signal.
+void cf_install_crash_reporter(void);
+
+/// The message a crash writes; the string must stay valid for as long as it is set (NULL: none).
+void cf_set_crash_message(const char *message);
+
 /// Runs the MPI pool's start-up (ClusterFuturesMPI) if the program links it: in an MPI job's worker
 /// ranks it serves tasks and never returns. Returns 1 if it ran (on rank 0, or outside MPI), 0 if
 /// the program does not link it.
