@@ -44,7 +44,7 @@ public enum Executors {
     /// The same program, unchanged, uses every worker rank under `mpiexec -n N`, every core on its
     /// own, and still runs on one core.
     ///
-    /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` when the environment
+    /// - Throws: `ClusterFuturesError` with code `invalidArgument` when the environment
     ///   variable has an unknown value, or asks for `mpi` in a process no MPI launcher started
     ///   with more than one rank; whatever making the chosen executor throws.
     public static func automatic(logger: Logger = Logger(label: "ClusterFutures.Executors")) throws -> any Executor {
@@ -61,8 +61,14 @@ public enum Executors {
                     throw ClusterFuturesError(.invalidArgument,
                         "\(environmentVariable)=mpi, but the MPI world has 1 process: launch with `mpiexec -n N program`, N > 1")
                 }
-                executor = try LocalProcessPoolExecutor()
-                choice = Choice(kind: .process, reason: "\(choice.reason), but the MPI world has 1 process")
+                let usable = UsableCPUs.count
+                if usable > 1 {
+                    executor = try LocalProcessPoolExecutor()
+                    choice = Choice(kind: .process, reason: "\(choice.reason), but the MPI world has 1 process; \(usable) usable CPUs")
+                } else {
+                    executor = InlineDummyExecutor()
+                    choice = Choice(kind: .inline, reason: "\(choice.reason), but the MPI world has 1 process; 1 usable CPU")
+                }
             } else {
                 executor = pool
                 choice.reason += "; \(counted(pool.numWorkers, "worker rank"))"

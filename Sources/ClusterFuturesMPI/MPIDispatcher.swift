@@ -17,7 +17,7 @@ import Synchronization
 /// A thread waiting for a future of the pool helps: while it spins it runs rounds of the same
 /// loop (``help()``), so a quick task's request and reply need no hand-off between threads.
 // @unchecked Sendable: `shared` is a Mutex; the mutable progress state (`workers`,
-// `functionNumbers`, `pendingSends`) is touched only inside `progress`'s lock, by the dispatcher
+// `functionNumbers`, `pendingSends`, `locallyInitialized`) is touched only inside `progress`'s lock, by the dispatcher
 // thread or a helping waiter; `backoff` only on the dispatcher thread; the rest is immutable.
 final class MPIDispatcher: @unchecked Sendable {
     /// One executor's share of the pool.
@@ -86,10 +86,11 @@ final class MPIDispatcher: @unchecked Sendable {
     /// The most tasks a worker rank is sent ahead of its results.
     static let windowLimit = 32
     /// Requests up to this size are sent with a blocking `MPI_Send`, which returns at once for them
-    /// (MPI's eager protocol); larger ones with `MPI_Isend`, so one never holds up the others.
+    /// (MPI's eager protocol); larger ones too when the worker has nothing else in flight, and
+    /// otherwise with `MPI_Isend`, so one never holds up the others.
     static let eagerLimit = 64 << 10
     /// How the dispatcher polls while tasks are out: 100 µs of spinning after activity, then sleeps
-    /// of up to 1 ms (a submit ends a sleep at once).
+    /// that double up to 2 ms (a submit ends a sleep at once).
     static let spin: Duration = .microseconds(100)
     static let maxSleep: Duration = .milliseconds(2)
 
@@ -107,6 +108,8 @@ final class MPIDispatcher: @unchecked Sendable {
     private var workers: [WorkerSlot]
     private var functionNumbers: [[UInt8]: Int] = [:]
     private var pendingSends: [Request] = []
+    /// In a world of one: the clients whose initializer has run here.
+    private var locallyInitialized = Set<Int>()
     private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     private let localOrigin: TaskOrigin
 
@@ -169,7 +172,7 @@ final class MPIDispatcher: @unchecked Sendable {
         if mustWake { wake.signal() }
     }
 
-    /// Stops `client` taking work; see ``Executor/shutdown(wait:cancelFutures:)``.
+    /// Stops `client` taking work; see `Executor.shutdown(wait:cancelFutures:)`.
     func shutdown(_ client: Client, wait: Bool, cancelFutures: Bool) {
         let cancelled: [Job] = shared.withLock { state in
             state.clients[client.id]?.draining = true
@@ -380,7 +383,10 @@ final class MPIDispatcher: @unchecked Sendable {
                                   to: worker.rank, tag: PoolTag.define)
         }
         let tag = PoolTag.taskBase + number
-        if request.count <= Self.eagerLimit {
+        // A small request, or a large one to a worker with nothing else to do (it is polling, so
+        // the transfer starts at once), is sent straight from its buffer. A large one to a busy
+        // worker is copied and left to finish on its own, so it never holds up other results.
+        if request.count <= Self.eagerLimit || worker.inFlight.isEmpty {
             try communicator.send(bytes: request, to: worker.rank, tag: tag)
         } else {
             pendingSends.append(try communicator.isend(bytes: request, to: worker.rank, tag: tag))
@@ -405,12 +411,26 @@ final class MPIDispatcher: @unchecked Sendable {
         return pendingSends.count != before
     }
 
-    /// A world of one process: the dispatcher thread runs the task itself.
+    /// A world of one process: the thread making progress runs the task itself, after the
+    /// client's initializer the first time.
     private func runLocally(_ job: Job, client: Client) {
-        let reply = FunctionRegistry.shared.resolve(taskPrefix: job.taskPrefix)?.serve(job.request[...])
-            ?? FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction, "\(job.functionName) is not registered"))
-        job.complete(reply: reply, origin: localOrigin)
-        client.outstanding.leave()
+        defer { client.outstanding.leave() }
+        if let initializer = client.initializer, locallyInitialized.insert(client.id).inserted,
+           let reason = WorkerInitializer.failure(inReply: Self.serveLocally(prefix: initializer.taskPrefix,
+                                                                             request: initializer.request)) {
+            let error = breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)")
+            job.fail(error, origin: localOrigin)
+            return
+        }
+        job.complete(reply: Self.serveLocally(prefix: job.taskPrefix, request: job.request), origin: localOrigin)
+    }
+
+    private static func serveLocally(prefix: [UInt8], request: [UInt8]) -> [UInt8] {
+        guard let entry = FunctionRegistry.shared.resolve(taskPrefix: prefix) else {
+            return FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction,
+                "\(FunctionRegistry.functionName(inTaskPrefix: prefix)) is not registered"))
+        }
+        return entry.serve(request[...])
     }
 
     // MARK: Receiving
@@ -464,20 +484,26 @@ final class MPIDispatcher: @unchecked Sendable {
         case .initializer:
             guard let reason = WorkerInitializer.failure(inReply: reply) else { return }
             let name = sent.client.initializer?.name ?? "?"
-            let error = ClusterFuturesError(.brokenExecutor,
-                "the initializer \(name) failed on rank \(worker.rank) (\(worker.origin.host)): \(reason)")
-            logger.error("\(error.message)")
-            let queued: [Job] = shared.withLock { state in
-                guard state.clients[sent.client.id]?.broken == nil else { return [] }
-                state.clients[sent.client.id]?.broken = error
-                defer { state.clients[sent.client.id]?.queue.removeAll() }
-                return Array(state.clients[sent.client.id]?.queue ?? [])
-            }
-            for job in queued {
-                job.fail(error, origin: nil)
-                sent.client.outstanding.leave()
-            }
+            breakClient(sent.client, because: "the initializer \(name) failed on rank \(worker.rank) (\(worker.origin.host)): \(reason)")
         }
+    }
+
+    /// Breaks one executor: its queued jobs fail, and so does every later submit.
+    @discardableResult
+    private func breakClient(_ client: Client, because reason: String) -> ClusterFuturesError {
+        let error = ClusterFuturesError(.brokenExecutor, reason)
+        let queued: [Job] = shared.withLock { state in
+            guard state.clients[client.id]?.broken == nil else { return [] }
+            logger.error("\(reason)")
+            state.clients[client.id]?.broken = error
+            defer { state.clients[client.id]?.queue.removeAll() }
+            return Array(state.clients[client.id]?.queue ?? [])
+        }
+        for job in queued {
+            job.fail(error, origin: nil)
+            client.outstanding.leave()
+        }
+        return error
     }
 
     // MARK: Failure

@@ -13,7 +13,7 @@ import MPI
 /// pool.shutdown()
 /// ```
 ///
-/// Ranks above 0 become workers inside ``ClusterRuntime/bootstrap(functions:errors:)`` (or the first
+/// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:)` (or the first
 /// `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run the program's
 /// code past it. Functions travel by name with their inputs in the compact wire format; a task's
 /// thrown error fails only its future. Every executor on rank 0 shares the workers: idle workers
@@ -26,8 +26,8 @@ import MPI
 /// When the program exits, rank 0 waits for the tasks already sent, cancels those never sent, stops
 /// every worker and finalizes MPI, so the job ends with rank 0's exit status. An uncaught error on
 /// rank 0 ends rank 0 abnormally, and the launcher then ends the whole job with a non-zero status.
-/// A worker rank that crashes also ends the job (MPI has no way to replace a rank); its message on
-/// standard error names the rank.
+/// A worker rank that crashes also ends the job (MPI has no way to replace a rank); before it dies
+/// it writes which rank, pid and host it was, and which function it was running, to standard error.
 public final class MPIPoolExecutor: Executor {
     /// How the pool's processes are started.
     public enum Launch: Sendable, Hashable {
@@ -70,8 +70,8 @@ public final class MPIPoolExecutor: Executor {
 
     /// Joins the MPI job's pool as `configuration` says, initializing MPI if the program has not.
     ///
-    /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for ``Launch/spawn(workers:)``;
-    ///   ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` when MPI cannot be set up, or the
+    /// - Throws: `ClusterFuturesError` with code `invalidArgument` for ``Launch/spawn(workers:)``,
+    ///   or `brokenExecutor` when MPI cannot be set up, or the
     ///   program initialized it with less than `MPI_THREAD_MULTIPLE`.
     public init(_ configuration: Configuration, registry: FunctionRegistry = .shared) throws {
         if case .spawn(let workers) = configuration.launch {

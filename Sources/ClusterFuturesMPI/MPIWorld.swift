@@ -42,7 +42,7 @@ enum MPIWorld {
     /// Sets up MPI for the pool if it is not yet, and returns rank 0's view. In any other rank it
     /// serves tasks and exits instead of returning.
     ///
-    /// - Throws: ``ClusterFuturesError/Code-swift.struct/brokenExecutor`` when MPI cannot start, or
+    /// - Throws: `ClusterFuturesError` with code `brokenExecutor` when MPI cannot start, or
     ///   was started by the program with less than `MPI_THREAD_MULTIPLE`, or has been finalized.
     static func setUp() throws(ClusterFuturesError) -> Master {
         let (master, communicator): (Master?, Communicator?) = try box.state.withLock { (state) throws(ClusterFuturesError) in
@@ -103,7 +103,7 @@ enum MPIWorld {
     }
 }
 
-/// Called by ``ClusterRuntime/bootstrap(functions:errors:)`` through the C hook: in a process an MPI
+/// Called by `ClusterRuntime.bootstrap(functions:errors:)` through the C hook: in a process an MPI
 /// launcher started with more than one rank, sets up the pool, which turns ranks above 0 into
 /// workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
 @_cdecl("cf_mpi_bootstrap")

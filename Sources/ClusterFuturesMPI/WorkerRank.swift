@@ -12,8 +12,9 @@ import Musl
 /// What a rank above 0 does in an MPI pool: say hello, then run the tasks rank 0 sends, in order,
 /// until told to stop; then finalize MPI and exit 0. It never returns to the program's code.
 enum WorkerRank {
-    /// How a worker waits for its next task: 100 µs of polling after each message, then sleeps of
-    /// up to 1 ms between polls while idle.
+    /// How a worker waits for its next task: 2 ms of polling (yielding the core between polls)
+    /// after each message, long enough to cover rank 0's side of a round trip, then sleeps that
+    /// double up to 2 ms between polls while idle.
     static let spin: Duration = .milliseconds(2)
     static let maxSleep: Duration = .milliseconds(2)
 

@@ -38,7 +38,7 @@ struct MPIPoolExecutorTests {
 
     @Test("a world of one runs tasks on rank 0: mpiexec -n 1, and no mpiexec at all", arguments: [1, nil] as [Int?])
     func worldOfOne(processes: Int?) throws {
-        let details = try expectSuccess(processes, "results", "errors", "map", "shutdown")
+        let details = try expectSuccess(processes, "results", "errors", "map", "shutdown", "initializer")
         #expect(details["results"] == "world=1 workers=1 ranks=0")
     }
 
