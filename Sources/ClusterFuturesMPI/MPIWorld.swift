@@ -96,10 +96,19 @@ enum MPIWorld {
             MPIDispatcher.stopWorkers(on: master.communicator, size: master.size, owingHello: Set(1..<max(1, master.size)))
         }
         do {
-            try MPI.finalize()
+            try leave(master.communicator)
         } catch {
             cf_write_stderr("ClusterFutures: MPI_Finalize failed on rank 0: \(error)\n")
         }
+    }
+
+    /// How every rank of the pool ends: all ranks meet in a barrier on the pool's communicator, so
+    /// no traffic is still in flight anywhere (over TCP, a rank that finalizes while a peer still
+    /// flushes can leave that peer waiting), free it, and finalize MPI.
+    static func leave(_ communicator: Communicator) throws {
+        try communicator.barrier()
+        try communicator.free()
+        try MPI.finalize()
     }
 }
 

@@ -24,7 +24,7 @@ enum WorkerRank {
         cf_keep_freed_memory()
         do {
             try serve(on: communicator)
-            try MPI.finalize()
+            try MPIWorld.leave(communicator)
         } catch {
             cf_write_stderr("ClusterFutures MPI worker rank \(communicator.rank) on \(MPI.processorName): \(error)\n")
             MPI.abort(70)
