@@ -8,12 +8,16 @@ import Musl
 /// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll, yielding the core between polls
 /// for a short while after activity, then sleeping for intervals that double up to a limit.
 ///
-/// A quick reply is seen within microseconds; a long wait costs a poll per `maxSleep`.
+/// A quick reply is seen within microseconds. Past `maxSleep`, sleeps keep growing with the wait,
+/// to a fiftieth of it and at most ``ceiling``: a result is noticed at most 2% later than it came,
+/// and a long wait costs a few dozen polls a second.
 struct IdleBackoff {
     /// How long to keep polling (with `sched_yield`) after activity.
     var spin: Duration
-    /// The longest sleep between polls.
+    /// The longest sleep between polls early in a wait.
     var maxSleep: Duration
+    /// The longest sleep between polls in a long wait.
+    var ceiling: Duration = .milliseconds(20)
     /// The first sleep after the spin.
     var minSleep: Duration = .microseconds(20)
 
@@ -38,9 +42,11 @@ struct IdleBackoff {
     /// The next pause: nil while spinning (yield and poll again), else how long to sleep; each
     /// sleep doubles the next, up to ``maxSleep``.
     mutating func nextSleep() -> Duration? {
-        if isSpinning { return nil }
-        defer { sleep = min(sleep * 2, maxSleep) }
-        return sleep
+        let waited = ContinuousClock.now - activeAt
+        if waited < spin { return nil }
+        let limit = min(ceiling, max(maxSleep, waited / 50))
+        defer { sleep = min(sleep * 2, limit) }
+        return min(sleep, limit)
     }
 
     /// Pauses once: yields while spinning, else sleeps.

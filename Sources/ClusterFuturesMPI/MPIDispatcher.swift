@@ -90,7 +90,8 @@ final class MPIDispatcher: @unchecked Sendable {
     /// otherwise with `MPI_Isend`, so one never holds up the others.
     static let eagerLimit = 64 << 10
     /// How the dispatcher polls while tasks are out: 100 µs of spinning after activity, then sleeps
-    /// that double up to 2 ms (a submit ends a sleep at once).
+    /// that double up to 2 ms, and in a long wait up to a fiftieth of it, at most 20 ms (a submit
+    /// ends a sleep at once).
     static let spin: Duration = .microseconds(100)
     static let maxSleep: Duration = .milliseconds(2)
 

@@ -14,7 +14,8 @@ import Musl
 enum WorkerRank {
     /// How a worker waits for its next task: 2 ms of polling (yielding the core between polls)
     /// after each message, long enough to cover rank 0's side of a round trip, then sleeps that
-    /// double up to 2 ms between polls while idle.
+    /// double up to 2 ms between polls while idle, and in a long idle spell up to a fiftieth of it,
+    /// at most 20 ms.
     static let spin: Duration = .milliseconds(2)
     static let maxSleep: Duration = .milliseconds(2)
 
