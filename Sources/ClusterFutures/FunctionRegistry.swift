@@ -151,6 +151,16 @@ extension FunctionRegistry {
         return resolve(functionName: name, mangledName: mangled)
     }
 
+    /// Runs an encoded request for the function a task prefix names, found as ``resolve(taskPrefix:)``
+    /// finds it; a function this build lacks gives a reply that fails the whole call.
+    public func serve(taskPrefix: [UInt8], request: ArraySlice<UInt8>) -> [UInt8] {
+        guard let message = try? TaskMessage(decoding: taskPrefix), message.request.isEmpty else {
+            return Self.failureReply(ClusterFuturesError(.protocolViolation, "a malformed task prefix"))
+        }
+        let (name, mangled) = message.names
+        return serve(functionName: name, mangledName: mangled, request: request)
+    }
+
     /// The registered name a task prefix carries, for messages.
     public static func functionName(inTaskPrefix prefix: [UInt8]) -> String {
         (try? TaskMessage(decoding: prefix))?.names.functionName ?? "?"

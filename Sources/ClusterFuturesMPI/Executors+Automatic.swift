@@ -1,4 +1,5 @@
 @_spi(ExecutorImplementation) import ClusterFutures
+import Foundation
 import Logging
 import Synchronization
 
@@ -32,6 +33,8 @@ public enum Executors {
         public var kind: Kind
         /// Why, for the log.
         public var reason: String
+        /// Whether ``Executors/environmentVariable`` asked for this kind.
+        public var isForced = false
 
         public var description: String { "\(kind): \(reason)" }
     }
@@ -55,9 +58,8 @@ public enum Executors {
             let pool = try MPIPoolExecutor()
             if pool.worldSize == 1 {
                 // The launcher's variables promised more processes than MPI found.
-                let forced = choice.reason.hasPrefix(environmentVariable)
                 pool.shutdown()
-                if forced {
+                if choice.isForced {
                     throw ClusterFuturesError(.invalidArgument,
                         "\(environmentVariable)=mpi, but the MPI world has 1 process: launch with `mpiexec -n N program`, N > 1")
                 }
@@ -91,7 +93,7 @@ public enum Executors {
     /// and a number of usable CPUs, without making anything.
     public static func choose(environment: (String) -> String?, usableCPUs: Int) throws(ClusterFuturesError) -> Choice {
         let launch = MPILaunch.detect(environment)
-        let forced = environment(environmentVariable).map { $0.trimmingWhitespace.lowercased() }
+        let forced = environment(environmentVariable).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
         switch forced {
         case nil, "", "auto":
             if let launch, launch.mayHaveWorkers {
@@ -108,11 +110,11 @@ public enum Executors {
                     "\(environmentVariable)=mpi, but this process was not started by an MPI launcher with more than one "
                     + "process (\(found)): launch with `mpiexec -n N program`, N > 1")
             }
-            return Choice(kind: .mpi, reason: "\(environmentVariable)=mpi, launched by \(launch)")
+            return Choice(kind: .mpi, reason: "\(environmentVariable)=mpi, launched by \(launch)", isForced: true)
         case "process":
-            return Choice(kind: .process, reason: "\(environmentVariable)=process")
+            return Choice(kind: .process, reason: "\(environmentVariable)=process", isForced: true)
         case "inline":
-            return Choice(kind: .inline, reason: "\(environmentVariable)=inline")
+            return Choice(kind: .inline, reason: "\(environmentVariable)=inline", isForced: true)
         case let other?:
             throw ClusterFuturesError(.invalidArgument,
                 "\(environmentVariable)=\(other) is not a kind of executor; use one of auto, "
@@ -124,10 +126,4 @@ public enum Executors {
 /// `1 worker rank`, `3 worker ranks`.
 private func counted(_ count: Int, _ singular: String, plural: String? = nil) -> String {
     "\(count) \(count == 1 ? singular : plural ?? singular + "s")"
-}
-
-extension String {
-    fileprivate var trimmingWhitespace: String {
-        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
-    }
 }

@@ -55,8 +55,6 @@ struct IdleBackoff {
             sched_yield()
             return
         }
-        let nanoseconds = sleep.components.attoseconds / 1_000_000_000 + sleep.components.seconds * 1_000_000_000
-        var request = timespec(tv_sec: Int(nanoseconds / 1_000_000_000), tv_nsec: Int(nanoseconds % 1_000_000_000))
-        _ = nanosleep(&request, nil)
+        usleep(UInt32(sleep / .microseconds(1)))
     }
 }

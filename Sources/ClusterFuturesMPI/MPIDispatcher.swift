@@ -52,6 +52,17 @@ final class MPIDispatcher: @unchecked Sendable {
         /// Set when the whole pool can no longer run tasks.
         var broken: ClusterFuturesError?
         var thread: pthread_t?
+
+        /// Empties every client's queue and returns what it held, with each job's client.
+        fileprivate mutating func takeAllQueued() -> [(Job, Client)] {
+            var taken: [(Job, Client)] = []
+            for id in turns {
+                guard let queue = clients[id] else { continue }
+                taken += queue.queue.map { ($0, queue.client) }
+                clients[id]?.queue.removeAll()
+            }
+            return taken
+        }
     }
 
     /// What a worker rank was sent and has not answered, oldest first.
@@ -198,13 +209,7 @@ final class MPIDispatcher: @unchecked Sendable {
     func finish() {
         let cancelled: [(Job, Client)] = shared.withLock { state in
             state.finishing = true
-            var cancelled: [(Job, Client)] = []
-            for id in state.turns {
-                guard let queue = state.clients[id] else { continue }
-                cancelled += queue.queue.map { ($0, queue.client) }
-                state.clients[id]?.queue.removeAll()
-            }
-            return cancelled
+            return state.takeAllQueued()
         }
         for (job, client) in cancelled {
             job.cancel()
@@ -261,7 +266,6 @@ final class MPIDispatcher: @unchecked Sendable {
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }
-        failBrokenWork()
         return active
     }
 
@@ -380,7 +384,7 @@ final class MPIDispatcher: @unchecked Sendable {
     private func sendTask(prefix: [UInt8], request: [UInt8], to worker: WorkerSlot) throws {
         let number = try functionNumber(for: prefix)
         if worker.defined.insert(number).inserted {
-            try communicator.send(bytes: FunctionDefinition(number: number, taskPrefix: prefix).encoded,
+            try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
         }
         let tag = PoolTag.taskBase + number
@@ -416,22 +420,15 @@ final class MPIDispatcher: @unchecked Sendable {
     /// client's initializer the first time.
     private func runLocally(_ job: Job, client: Client) {
         defer { client.outstanding.leave() }
+        let registry = FunctionRegistry.shared
         if let initializer = client.initializer, locallyInitialized.insert(client.id).inserted,
-           let reason = WorkerInitializer.failure(inReply: Self.serveLocally(prefix: initializer.taskPrefix,
-                                                                             request: initializer.request)) {
+           let reason = WorkerInitializer.failure(
+               inReply: registry.serve(taskPrefix: initializer.taskPrefix, request: initializer.request[...])) {
             let error = breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)")
             job.fail(error, origin: localOrigin)
             return
         }
-        job.complete(reply: Self.serveLocally(prefix: job.taskPrefix, request: job.request), origin: localOrigin)
-    }
-
-    private static func serveLocally(prefix: [UInt8], request: [UInt8]) -> [UInt8] {
-        guard let entry = FunctionRegistry.shared.resolve(taskPrefix: prefix) else {
-            return FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction,
-                "\(FunctionRegistry.functionName(inTaskPrefix: prefix)) is not registered"))
-        }
-        return entry.serve(request[...])
+        job.complete(reply: registry.serve(taskPrefix: job.taskPrefix, request: job.request[...]), origin: localOrigin)
     }
 
     // MARK: Receiving
@@ -509,36 +506,24 @@ final class MPIDispatcher: @unchecked Sendable {
 
     // MARK: Failure
 
+    /// Marks the pool broken, once, inside `progress`'s lock: every queued job and every job sent
+    /// and not answered fails with `error`, and later submits are refused. Sent jobs stay counted,
+    /// so that their results are still received before the workers stop.
     private func breakPool(_ error: ClusterFuturesError) {
-        let first = shared.withLock { state -> Bool in
-            guard state.broken == nil else { return false }
+        let queued: [(Job, Client)]? = shared.withLock { state in
+            guard state.broken == nil else { return nil }
             state.broken = error
-            return true
+            return state.takeAllQueued()
         }
-        if first { logger.error("the MPI pool is broken: \(error.message)") }
-    }
-
-    /// Once the pool is broken: fails every queued job and every job sent and not answered. Sent
-    /// jobs stay counted, so that their results are still received before the workers stop.
-    private func failBrokenWork() {
-        let (broken, queued): (ClusterFuturesError?, [(Job, Client)]) = shared.withLock { state in
-            guard let broken = state.broken else { return (nil, []) }
-            var queued: [(Job, Client)] = []
-            for id in state.turns {
-                guard let queue = state.clients[id] else { continue }
-                queued += queue.queue.map { ($0, queue.client) }
-                state.clients[id]?.queue.removeAll()
-            }
-            return (broken, queued)
-        }
-        guard let broken else { return }
+        guard let queued else { return }
+        logger.error("the MPI pool is broken: \(error.message)")
         for (job, client) in queued {
-            job.fail(broken, origin: nil)
+            job.fail(error, origin: nil)
             client.outstanding.leave()
         }
         for worker in workers {
             for sent in worker.inFlight {
-                if case .job(let job) = sent.kind { job.fail(broken, origin: worker.origin) }
+                if case .job(let job) = sent.kind { job.fail(error, origin: worker.origin) }
             }
         }
     }

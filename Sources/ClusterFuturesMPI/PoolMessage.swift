@@ -35,24 +35,7 @@ struct WorkerHello: Codable, Equatable {
 }
 
 /// A function's number for one pool, and the task prefix that names it.
-struct FunctionDefinition {
+struct FunctionDefinition: Codable, Equatable {
     var number: Int
     var taskPrefix: [UInt8]
-
-    init(number: Int, taskPrefix: [UInt8]) {
-        self.number = number
-        self.taskPrefix = taskPrefix
-    }
-
-    var encoded: [UInt8] {
-        var bytes = withUnsafeBytes(of: UInt32(number).littleEndian, Array.init)
-        bytes.append(contentsOf: taskPrefix)
-        return bytes
-    }
-
-    init?(decoding bytes: [UInt8]) {
-        guard bytes.count >= 4 else { return nil }
-        number = Int(bytes[0]) | Int(bytes[1]) << 8 | Int(bytes[2]) << 16 | Int(bytes[3]) << 24
-        taskPrefix = Array(bytes[4...])
-    }
 }

@@ -38,13 +38,10 @@ enum WorkerRank {
                                 host: MPI.processorName, pid: getpid())
         try communicator.send(hello, to: 0, tag: PoolTag.hello)
         let registry = FunctionRegistry.shared
-        // Functions by their number; a number whose function this build lacks maps to its name.
-        var functions: [Int: FunctionRegistry.Entry] = [:]
-        var missing: [Int: String] = [:]
         // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
         cf_install_crash_reporter()
         let whereAmI = "rank \(communicator.rank) (pid \(getpid()), host \(MPI.processorName))"
-        var crashMessages: [Int: UnsafeMutablePointer<CChar>] = [:]
+        var functions: [Int: DefinedFunction] = [:]
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
         while true {
             guard let (bytes, status) = try communicator.receiveBytesIfAvailable(from: 0) else {
@@ -55,30 +52,28 @@ enum WorkerRank {
             case PoolTag.stop:
                 return
             case PoolTag.define:
-                guard let definition = FunctionDefinition(decoding: bytes) else {
+                guard let definition = try? WireDecoder().decode(FunctionDefinition.self, from: bytes) else {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
                 }
                 let name = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
-                if let entry = registry.resolve(taskPrefix: definition.taskPrefix) {
-                    functions[definition.number] = entry
-                } else {
-                    missing[definition.number] = name
-                }
-                // Kept for the life of the process: the signal handler may read it at any time.
-                crashMessages[definition.number] = strdup(
-                    "ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
-                    + "MPI cannot replace a rank, so the launcher ends the job")
+                functions[definition.number] = DefinedFunction(
+                    entry: registry.resolve(taskPrefix: definition.taskPrefix),
+                    taskPrefix: definition.taskPrefix,
+                    // Kept for the life of the process: the signal handler may read it at any time.
+                    crashMessage: strdup("ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
+                                         + "MPI cannot replace a rank, so the launcher ends the job"))
             case let tag where tag >= PoolTag.taskBase:
                 let number = tag - PoolTag.taskBase
                 let reply: [UInt8]
-                if let entry = functions[number] {
-                    cf_set_crash_message(crashMessages[number])
-                    reply = entry.serve(bytes[...])
+                if let function = functions[number] {
+                    cf_set_crash_message(function.crashMessage)
+                    // A function this build lacks: the registry's reply that fails the call.
+                    reply = function.entry?.serve(bytes[...]) ?? registry.serve(taskPrefix: function.taskPrefix, request: bytes[...])
                     cf_set_crash_message(nil)
                 } else {
-                    reply = FunctionRegistry.failureReply(ClusterFuturesError(.unregisteredFunction,
-                        "rank \(communicator.rank) on \(MPI.processorName) has no function "
-                        + "\"\(missing[number] ?? "number \(number)")\"; is every rank running the same build?"))
+                    reply = FunctionRegistry.failureReply(ClusterFuturesError(.protocolViolation,
+                        "rank \(communicator.rank) on \(MPI.processorName) was sent a task for function number \(number), "
+                        + "which rank 0 never defined"))
                 }
                 try communicator.send(bytes: reply, to: 0, tag: PoolTag.result)
             default:
@@ -87,4 +82,12 @@ enum WorkerRank {
             backoff.reset()
         }
     }
+}
+
+/// A function rank 0 defined for this worker: how to run it (nil when this build lacks it), its
+/// task prefix, and what a crash while it runs writes.
+private struct DefinedFunction {
+    let entry: FunctionRegistry.Entry?
+    let taskPrefix: [UInt8]
+    let crashMessage: UnsafeMutablePointer<CChar>?
 }
