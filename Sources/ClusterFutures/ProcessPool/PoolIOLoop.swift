@@ -160,11 +160,17 @@ final class PoolIOLoop: @unchecked Sendable {
     }
 
     /// Puts jobs taken in a batch but not sent back at the front of the shared queue, where shutdown
-    /// can cancel them.
+    /// can cancel them; if shutdown already cancelled the queue while they were out of it, cancels
+    /// them too.
     private func returnUnsentJobs() {
         guard !taken.isEmpty else { return }
-        engine.shared.withLock { state in state.queue.insert(contentsOf: taken, at: 0) }
+        let cancelled: [Job] = engine.shared.withLock { state in
+            if state.cancelUnsent { return Array(taken) }
+            state.queue.insert(contentsOf: taken, at: 0)
+            return []
+        }
         taken.removeAll()
+        for job in cancelled { job.cancel() }
     }
 
     /// The next job to send: a requeued one, else the next queued one whose future was not

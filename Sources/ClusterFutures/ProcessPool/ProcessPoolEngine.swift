@@ -36,6 +36,9 @@ final class ProcessPoolEngine: @unchecked Sendable {
 
     struct Shared {
         var queue = Deque<Job>()
+        /// Set by shutdown with `cancelFutures` and by terminate: jobs the I/O thread took from the
+        /// queue but did not send are cancelled, not put back.
+        var cancelUnsent = false
         var phase = Phase.running
         var broken: ClusterFuturesError?
         var ioSleeping = false
@@ -96,6 +99,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         let cancelled: [Job] = shared.withLock { state in
             if state.phase == .running { state.phase = .draining }
             guard cancelFutures else { return [] }
+            state.cancelUnsent = true
             defer { state.queue.removeAll() }
             return Array(state.queue)
         }
@@ -108,6 +112,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     func terminate(signal: Int32, by caller: String) {
         let cancelled: [Job] = shared.withLock { state in
             if case .terminating = state.phase {} else { state.phase = .terminating(signal: signal, by: caller) }
+            state.cancelUnsent = true
             defer { state.queue.removeAll() }
             return Array(state.queue)
         }
