@@ -185,6 +185,8 @@ void cf_arena_release(void *arena) {
 }
 
 void cf_keep_freed_memory(void) {
+    const char *setting = getenv(CF_KEEP_FREED_MEMORY_ENVIRONMENT_NAME);
+    if (setting != NULL && strcmp(setting, "0") == 0) return;
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }

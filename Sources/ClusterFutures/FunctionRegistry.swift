@@ -24,6 +24,8 @@ public final class FunctionRegistry: Sendable {
     /// The names a registered function type goes by, worked out once: computing a type's name is
     /// slow next to the rest of a call.
     struct Identity: Sendable {
+        /// The function type.
+        let type: ObjectIdentifier
         /// ``RemoteFunction/name``.
         let name: String
         /// The mangled type name, by which a worker that never bootstrapped finds the type.
@@ -31,7 +33,8 @@ public final class FunctionRegistry: Sendable {
         /// The start of every task message for this function (see ``TaskMessage``), built once.
         let taskPrefix: [UInt8]
 
-        init(name: String, mangledName: String) {
+        init(type: ObjectIdentifier, name: String, mangledName: String) {
+            self.type = type
             self.name = name
             self.mangledName = mangledName
             self.taskPrefix = TaskMessage.prefix(functionName: name, mangledName: mangledName)
@@ -61,7 +64,7 @@ public final class FunctionRegistry: Sendable {
         let name = F.name
         let typeName = String(reflecting: F.self)
         let entry = Entry(typeName: typeName) { request in CallRequest.serve(F.self, request: request) }
-        let identity = Identity(name: name, mangledName: _mangledTypeName(F.self) ?? "")
+        let identity = Identity(type: ObjectIdentifier(F.self), name: name, mangledName: _mangledTypeName(F.self) ?? "")
         try state.withLock { (state) throws(ClusterFuturesError) in
             if let existing = state.functions[name] {
                 guard existing.typeName == typeName else {

@@ -1,3 +1,5 @@
+import CClusterFuturesSystem
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,15 +7,19 @@ import Musl
 #endif
 
 /// How a process that polls MPI waits: MPI has no blocking wait that leaves the core free
-/// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll, yielding the core between polls
-/// for a short while after activity, then sleeping for intervals that double up to a limit.
+/// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll: without a system call between
+/// polls for ``busySpin`` after activity, then yielding the core between polls until ``spin``,
+/// then sleeping for intervals that double up to a limit.
 ///
 /// A quick reply is seen within microseconds. Past `maxSleep`, sleeps keep growing with the wait,
 /// to a fiftieth of it and at most ``ceiling``: a result is noticed at most 2% later than it came,
 /// and a long wait costs a few dozen polls a second.
 struct IdleBackoff {
-    /// How long to keep polling (with `sched_yield`) after activity.
+    /// How long to keep polling after activity.
     var spin: Duration
+    /// How long, at the start of ``spin``, to poll without yielding the core: a `sched_yield` costs
+    /// a system call and a pass through the scheduler, about as long as a whole round trip.
+    var busySpin: Duration = .microseconds(50)
     /// The longest sleep between polls early in a wait.
     var maxSleep: Duration
     /// The longest sleep between polls in a long wait.
@@ -49,10 +55,14 @@ struct IdleBackoff {
         return min(sleep, limit)
     }
 
-    /// Pauses once: yields while spinning, else sleeps.
+    /// Pauses once: spins briefly or yields while spinning, else sleeps.
     mutating func pause() {
         guard let sleep = nextSleep() else {
-            sched_yield()
+            if ContinuousClock.now - activeAt < busySpin {
+                for _ in 0..<16 { cf_cpu_relax() }
+            } else {
+                sched_yield()
+            }
             return
         }
         usleep(UInt32(sleep / .microseconds(1)))

@@ -1,5 +1,6 @@
 @_spi(ExecutorImplementation) import ClusterFutures
 import DequeModule
+import CClusterFuturesSystem
 import ClusterFuturesWire
 import Dispatch
 import Foundation
@@ -16,10 +17,10 @@ import Synchronization
 ///
 /// A thread waiting for a future of the pool helps: while it spins it runs rounds of the same
 /// loop (``help()``), so a quick task's request and reply need no hand-off between threads.
-// @unchecked Sendable: `shared` is a Mutex; the mutable progress state (`workers`,
+// @unchecked Sendable: `shared` is a Mutex; the mutable progress state (the worker slots,
 // `functionNumbers`, `pendingSends`, `locallyInitialized`) is touched only inside `progress`'s lock, by the dispatcher
 // thread or a helping waiter; `backoff` only on the dispatcher thread; the rest is immutable.
-final class MPIDispatcher: @unchecked Sendable {
+final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// One executor's share of the pool.
     final class Client: Sendable {
         let id: Int
@@ -47,7 +48,15 @@ final class MPIDispatcher: @unchecked Sendable {
         fileprivate var turns: [Int] = []
         fileprivate var nextTurn = 0
         fileprivate var nextClientID = 1
+        /// Jobs queued over all clients.
+        fileprivate var queuedCount = 0
+        /// Clients shut down and not yet forgotten.
+        fileprivate var drainingCount = 0
+        /// The dispatcher thread is asleep: a submit that cannot send its job at once wakes it.
         var sleeping = false
+        /// It sleeps without a timeout (nothing was out): a submit wakes it even when it sent its
+        /// job itself, since someone must poll for the result.
+        var parked = false
         var finishing = false
         /// Set when the whole pool can no longer run tasks.
         var broken: ClusterFuturesError?
@@ -61,7 +70,45 @@ final class MPIDispatcher: @unchecked Sendable {
                 taken += queue.queue.map { ($0, queue.client) }
                 clients[id]?.queue.removeAll()
             }
+            queuedCount = 0
             return taken
+        }
+
+        /// Empties one client's queue and returns what it held.
+        fileprivate mutating func takeQueued(of client: Client) -> [Job] {
+            guard let queue = clients[client.id]?.queue else { return [] }
+            clients[client.id]?.queue.removeAll()
+            queuedCount -= queue.count
+            return Array(queue)
+        }
+
+        /// The next queued job, taking turns between clients; nil when none is queued.
+        fileprivate mutating func popNext() -> (Job, Client)? {
+            guard queuedCount > 0 else {
+                forgetEndedClients()
+                return nil
+            }
+            let count = turns.count
+            for step in 0..<count {
+                let index = (nextTurn + step) % count
+                let id = turns[index]
+                if let job = clients[id]?.queue.popFirst(), let client = clients[id]?.client {
+                    nextTurn = (index + 1) % count
+                    queuedCount -= 1
+                    return (job, client)
+                }
+            }
+            return nil
+        }
+
+        /// With nothing queued: forgets the executors that were shut down.
+        private mutating func forgetEndedClients() {
+            guard drainingCount > 0 else { return }
+            let ended = Set(clients.filter { $0.value.draining }.keys)
+            turns.removeAll { ended.contains($0) }
+            for id in ended { clients[id] = nil }
+            drainingCount = 0
+            nextTurn = 0
         }
     }
 
@@ -116,10 +163,15 @@ final class MPIDispatcher: @unchecked Sendable {
     /// Held for a round of progress: polling MPI, sending, completing.
     private let progress = Mutex(())
 
+    /// One slot per worker rank (none in a world of one). The array never changes; the slots'
+    /// state is progress state.
+    private let workers: [WorkerSlot]
+
     // Progress state, only inside `progress`'s lock.
-    private var workers: [WorkerSlot]
-    private var functionNumbers: [[UInt8]: Int] = [:]
+    private var functionNumbers: [ObjectIdentifier: Int] = [:]
     private var pendingSends: [Request] = []
+    /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
+    private var received: [(Job, Client, reply: [UInt8], origin: TaskOrigin)] = []
     /// In a world of one: the clients whose initializer has run here.
     private var locallyInitialized = Set<Int>()
     private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
@@ -131,6 +183,9 @@ final class MPIDispatcher: @unchecked Sendable {
         self.wake = try WakeSignal()
         self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
         self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
+        // Every large task and result passes through rank 0: as on the workers, keep freed memory
+        // rather than fault in fresh pages for each message (a 1 MiB echo takes half the time).
+        if worldSize > 1 { cf_keep_freed_memory() }
         finished.enter()
         let thread = Thread { [self] in
             shared.withLock { $0.thread = pthread_self() }
@@ -173,13 +228,31 @@ final class MPIDispatcher: @unchecked Sendable {
         return nil
     }
 
+    /// Queues `job`, then sends it at once from the calling thread when no other thread is making
+    /// progress; otherwise wakes the dispatcher thread if it sleeps.
     func enqueue(_ job: Job, for client: Client) throws(ClusterFuturesError) {
-        let mustWake: Bool = try shared.withLock { (state) throws(ClusterFuturesError) in
+        try shared.withLock { (state) throws(ClusterFuturesError) in
             if let refusal = Self.refusal(for: client, in: state) { throw refusal }
             client.outstanding.enter()
             state.clients[client.id]?.queue.append(job)
-            defer { state.sleeping = false }
-            return state.sleeping
+            state.queuedCount += 1
+        }
+        // In a world of one, sending is running the task: only the dispatcher thread does that.
+        let dispatched = workers.isEmpty ? nil : makeProgress { () -> Bool in
+            do {
+                return try dispatch(onDispatcherThread: false)
+            } catch {
+                breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
+                return false
+            }
+        }
+        let mustWake = shared.withLock { state in
+            // A dispatcher asleep with a timeout will look at a job that left; one asleep without a
+            // timeout must hear of it, and a sleeping one of a job still queued.
+            guard state.sleeping && (state.parked || dispatched != true || state.queuedCount > 0) else { return false }
+            state.sleeping = false
+            state.parked = false
+            return true
         }
         if mustWake { wake.signal() }
     }
@@ -187,10 +260,11 @@ final class MPIDispatcher: @unchecked Sendable {
     /// Stops `client` taking work; see `Executor.shutdown(wait:cancelFutures:)`.
     func shutdown(_ client: Client, wait: Bool, cancelFutures: Bool) {
         let cancelled: [Job] = shared.withLock { state in
-            state.clients[client.id]?.draining = true
-            guard cancelFutures, let queue = state.clients[client.id]?.queue else { return [] }
-            state.clients[client.id]?.queue.removeAll()
-            return Array(queue)
+            if state.clients[client.id]?.draining == false {
+                state.clients[client.id]?.draining = true
+                state.drainingCount += 1
+            }
+            return cancelFutures ? state.takeQueued(of: client) : []
         }
         for job in cancelled {
             job.cancel()
@@ -234,136 +308,176 @@ final class MPIDispatcher: @unchecked Sendable {
 
     private func run() {
         while true {
-            // A waiting thread is polling: leave the core to it, and look again shortly.
-            if DispatchTime.now().uptimeNanoseconds &- lastHelp.load(ordering: .relaxed) < Self.helperGrace {
-                wake.wait(timeout: .nanoseconds(Int64(Self.helperGrace)))
+            // A thread waiting for a future is polling: leave the cores to it and the worker ranks,
+            // and look again later. The last helper to stop wakes this thread if work is out.
+            if helpers.load(ordering: .relaxed) > 0 {
+                wake.wait(timeout: Self.maxSleep)
                 continue
             }
-            guard let (active, quiet, expectingMessages) = progress.withLockIfAvailable({ _ in
-                (round(), isQuiet, !isQuiet || workers.contains { !$0.saidHello })
-            }) else {
+            guard let active = makeProgress({ round(onDispatcherThread: true) }) else {
                 sched_yield()
                 continue
             }
-            if shared.withLock({ $0.finishing }) && quiet {
+            if active { backoff.reset() }
+            switch nextWait() {
+            case .stop:
                 let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
                 Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
                 return
+            case .poll:
+                sched_yield()
+            case .sleep(let timeout):
+                wake.wait(timeout: timeout)
+                shared.withLock { state in
+                    state.sleeping = false
+                    state.parked = false
+                }
             }
-            if active { backoff.reset() }
-            waitForWork(expectingMessages: expectingMessages)
         }
+    }
+
+    /// Runs `body` inside `progress`'s lock if no other thread holds it, then, outside the lock,
+    /// completes the futures whose results it received. Nil when the lock was taken.
+    ///
+    /// Completing outside the lock keeps decoding off the critical path and lets a done-callback
+    /// wait for another future of the pool.
+    private func makeProgress<Result>(_ body: () -> Result) -> Result? {
+        guard let (result, received) = progress.withLockIfAvailable({ _ in
+            let result = body()
+            defer { received.removeAll(keepingCapacity: true) }
+            return (result, received)
+        }) else { return nil }
+        for (job, client, reply, origin) in received {
+            job.complete(reply: reply, origin: origin)
+            client.outstanding.leave()
+        }
+        return result
     }
 
     /// One round of progress, inside `progress`'s lock: results in, sends completed, queued jobs
     /// out. Returns whether anything happened.
-    private func round() -> Bool {
+    private func round(onDispatcherThread: Bool) -> Bool {
         var active = false
         do {
             active = try receiveResults() || active
             active = try completeSends() || active
-            if shared.withLock({ $0.broken }) == nil { active = try dispatch() || active }
+            active = try dispatch(onDispatcherThread: onDispatcherThread) || active
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }
         return active
     }
 
-    /// What a thread waiting for one of the pool's futures does while it spins: a round of
-    /// progress if no other thread is making one, else a yield.
-    func help() {
-        lastHelp.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
-        if progress.withLockIfAvailable({ _ in round() }) == nil { sched_yield() }
+    /// What a thread waiting for one of the pool's futures does before it sleeps: it helps
+    /// (``startHelping()``), runs rounds of progress while it spins (``help()``), and stops
+    /// (``stopHelping()``). While any thread helps, the dispatcher thread stays asleep.
+    func startHelping() {
+        helpers.add(1, ordering: .relaxed)
     }
 
-    /// When a waiting thread last helped (uptime nanoseconds).
-    private let lastHelp = Atomic<UInt64>(0)
-    /// How long after a waiting thread helped the dispatcher thread stays out of its way.
-    static let helperGrace: UInt64 = 100_000
+    /// A round of progress if no other thread is making one, else a yield.
+    func help() {
+        if makeProgress({ round(onDispatcherThread: false) }) == nil { sched_yield() }
+    }
+
+    /// Ends a ``startHelping()``. The last helper to stop wakes the dispatcher thread if tasks are
+    /// out or queued, since nobody else polls for their results now. Never blocks: when another
+    /// thread holds the progress lock, that thread is making progress, and the dispatcher thread
+    /// looks again within ``maxSleep`` anyway.
+    func stopHelping() {
+        guard helpers.subtract(1, ordering: .relaxed).newValue == 0 else { return }
+        guard let inFlight = progress.withLockIfAvailable({ _ in !isQuiet }) else { return }
+        if inFlight || shared.withLock({ $0.queuedCount > 0 }) { wake.signal() }
+    }
+
+    /// How many threads are helping now.
+    private let helpers = Atomic<Int>(0)
 
     /// Nothing sent and unanswered, nothing still leaving.
     private var isQuiet: Bool {
         pendingSends.isEmpty && workers.allSatisfy { $0.inFlight.isEmpty }
     }
 
-    private func waitForWork(expectingMessages: Bool) {
-        // Just after activity, poll again at once: the next submit or result usually follows
-        // within microseconds, and waking from a sleep takes far longer.
-        if backoff.isSpinning {
-            sched_yield()
-            return
-        }
-        if expectingMessages {
-            // Results can only be polled for: spin, then sleep in growing steps.
-            guard let sleep = backoff.nextSleep() else {
-                sched_yield()
-                return
-            }
-            if goToSleep() { wake.wait(timeout: sleep) }
-            shared.withLock { $0.sleeping = false }
-        } else {
-            if goToSleep() { wake.wait(timeout: nil) }
-            shared.withLock { $0.sleeping = false }
-            backoff.reset()
-        }
+    private enum Wait {
+        /// Every worker is stopped: end the loop.
+        case stop
+        /// Yield and run another round at once.
+        case poll
+        /// Sleep until woken, or for at most the duration.
+        case sleep(Duration?)
     }
 
-    /// Marks the dispatcher asleep unless work is queued or it must stop.
-    private func goToSleep() -> Bool {
-        shared.withLock { state in
-            if state.finishing || state.broken != nil { return false }
-            if state.clients.values.contains(where: { !$0.queue.isEmpty }) { return false }
-            state.sleeping = true
-            return true
+    /// What the dispatcher thread does after a round. Decided under both locks, so that the
+    /// dispatcher never sleeps without a timeout while a job is queued or out: a job queued after
+    /// this finds `sleeping` set and wakes it.
+    private func nextWait() -> Wait {
+        progress.withLock { _ in
+            let expectingMessages = !isQuiet || workers.contains { !$0.saidHello }
+            return shared.withLock { state in
+                if state.finishing && isQuiet { return .stop }
+                // Results can only be polled for: just after activity poll again at once (the next
+                // result usually follows within microseconds), then sleep in growing steps. (A job
+                // still queued after a round waits for a result too: every worker's window is full.)
+                if expectingMessages || state.queuedCount > 0 {
+                    guard let sleep = backoff.nextSleep() else { return .poll }
+                    state.sleeping = true
+                    return .sleep(sleep)
+                }
+                backoff.reset()
+                state.sleeping = true
+                state.parked = true
+                return .sleep(nil)
+            }
         }
     }
 
     // MARK: Sending
 
     /// Hands queued jobs to workers with room, least loaded first; in a world of one process, runs
-    /// them here. Returns whether anything was sent.
-    private func dispatch() throws -> Bool {
+    /// them here if this is the dispatcher thread (a submitting or waiting thread must not run other
+    /// futures' tasks). Returns whether anything was sent.
+    private func dispatch(onDispatcherThread: Bool) throws -> Bool {
         var sent = false
         if workers.isEmpty {
+            guard onDispatcherThread else { return false }
             while let (job, client) = nextJob() {
                 runLocally(job, client: client)
                 sent = true
             }
             return sent
         }
-        // Round r tops every worker up to r + 1 tasks, so the least loaded are served first.
-        for round in 0..<Self.windowLimit {
-            for worker in workers where worker.hello != nil && worker.inFlight.count <= round
-                && worker.inFlight.count < worker.window.size {
-                guard let (job, client) = nextJob() else { return sent }
+        // Each job goes to the least loaded worker with room in its window.
+        while let worker = leastLoadedWorkerWithRoom() {
+            guard let (job, client) = nextJob() else { return sent }
+            do {
                 try send(job, of: client, to: worker)
-                sent = true
+            } catch {
+                // Not sent, so not in flight: fail it here, as the broken pool fails the others.
+                job.fail(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0 sending \(job.functionName): \(error)"),
+                         origin: nil)
+                client.outstanding.leave()
+                throw error
             }
+            sent = true
         }
         return sent
+    }
+
+    /// The worker that said hello with the fewest tasks in flight, if it has room for one more.
+    private func leastLoadedWorkerWithRoom() -> WorkerSlot? {
+        var best: WorkerSlot?
+        for worker in workers where worker.hello != nil && worker.inFlight.count < worker.window.size {
+            if worker.inFlight.isEmpty { return worker }
+            if best.map({ worker.inFlight.count < $0.inFlight.count }) ?? true { best = worker }
+        }
+        return best
     }
 
     /// The next job to run, taking turns between clients, marked running; nil when none is queued.
     private func nextJob() -> (Job, Client)? {
         while true {
             let next: (Job, Client)? = shared.withLock { state in
-                let count = state.turns.count
-                for step in 0..<count {
-                    let index = (state.nextTurn + step) % count
-                    let id = state.turns[index]
-                    if let job = state.clients[id]?.queue.popFirst(), let client = state.clients[id]?.client {
-                        state.nextTurn = (index + 1) % count
-                        return (job, client)
-                    }
-                }
-                // Nothing queued: forget the executors that were shut down.
-                let ended = Set(state.clients.filter { $0.value.draining && $0.value.queue.isEmpty }.keys)
-                if !ended.isEmpty {
-                    state.turns.removeAll { ended.contains($0) }
-                    for id in ended { state.clients[id] = nil }
-                }
-                state.nextTurn = 0
-                return nil
+                state.broken == nil ? state.popNext() : nil
             }
             guard let (job, client) = next else { return nil }
             if job.markRunning() { return (job, client) }
@@ -373,16 +487,16 @@ final class MPIDispatcher: @unchecked Sendable {
 
     private func send(_ job: Job, of client: Client, to worker: WorkerSlot) throws {
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
-            try sendTask(prefix: initializer.taskPrefix, request: initializer.request, to: worker)
+            try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request, to: worker)
             worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now))
             worker.initializedClients.insert(client.id)
         }
-        try sendTask(prefix: job.taskPrefix, request: job.request, to: worker)
+        try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request, to: worker)
         worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now))
     }
 
-    private func sendTask(prefix: [UInt8], request: [UInt8], to worker: WorkerSlot) throws {
-        let number = try functionNumber(for: prefix)
+    private func sendTask(_ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], to worker: WorkerSlot) throws {
+        let number = try functionNumber(for: function)
         if worker.defined.insert(number).inserted {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
@@ -398,13 +512,14 @@ final class MPIDispatcher: @unchecked Sendable {
         }
     }
 
-    private func functionNumber(for prefix: [UInt8]) throws(ClusterFuturesError) -> Int {
-        if let number = functionNumbers[prefix] { return number }
+    /// The number by which workers know `function`, assigned on first use.
+    private func functionNumber(for function: ObjectIdentifier) throws(ClusterFuturesError) -> Int {
+        if let number = functionNumbers[function] { return number }
         let number = functionNumbers.count
         guard number < PoolTag.maxFunctions else {
             throw ClusterFuturesError(.invalidArgument, "an MPI pool can run at most \(PoolTag.maxFunctions) different functions")
         }
-        functionNumbers[prefix] = number
+        functionNumbers[function] = number
         return number
     }
 
@@ -477,8 +592,7 @@ final class MPIDispatcher: @unchecked Sendable {
     private func complete(_ sent: Sent, reply: [UInt8], from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
-            job.complete(reply: reply, origin: worker.origin)
-            sent.client.outstanding.leave()
+            received.append((job, sent.client, reply, worker.origin))
         case .initializer:
             guard let reason = WorkerInitializer.failure(inReply: reply) else { return }
             let name = sent.client.initializer?.name ?? "?"
@@ -494,8 +608,7 @@ final class MPIDispatcher: @unchecked Sendable {
             guard state.clients[client.id]?.broken == nil else { return [] }
             logger.error("\(reason)")
             state.clients[client.id]?.broken = error
-            defer { state.clients[client.id]?.queue.removeAll() }
-            return Array(state.clients[client.id]?.queue ?? [])
+            return state.takeQueued(of: client)
         }
         for job in queued {
             job.fail(error, origin: nil)

@@ -108,9 +108,10 @@ public final class MPIPoolExecutor: Executor {
         return made.future
     }
 
-    /// Queues a job, and lets a thread that waits for its future help the dispatcher.
+    /// Queues a job, and lets a thread that waits for its future help the dispatcher (except in a
+    /// world of one, where only the dispatcher thread runs tasks).
     private func enqueue<Value>(_ job: Job, _ future: Future<Value>) throws(ClusterFuturesError) {
-        future.setWaitHelper { [weak dispatcher] in dispatcher?.help() }
+        if worldSize > 1 { future.setWaitHelper(dispatcher) }
         try dispatcher.enqueue(job, for: client)
     }
 

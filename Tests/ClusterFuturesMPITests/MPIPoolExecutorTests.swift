@@ -53,6 +53,11 @@ struct MPIPoolExecutorTests {
         try expectSuccess(processes, "map")
     }
 
+    @Test("every way of waiting gets its result: polling, sleeping, isDone only, a callback only", arguments: [1, 2])
+    func handoffs(processes: Int) throws {
+        try expectSuccess(processes, "handoffs")
+    }
+
     @Test("several executors share the workers by turns; shutting one down leaves the others")
     func severalExecutors() throws {
         try expectSuccess(4, "several")

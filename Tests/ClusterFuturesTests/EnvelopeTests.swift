@@ -87,6 +87,61 @@ import Testing
         #expect(failures > 0, "corrupt replies must be noticed")
     }
 
+    // MARK: One call, sent as its one input and answered with its one output
+
+    private func serveSingle(_ request: ArraySlice<UInt8>) -> [UInt8] {
+        FunctionRegistry.shared.serve(functionName: Square.name, request: request)
+    }
+
+    private func decodeSingle(_ reply: [UInt8]) -> Result<Int, any Error> {
+        CallReply.decodeSingle(reply, as: Int.self, functionName: Square.name, origin: origin, registry: .shared)
+    }
+
+    @Test func aSingleCallRoundTripsAsItsOneValue() throws {
+        let request = try CallRequest(function: Square(), input: 12)
+        #expect(request.sentCount == 1)
+        #expect(try decodeSingle(serveSingle(request.bytes[...])).get() == 144)
+        // Smaller than the same call as a batch of one.
+        #expect(request.bytes.count < (try self.request([12])).bytes.count)
+    }
+
+    @Test func aSingleCallsErrorComesBackAsItsOneFailure() throws {
+        let request = try CallRequest(function: FailOn([3]), input: 3)
+        let reply = FunctionRegistry.shared.serve(functionName: FailOn.name, request: request.bytes[...])
+        let result = CallReply.decodeSingle(reply, as: Int.self, functionName: FailOn.name, origin: origin, registry: .shared)
+        #expect(throws: TaskFailure.self) { try result.get() }
+    }
+
+    @Test func everyTruncatedOrExtendedSingleRequestIsRefusedCleanly() throws {
+        let request = try CallRequest(function: Square(), input: 7)
+        for length in 0..<request.bytes.count {
+            let result = decodeSingle(serveSingle(request.bytes.prefix(length)))
+            #expect((try? result.get()) == nil, "prefix of \(length) bytes")
+        }
+        let extended = decodeSingle(serveSingle((request.bytes + [0])[...]))
+        #expect(throws: ClusterFuturesError.self) { try extended.get() }
+    }
+
+    @Test func everyTruncatedOrCorruptSingleReplyFailsWithAClearError() throws {
+        let reply = serveSingle(try CallRequest(function: Square(), input: 9).bytes[...])
+        for length in 0..<reply.count {
+            guard case .failure(let error as ClusterFuturesError) = decodeSingle(Array(reply.prefix(length))) else {
+                Issue.record("a truncated reply of \(length) bytes was not a ClusterFuturesError")
+                continue
+            }
+            #expect([.protocolViolation, .decodingFailed].contains(error.code))
+        }
+        var generator = SplitMix64(seed: 0x51_6E)
+        var failures = 0
+        for _ in 0..<2_000 {
+            var bytes = reply
+            let position = Int(generator.next() % UInt64(bytes.count))
+            bytes[position] ^= UInt8(truncatingIfNeeded: generator.next() | 1)
+            if (try? decodeSingle(bytes).get()) != 81 { failures += 1 }
+        }
+        #expect(failures > 0, "corrupt replies must be noticed")
+    }
+
     @Test func aReplyWithTheWrongNumberOfResultsIsRefused() throws {
         let two = try request([1, 2])
         let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: two.bytes[...])

@@ -84,6 +84,19 @@ import Glibc
         #expect(stuck.origin?.worker == sleeper.origin?.worker, "the large message waited behind the sleeper")
     }
 
+    @Test func aCallbackRunsThoughNobodyKeptTheFuture() throws {
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let result = Mutex<Int?>(nil)
+        let called = DispatchSemaphore(value: 0)
+        try pool.submit(Square(), 9).addDoneCallback { future in
+            result.withLock { $0 = try? future.result() }
+            called.signal()
+        }
+        #expect(called.wait(timeout: .now() + .seconds(60)) == .success)
+        #expect(result.withLock { $0 } == 81)
+    }
+
     @Test func taskErrorsNameTheFunctionAndTheWorker() throws {
         let pool = try pool()
         defer { pool.shutdown() }

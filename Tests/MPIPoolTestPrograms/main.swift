@@ -63,6 +63,7 @@ enum PoolTestPrograms {
         "errors": errors,
         "map": map,
         "several": several,
+        "handoffs": handoffs,
         "shutdown": shutdown,
         "initializer": initializer,
         "automatic": automatic,
@@ -133,6 +134,35 @@ enum PoolTestPrograms {
             try check(poisoned.error(timeout: .seconds(20)) != nil, "a poisoned input did not fail its future")
             try check(try pool.submit(Square(), 12).result(timeout: .seconds(20)) == 144, "the pool after errors")
             return "failed=\(failed.map(String.init).joined(separator: ",")) origins=\(origins.sorted().joined(separator: ","))"
+        }
+    }
+
+    /// Every way of waiting sees its result, whoever polls: a waiter that polls until the result
+    /// comes, one that gives up polling and sleeps, a caller that only looks at `isDone`, and a
+    /// done-callback; each also after a pause long enough for the dispatcher thread to go to sleep.
+    static func handoffs() throws -> String {
+        try attempt("handoffs") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            let timeout = Duration.seconds(20)
+            for round in 0..<40 {
+                if round.isMultiple(of: 4) { usleep(5_000) }
+                // Polled by the waiter while it spins.
+                try check(try pool.submit(Square(), round).result(timeout: timeout) == round * round, "quick \(round)")
+                // Longer than the waiter spins: it sleeps, and the dispatcher thread must poll.
+                try check(try pool.submit(SleepThenReturn(milliseconds: 1), round).result(timeout: timeout) == round,
+                          "slow \(round)")
+                // Nobody waits: only the dispatcher thread can bring the result in.
+                let unattended = try pool.submit(Square(), round)
+                let deadline = ContinuousClock.now + timeout
+                while !unattended.isDone && ContinuousClock.now < deadline { usleep(100) }
+                try check(unattended.isDone, "a future nobody waited for stayed \(unattended.state) for \(timeout)")
+                // Only a callback.
+                let called = DispatchSemaphore(value: 0)
+                try pool.submit(Square(), round).addDoneCallback { _ in called.signal() }
+                try check(called.wait(timeout: .now() + 20) == .success, "a done-callback never ran (round \(round))")
+            }
+            return ""
         }
     }
 

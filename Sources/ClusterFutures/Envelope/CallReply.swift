@@ -6,10 +6,12 @@ import ClusterFuturesWire
 /// Layout: a status byte. `0`: `count`, then `count` times an outcome byte (`0` value, `1` error) and
 /// `len bytes`, the output or an ``ErrorReport``. `1`: `len bytes` of one ``ErrorReport``.
 /// `2` (every call succeeded): `count`, then `len bytes`, the whole `[Output]` as one message.
+/// `3` (the one call of a single request succeeded): `len bytes`, its output.
 enum CallReply {
     private static let itemsStatus: UInt8 = 0
     private static let callFailureStatus: UInt8 = 1
     private static let packedStatus: UInt8 = 2
+    private static let singleStatus: UInt8 = 3
     private static let valueOutcome: UInt8 = 0
     private static let errorOutcome: UInt8 = 1
 
@@ -56,6 +58,18 @@ enum CallReply {
         return writer.bytes
     }
 
+    /// The reply to a single request that succeeded, or nil when the output does not encode.
+    static func single<Output: Encodable>(_ output: Output) -> [UInt8]? {
+        var writer = ByteWriter(reservingCapacity: 32)
+        writer.append(singleStatus)
+        do {
+            try writer.appendLengthPrefixed { try WireEncoder().encode(output, appendingTo: &$0) }
+        } catch {
+            return nil
+        }
+        return writer.bytes
+    }
+
     /// A reply that fails every item of the call with one error.
     static func callFailure(_ report: ErrorReport) -> [UInt8] {
         var writer = ByteWriter()
@@ -86,7 +100,7 @@ enum CallReply {
                 return nil
             case callFailureStatus:
                 return describe(try reader.readLengthPrefixed())
-            case packedStatus:
+            case packedStatus, singleStatus:
                 return nil
             default:
                 return "corrupt reply"
@@ -122,6 +136,34 @@ enum CallReply {
             }
         }
         return BatchResults(results)
+    }
+
+    /// Decodes the reply to a single request (``CallRequest/init(function:input:)``). Never throws: a
+    /// corrupt reply is a failure.
+    static func decodeSingle<Output: Decodable & Sendable>(
+        _ reply: [UInt8], as type: Output.Type,
+        functionName: String, origin: TaskOrigin, registry: FunctionRegistry
+    ) -> Result<Output, any Error> {
+        guard reply.first == singleStatus else {
+            let results = decodeSent(reply, expecting: 1, as: type, functionName: functionName, origin: origin, registry: registry)
+            return results.first ?? .failure(ClusterFuturesError(.protocolViolation, "\(functionName): an empty reply from \(origin)"))
+        }
+        var reader = ByteReader(reply)
+        do {
+            _ = try reader.readByte()
+            let bytes = try reader.readLengthPrefixed()
+            guard reader.isAtEnd else {
+                throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
+            }
+            do {
+                return .success(try WireDecoder().decode(type, from: bytes))
+            } catch {
+                return .failure(ClusterFuturesError(.decodingFailed,
+                    "\(functionName): the output from \(origin) could not be decoded as \(type): \(error)"))
+            }
+        } catch {
+            return .failure(ClusterFuturesError(.protocolViolation, "\(functionName): unusable reply from \(origin): \(error)"))
+        }
     }
 
     private static func decodeSent<Output: Decodable>(

@@ -1,15 +1,17 @@
 import ClusterFuturesWire
 
-/// The bytes sent to whoever runs a call: the function value and a batch of inputs.
+/// The bytes sent to whoever runs a call: the function value and one input or a batch of inputs.
 ///
-/// Layout: `len function`, then a mode byte. Mode `packed` (1): `count`, then `len inputs`, the
-/// whole `[Input]` as one `WireEncoder` message (numeric arrays travel as one copy). Mode `items`
-/// (0): `count`, then `count` times `len input`, each input encoded on its own, so that one input
-/// that cannot be encoded or decoded fails only its own item; a batch is sent this way only when
-/// packing it failed. Every `len` and `count` is a little-endian `UInt64`.
+/// Layout: `len function`, then a mode byte. Mode `single` (2): `len input`, one input as one
+/// `WireEncoder` message, answered with a single-value ``CallReply``. Mode `packed` (1): `count`,
+/// then `len inputs`, the whole `[Input]` as one message (numeric arrays travel as one copy). Mode
+/// `items` (0): `count`, then `count` times `len input`, each input encoded on its own, so that one
+/// input that cannot be encoded or decoded fails only its own item; a batch is sent this way only
+/// when packing it failed. Every `len` and `count` is a little-endian `UInt64`.
 struct CallRequest: Sendable {
     static let itemsMode: UInt8 = 0
     static let packedMode: UInt8 = 1
+    static let singleMode: UInt8 = 2
 
     /// The encoded request.
     var bytes: [UInt8]
@@ -23,6 +25,35 @@ struct CallRequest: Sendable {
     /// How many inputs are in the request.
     var sentCount: Int { sentIndices?.count ?? batchCount }
 
+    /// Encodes `function` and one input: the request of `submit(_:_:)`, answered by one value.
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/encodingFailed`` when the function value
+    ///   cannot be encoded; an input that cannot be encoded is reported in ``encodingFailures``.
+    init<F: RemoteFunction>(function: F, input: F.Input) throws(ClusterFuturesError) {
+        var writer = ByteWriter(reservingCapacity: 48)
+        try Self.appendFunction(function, to: &writer)
+        batchCount = 1
+        sentIndices = nil
+        encodingFailures = [:]
+        writer.append(Self.singleMode)
+        do {
+            try writer.appendLengthPrefixed { try WireEncoder().encode(input, appendingTo: &$0) }
+        } catch {
+            encodingFailures[0] = ClusterFuturesError(.encodingFailed,
+                "\(F.name): the input of type \(F.Input.self) could not be encoded: \(error)")
+        }
+        bytes = writer.bytes
+    }
+
+    /// Appends `len function`.
+    private static func appendFunction<F: RemoteFunction>(_ function: F, to writer: inout ByteWriter) throws(ClusterFuturesError) {
+        do {
+            try writer.appendLengthPrefixed { try WireEncoder().encode(function, appendingTo: &$0) }
+        } catch {
+            throw ClusterFuturesError(.encodingFailed, "the function value \(F.name) could not be encoded: \(error)")
+        }
+    }
+
     /// Encodes `function` and `inputs`.
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/encodingFailed`` when the function value
@@ -30,11 +61,7 @@ struct CallRequest: Sendable {
     init<F: RemoteFunction>(function: F, inputs: [F.Input]) throws(ClusterFuturesError) {
         let encoder = WireEncoder()
         var writer = ByteWriter(reservingCapacity: 48 + inputs.count * 16)
-        do {
-            try writer.appendLengthPrefixed { try encoder.encode(function, appendingTo: &$0) }
-        } catch {
-            throw ClusterFuturesError(.encodingFailed, "the function value \(F.name) could not be encoded: \(error)")
-        }
+        try Self.appendFunction(function, to: &writer)
         batchCount = inputs.count
         encodingFailures = [:]
         sentIndices = nil
@@ -84,6 +111,13 @@ struct CallRequest: Sendable {
                 throw ClusterFuturesError(.decodingFailed, "the function value could not be decoded: \(error)")
             }
             let mode = try reader.readByte()
+            if mode == singleMode {
+                let input = try reader.readLengthPrefixed()
+                guard reader.isAtEnd else {
+                    throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the input")
+                }
+                return serveSingle(function, input: input, decoder: decoder)
+            }
             let count = try reader.readCount(minimumItemSize: mode == packedMode ? 0 : 8)
             let inputs: [Result<F.Input, ClusterFuturesError>]
             switch mode {
@@ -135,6 +169,33 @@ struct CallRequest: Sendable {
         } catch {
             return CallReply.callFailure(ErrorReport(error))
         }
+    }
+
+    /// Runs `function` on one input and returns a single-value reply, or a one-item reply when the
+    /// input cannot be decoded, the call throws, or its output cannot be encoded.
+    private static func serveSingle<F: RemoteFunction>(
+        _ function: F, input bytes: ArraySlice<UInt8>, decoder: WireDecoder
+    ) -> [UInt8] {
+        var reply = CallReply.Writer()
+        reply.begin(count: 1)
+        let input: F.Input
+        do {
+            input = try decoder.decode(F.Input.self, from: bytes)
+        } catch {
+            reply.appendFailure(ErrorReport(ClusterFuturesError(.decodingFailed,
+                "the input could not be decoded as \(F.Input.self): \(error)")))
+            return reply.finish()
+        }
+        let output: F.Output
+        do {
+            output = try function(input)
+        } catch {
+            reply.appendFailure(ErrorReport(error))
+            return reply.finish()
+        }
+        if let single = CallReply.single(output) { return single }
+        reply.appendSuccess(output)
+        return reply.finish()
     }
 
     /// Runs `function` on packed inputs. When every call succeeds, the outputs go back packed too;

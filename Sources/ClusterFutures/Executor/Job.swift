@@ -9,6 +9,9 @@
 /// `@_spi(ExecutorImplementation)`: not for programs, and not stable.
 @_spi(ExecutorImplementation)
 public final class Job: Sendable {
+    /// The function type: the same for every job of one function, so an executor can key what it
+    /// keeps per function by it without hashing ``taskPrefix``.
+    public let functionType: ObjectIdentifier
     /// The registered name of the function.
     public let functionName: String
     /// The function type's mangled name, by which a worker that never ran the program's bootstrap
@@ -28,6 +31,7 @@ public final class Job: Sendable {
         identity: FunctionRegistry.Identity, request: [UInt8], itemCount: Int, future: AnyFuture,
         completion: @escaping @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
     ) {
+        self.functionType = identity.type
         self.functionName = identity.name
         self.mangledName = identity.mangledName
         self.taskPrefix = identity.taskPrefix
@@ -67,7 +71,7 @@ public final class Job: Sendable {
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
-        let request = try CallRequest(function: function, inputs: [input])
+        let request = try CallRequest(function: function, input: input)
         let future = Future<F.Output>(label: name)
         if let failure = request.encodingFailures[0] {
             future.fail(failure, origin: nil)
@@ -76,12 +80,9 @@ public final class Job: Sendable {
         let job = Job(identity: identity, request: request.bytes, itemCount: 1, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
-            let results = CallReply.decode(reply, request: request, as: F.Output.self,
-                                           functionName: name, origin: origin, registry: registry)
-            switch results.first {
-            case .success(let value)?: future.succeed(value, origin: origin)
-            case .failure(let error)?: future.fail(error, origin: origin)
-            case nil: future.fail(ClusterFuturesError(.protocolViolation, "\(name): an empty reply from \(origin)"), origin: origin)
+            switch CallReply.decodeSingle(reply, as: F.Output.self, functionName: name, origin: origin, registry: registry) {
+            case .success(let value): future.succeed(value, origin: origin)
+            case .failure(let error): future.fail(error, origin: origin)
             }
         }
         return Made(job: job, future: future)

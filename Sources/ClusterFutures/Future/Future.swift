@@ -22,13 +22,16 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         var outcome: Result<any Sendable, any Error>?
         var origin: TaskOrigin?
         var callbacks: [@Sendable (AnyFuture) -> Void] = []
+        /// The future itself while it has callbacks to run: executors hold futures weakly (a
+        /// dropped future's result is wanted by nobody), but one with a callback is still wanted.
+        var keepAlive: AnyFuture?
         var waiters: [FutureWaiter] = []
         /// Runs the task in the caller the first time its result is needed (the lazy inline executor).
         var runOnDemand: (@Sendable () -> Void)?
-        /// Called over and over by a thread that waits for the result, before it sleeps: an executor
+        /// Helps the executor while a thread waits for the result, before it sleeps: an executor
         /// that must poll for results (MPI) lets the waiting thread poll instead of handing the
         /// result over from another thread.
-        var waitHelper: (@Sendable () -> Void)?
+        var waitHelper: (any FutureWaitHelper)?
     }
 
     let storage: Mutex<Storage>
@@ -38,10 +41,10 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// As ``spin``, for a future whose executor installed a wait helper.
     static let helpedSpin: Duration = .microseconds(100)
 
-    /// Lets threads that wait for this future call `helper` while they spin, before they sleep
-    /// (see `Storage.waitHelper`). `@_spi(ExecutorImplementation)`.
+    /// Lets threads that wait for this future help `helper` while they spin, before they sleep
+    /// (see ``FutureWaitHelper``). `@_spi(ExecutorImplementation)`.
     @_spi(ExecutorImplementation)
-    public func setWaitHelper(_ helper: @escaping @Sendable () -> Void) {
+    public func setWaitHelper(_ helper: any FutureWaitHelper) {
         storage.withLock { $0.waitHelper = helper }
     }
 
@@ -121,11 +124,17 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         // Results from a busy pool arrive microseconds apart; waking from a sleep takes tens.
         let clock = ContinuousClock()
         let helper = storage.withLock { $0.waitHelper }
-        let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
-        while clock.now < spinUntil && !deadline.hasPassed {
-            if let helper { helper() } else { sched_yield() }
-            if let finished = try finishedOutcome() { return finished }
-        }
+        let spun: Result<any Sendable, any Error>? = try {
+            helper?.startHelping()
+            defer { helper?.stopHelping() }
+            let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
+            while clock.now < spinUntil && !deadline.hasPassed {
+                if let helper { helper.help() } else { sched_yield() }
+                if let finished = try finishedOutcome() { return finished }
+            }
+            return nil
+        }()
+        if let spun { return spun }
         let waiter = FutureWaiter()
         guard register(waiter) else { return try finishedOutcome() ?? .failure(CancellationError()) }
         defer { unregister(waiter) }
@@ -184,7 +193,6 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             guard storage.state == .pending else { return false }
             storage.state = .running
             storage.runOnDemand = nil
-            storage.waitHelper = nil
             return true
         }
     }
@@ -213,6 +221,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             case .finished, .cancelled: return true
             case .pending, .running:
                 storage.callbacks.append(callback)
+                storage.keepAlive = self
                 return false
             }
         }
@@ -262,17 +271,33 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
+/// What a thread that waits for a future does for the future's executor while it spins, before it
+/// sleeps: an executor that must poll for results (MPI's) lets the waiting thread poll, so that a
+/// quick result needs no hand-off between threads. `@_spi(ExecutorImplementation)`.
+@_spi(ExecutorImplementation)
+public protocol FutureWaitHelper: AnyObject, Sendable {
+    /// A thread starts spinning for a result.
+    func startHelping()
+    /// One step of progress; called over and over while the thread spins. Must not block.
+    func help()
+    /// The thread stops spinning: its result came, or it is about to sleep until it does.
+    func stopHelping()
+}
+
 /// The waiters and callbacks taken from a future as it completes, delivered outside its lock so
 /// that a callback may use the future, or submit more work, freely.
 private struct Notifications {
     var waiters: [FutureWaiter] = []
     var callbacks: [@Sendable (AnyFuture) -> Void] = []
+    /// Released after delivery, outside the future's lock.
+    var keepAlive: AnyFuture?
 
     init() {}
 
     init(taking storage: inout AnyFuture.Storage) {
         swap(&waiters, &storage.waiters)
         swap(&callbacks, &storage.callbacks)
+        swap(&keepAlive, &storage.keepAlive)
     }
 
     func deliver(_ future: AnyFuture) {

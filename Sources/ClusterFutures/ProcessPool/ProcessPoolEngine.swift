@@ -132,6 +132,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
 /// A registered function that runs once in every worker before its first task.
 public struct WorkerInitializer: Sendable {
     let functionName: String
+    let identity: FunctionRegistry.Identity
     let message: TaskMessage
 
     /// Runs `function(input)` in every worker as it starts. If it throws (or the worker dies in it),
@@ -144,13 +145,17 @@ public struct WorkerInitializer: Sendable {
         let request = try CallRequest(function: function, inputs: [input])
         if let failure = request.encodingFailures[0] { throw failure }
         functionName = F.name
-        let identity = try registry.requireRegistered(F.self)
+        identity = try registry.requireRegistered(F.self)
         message = TaskMessage(prefix: identity.taskPrefix, request: request.bytes)
     }
 
     /// The task prefix naming the function (see ``Job/taskPrefix``).
     @_spi(ExecutorImplementation)
     public var taskPrefix: [UInt8] { Array(message.prefix) }
+
+    /// The function type (see ``Job/functionType``).
+    @_spi(ExecutorImplementation)
+    public var functionType: ObjectIdentifier { identity.type }
 
     /// The encoded request.
     @_spi(ExecutorImplementation)
