@@ -16,9 +16,19 @@ public final class FunctionRegistry: Sendable {
     public struct Entry: Sendable {
         /// The function type's name, for messages.
         public let typeName: String
+        let run: @Sendable (_ request: ArraySlice<UInt8>, _ buffers: [WireBuffer], _ outOfBandMinimum: Int?) -> Payload
+
         /// Runs an encoded ``CallRequest`` and returns the encoded ``CallReply``; never throws, as
         /// every failure is part of the reply.
-        public let serve: @Sendable (_ request: ArraySlice<UInt8>) -> [UInt8]
+        public func serve(_ request: ArraySlice<UInt8>) -> [UInt8] {
+            run(request, [], nil).bytes
+        }
+
+        /// Runs an encoded ``CallRequest`` that came with out-of-band `buffers`; arrays of at least
+        /// `outOfBandMinimum` bytes in the reply travel out of band too.
+        public func serve(_ request: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int) -> Payload {
+            run(request, buffers, outOfBandMinimum)
+        }
     }
 
     /// The names a registered function type goes by, worked out once: computing a type's name is
@@ -63,7 +73,9 @@ public final class FunctionRegistry: Sendable {
     public func register<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
         let name = F.name
         let typeName = String(reflecting: F.self)
-        let entry = Entry(typeName: typeName) { request in CallRequest.serve(F.self, request: request) }
+        let entry = Entry(typeName: typeName) { request, buffers, outOfBandMinimum in
+            CallRequest.serve(F.self, request: request, buffers: buffers, outOfBandMinimum: outOfBandMinimum)
+        }
         let identity = Identity(type: ObjectIdentifier(F.self), name: name, mangledName: _mangledTypeName(F.self) ?? "")
         try state.withLock { (state) throws(ClusterFuturesError) in
             if let existing = state.functions[name] {

@@ -134,6 +134,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
         var defined = Set<Int>()
         var initializedClients = Set<Int>()
+        /// The out-of-band buffers of its next result, received just before it.
+        var buffers: [WireBuffer] = []
 
         init(rank: Int) {
             self.rank = rank
@@ -171,7 +173,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private var functionNumbers: [ObjectIdentifier: Int] = [:]
     private var pendingSends: [Request] = []
     /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
-    private var received: [(Job, Client, reply: [UInt8], origin: TaskOrigin)] = []
+    private var received: [(Job, Client, reply: Payload, origin: TaskOrigin)] = []
     /// In a world of one: the clients whose initializer has run here.
     private var locallyInitialized = Set<Int>()
     private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
@@ -487,28 +489,42 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     private func send(_ job: Job, of client: Client, to worker: WorkerSlot) throws {
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
-            try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request, to: worker)
+            try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
+                         buffers: [], to: worker)
             worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now))
             worker.initializedClients.insert(client.id)
         }
-        try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request, to: worker)
+        try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request, buffers: job.requestBuffers, to: worker)
         worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now))
     }
 
-    private func sendTask(_ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], to worker: WorkerSlot) throws {
+    /// Sends a task: its function's definition the first time, its out-of-band buffers if any,
+    /// then the request.
+    private func sendTask(
+        _ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], buffers: [WireBuffer], to worker: WorkerSlot
+    ) throws {
         let number = try functionNumber(for: function)
         if worker.defined.insert(number).inserted {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
         }
-        let tag = PoolTag.taskBase + number
-        // A small request, or a large one to a worker with nothing else to do (it is polling, so
-        // the transfer starts at once), is sent straight from its buffer. A large one to a busy
-        // worker is copied and left to finish on its own, so it never holds up other results.
-        if request.count <= Self.eagerLimit || worker.inFlight.isEmpty {
-            try communicator.send(bytes: request, to: worker.rank, tag: tag)
+        if !buffers.isEmpty {
+            try communicator.send(BufferList(buffers), to: worker.rank, tag: PoolTag.buffers)
+            for buffer in buffers {
+                try buffer.withUnsafeBytes { try send($0, tag: PoolTag.bufferData, to: worker) }
+            }
+        }
+        try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
+    }
+
+    /// Sends one message of a task. A small one, or a large one to a worker with nothing else to do
+    /// (it is polling, so the transfer starts at once), goes straight from its buffer. A large one
+    /// to a busy worker is copied and left to finish on its own, so it never holds up other results.
+    private func send(_ bytes: UnsafeRawBufferPointer, tag: Int, to worker: WorkerSlot) throws {
+        if bytes.count <= Self.eagerLimit || worker.inFlight.isEmpty {
+            try communicator.send(bytes: bytes, to: worker.rank, tag: tag)
         } else {
-            pendingSends.append(try communicator.isend(bytes: request, to: worker.rank, tag: tag))
+            pendingSends.append(try communicator.isend(bytes: bytes, to: worker.rank, tag: tag))
         }
     }
 
@@ -558,13 +574,20 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             switch status.tag {
             case PoolTag.hello:
                 welcome(worker, bytes)
+            case PoolTag.buffers:
+                do {
+                    worker.buffers = try communicator.receiveBuffers(listedIn: bytes, from: worker.rank)
+                } catch let error as ClusterFuturesError {
+                    breakPool(error)
+                }
             case PoolTag.result:
                 guard let sent = worker.inFlight.popFirst() else {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
                 worker.window.recordResult(sentAt: sent.sentAt)
-                complete(sent, reply: bytes, from: worker)
+                complete(sent, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
+                worker.buffers = []
             default:
                 breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(status.tag)"))
             }
@@ -589,12 +612,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         worker.origin = TaskOrigin(executor: "mpi", host: hello.host, pid: hello.pid, worker: worker.rank - 1, rank: worker.rank)
     }
 
-    private func complete(_ sent: Sent, reply: [UInt8], from worker: WorkerSlot) {
+    private func complete(_ sent: Sent, reply: Payload, from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
             received.append((job, sent.client, reply, worker.origin))
         case .initializer:
-            guard let reason = WorkerInitializer.failure(inReply: reply) else { return }
+            guard let reason = WorkerInitializer.failure(inReply: reply.bytes) else { return }
             let name = sent.client.initializer?.name ?? "?"
             breakClient(sent.client, because: "the initializer \(name) failed on rank \(worker.rank) (\(worker.origin.host)): \(reason)")
         }

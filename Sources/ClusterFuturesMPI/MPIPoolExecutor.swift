@@ -96,7 +96,9 @@ public final class MPIPoolExecutor: Executor {
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         if let refusal = dispatcher.refusal(for: client) { throw refusal }
-        let made = try Job.single(function, input, registry: registry)
+        // Across ranks, large arrays go beside the request, from the caller's array to the worker's.
+        let made = try Job.single(function, input, registry: registry,
+                                  outOfBandMinimum: worldSize > 1 ? BufferList.minimumBytes : nil)
         if let job = made.job { try enqueue(job, made.future) }
         return made.future
     }

@@ -1,3 +1,4 @@
+import ClusterFutures
 import ClusterFuturesWire
 import MPI
 
@@ -13,6 +14,10 @@ enum PoolTag {
     static let stop = 3
     /// Worker → rank 0: the encoded reply to the oldest task it was sent.
     static let result = 4
+    /// Either way, just before a task or a result: a ``BufferList`` naming the out-of-band buffers
+    /// that go with it, which follow at once, each as one ``bufferData`` message of its raw bytes.
+    static let buffers = 5
+    static let bufferData = 6
     /// Rank 0 → worker: `taskBase + n` carries an encoded request for function number n, with
     /// nothing else, so that the request is sent from and received into its own buffer.
     static let taskBase = 16
@@ -32,6 +37,62 @@ struct WorkerHello: Codable, Equatable {
     var pid: Int32
 
     static let protocolVersion = 1
+}
+
+/// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of
+/// at least ``minimumBytes`` travel as messages of their own, straight from the sender's array
+/// into the receiver's, instead of being copied into and out of the encoded message.
+struct BufferList: Codable, Equatable {
+    /// One buffer: its element kind (the wire format's byte) and its number of elements.
+    struct Buffer: Codable, Equatable {
+        var kind: UInt8
+        var count: Int
+    }
+
+    var buffers: [Buffer]
+
+    /// The size from which an array travels out of band: below it, the extra message costs more
+    /// than the copies it saves.
+    static let minimumBytes = 64 << 10
+
+    init(_ buffers: [WireBuffer]) {
+        self.buffers = buffers.map { Buffer(kind: $0.kind.rawValue, count: $0.count) }
+    }
+}
+
+extension Communicator {
+    /// Sends `buffers` to `destination`: their ``BufferList``, then each buffer's bytes, as they are
+    /// (blocking until MPI has them). Nothing is sent for no buffers.
+    func sendBuffers(_ buffers: [WireBuffer], to destination: Int) throws {
+        guard !buffers.isEmpty else { return }
+        try send(BufferList(buffers), to: destination, tag: PoolTag.buffers)
+        for buffer in buffers {
+            try buffer.withUnsafeBytes { try send(bytes: $0, to: destination, tag: PoolTag.bufferData) }
+        }
+    }
+
+    /// Receives the buffers a ``BufferList`` (`list`, as received from `source`) announces, each
+    /// straight into a new array of its element type.
+    ///
+    /// - Throws: `ClusterFuturesError` with code `protocolViolation` for a malformed list, or a
+    ///   buffer whose message does not have the announced size (checked before allocating).
+    func receiveBuffers(listedIn list: [UInt8], from source: Int) throws -> [WireBuffer] {
+        guard let list = try? WireDecoder().decode(BufferList.self, from: list) else {
+            throw ClusterFuturesError(.protocolViolation, "rank \(source) sent a malformed buffer list")
+        }
+        return try list.buffers.map { announced in
+            let status = try probe(from: .rank(source), tag: .value(PoolTag.bufferData))
+            guard let kind = WireBuffer.Kind(rawValue: announced.kind), announced.count >= 0,
+                  announced.count <= status.count / kind.elementSize,
+                  announced.count * kind.elementSize == status.count else {
+                throw ClusterFuturesError(.protocolViolation,
+                    "rank \(source) announced \(announced.count) elements of kind \(announced.kind) and sent \(status.count) bytes")
+            }
+            return try WireBuffer(kind: kind, count: announced.count) { raw in
+                try receive(intoBytes: raw, from: .rank(source), tag: .value(PoolTag.bufferData))
+            }
+        }
+    }
 }
 
 /// A function's number for one pool, and the task prefix that names it.

@@ -42,6 +42,8 @@ enum WorkerRank {
         cf_install_crash_reporter()
         let whereAmI = "rank \(communicator.rank) (pid \(getpid()), host \(MPI.processorName))"
         var functions: [Int: DefinedFunction] = [:]
+        /// The out-of-band buffers of the next task.
+        var buffers: [WireBuffer] = []
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
         while true {
             guard let (bytes, status) = try communicator.receiveBytesIfAvailable(from: 0) else {
@@ -51,6 +53,8 @@ enum WorkerRank {
             switch status.tag {
             case PoolTag.stop:
                 return
+            case PoolTag.buffers:
+                buffers = try communicator.receiveBuffers(listedIn: bytes, from: 0)
             case PoolTag.define:
                 guard let definition = try? WireDecoder().decode(FunctionDefinition.self, from: bytes) else {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
@@ -64,18 +68,24 @@ enum WorkerRank {
                                          + "MPI cannot replace a rank, so the launcher ends the job"))
             case let tag where tag >= PoolTag.taskBase:
                 let number = tag - PoolTag.taskBase
-                let reply: [UInt8]
+                let reply: Payload
                 if let function = functions[number] {
                     cf_set_crash_message(function.crashMessage)
-                    // A function this build lacks: the registry's reply that fails the call.
-                    reply = function.entry?.serve(bytes[...]) ?? registry.serve(taskPrefix: function.taskPrefix, request: bytes[...])
+                    if let entry = function.entry {
+                        reply = entry.serve(bytes[...], buffers: buffers, outOfBandMinimum: BufferList.minimumBytes)
+                    } else {
+                        // A function this build lacks: the registry's reply that fails the call.
+                        reply = Payload(bytes: registry.serve(taskPrefix: function.taskPrefix, request: bytes[...]))
+                    }
                     cf_set_crash_message(nil)
                 } else {
-                    reply = FunctionRegistry.failureReply(ClusterFuturesError(.protocolViolation,
+                    reply = Payload(bytes: FunctionRegistry.failureReply(ClusterFuturesError(.protocolViolation,
                         "rank \(communicator.rank) on \(MPI.processorName) was sent a task for function number \(number), "
-                        + "which rank 0 never defined"))
+                        + "which rank 0 never defined")))
                 }
-                try communicator.send(bytes: reply, to: 0, tag: PoolTag.result)
+                buffers = []
+                try communicator.sendBuffers(reply.buffers, to: 0)
+                try communicator.send(bytes: reply.bytes, to: 0, tag: PoolTag.result)
             default:
                 throw ClusterFuturesError(.protocolViolation, "rank 0 sent a message with unknown tag \(status.tag)")
             }

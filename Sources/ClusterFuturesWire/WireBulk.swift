@@ -21,7 +21,7 @@ protocol _WireOptionalMarker {}
 extension Optional: _WireOptionalMarker {}
 
 /// Trivial numeric types whose arrays are written as raw little-endian bytes.
-protocol _WireBulkElement {
+protocol _WireBulkElement: Sendable {
     associatedtype _WireBits: FixedWidthInteger
     static var _wireKind: UInt8 { get }
     var _wireBits: _WireBits { get }
@@ -126,9 +126,14 @@ extension ContiguousArray: _WireSpecialEncodable where Element: Encodable {
 extension _WireEncoderState {
     /// Writes an array: one bulk copy when its elements are trivial numbers, else element by element.
     fileprivate func writeArray<C: RandomAccessCollection>(_ array: C) throws -> Bool where C.Element: Encodable {
-        if let kind = C.Element.self as? any _WireBulkElement.Type,
-           array.withContiguousStorageIfAvailable({ writeBulk(kind: kind, $0) }) != nil {
-            return true
+        if let kind = C.Element.self as? any _WireBulkElement.Type {
+            #if _endian(little)
+            let byteCount = array.count * MemoryLayout<C.Element>.stride
+            if byteCount >= outOfBandMinimum, writeOutOfBand(array, kind: kind._wireKind, count: array.count, byteCount: byteCount) {
+                return true
+            }
+            #endif
+            if array.withContiguousStorageIfAvailable({ writeBulk(kind: kind, $0) }) != nil { return true }
         }
         try writeElements(array)
         return true
@@ -137,6 +142,9 @@ extension _WireEncoderState {
 
 extension Data: _WireSpecialEncodable {
     func _wireEncode(into state: _WireEncoderState) throws -> Bool {
+        if count >= state.outOfBandMinimum, state.writeOutOfBand(self, kind: WireBulkKind.uint8, count: count, byteCount: count) {
+            return true
+        }
         withUnsafeBytes { raw in
             state.writeBulk(kind: WireBulkKind.uint8, count: raw.count, raw: raw)
         }
@@ -149,7 +157,8 @@ extension Data: _WireSpecialEncodable {
 extension _WireDecoderState {
     /// Whether the value at `pos` is a bulk array of exactly `kind`.
     fileprivate func isBulk(of kind: UInt8, at pos: Int) throws -> Bool {
-        guard try byte(at: pos, limit: end) == WireTag.bulk else { return false }
+        let tag = try byte(at: pos, limit: end)
+        guard tag == WireTag.bulk || tag == WireTag.outOfBand else { return false }
         return try byte(at: pos + 1, limit: end) == kind
     }
 
@@ -159,7 +168,9 @@ extension _WireDecoderState {
     fileprivate func canDecodeCollection<Element>(of _: Element.Type, at pos: Int) throws -> Bool {
         let tag = try byte(at: pos, limit: end)
         if tag == WireTag.unkeyed { return true }
-        guard tag == WireTag.bulk, let kind = Element.self as? any _WireBulkElement.Type else { return false }
+        guard tag == WireTag.bulk || tag == WireTag.outOfBand, let kind = Element.self as? any _WireBulkElement.Type else {
+            return false
+        }
         return try byte(at: pos + 1, limit: end) == kind._wireKind
     }
 
@@ -240,8 +251,15 @@ extension _WireDecoderState {
     fileprivate func decodeCollection<C: RangeReplaceableCollection & Decodable>(
         _: C.Type, at pos: Int, isArray: Bool, isContiguousArray: Bool
     ) throws -> C where C.Element: Decodable {
-        if try byte(at: pos, limit: end) == WireTag.bulk {
+        switch try byte(at: pos, limit: end) {
+        case WireTag.bulk:
             return try decodeBulk(C.self, at: pos, isArray: isArray, isContiguousArray: isContiguousArray)
+        case WireTag.outOfBand where isArray:
+            return _wireCast(try outOfBandArray(C.Element.self, at: pos), to: C.self)
+        case WireTag.outOfBand where isContiguousArray:
+            return _wireCast(ContiguousArray(try outOfBandArray(C.Element.self, at: pos)), to: C.self)
+        default:
+            break
         }
         if C.self == [String].self { return _wireCast(try decodeElements([String].self, at: pos), to: C.self) }
         return try decodeElements(C.self, at: pos)
@@ -286,6 +304,10 @@ extension Data: _WireSpecialDecodable {
 
     static func _wireDecode(from state: _WireDecoderState, at pos: Int) throws -> Data {
         var p = pos + 1
+        if try state.byte(at: pos, limit: state.end) == WireTag.outOfBand {
+            let buffer = try state.readOutOfBand(&p, limit: state.end)
+            return buffer.adopt(as: Data.self) ?? buffer.withUnsafeBytes { Data($0) }
+        }
         let (_, count, _) = try state.readBulkHeader(&p, limit: state.end)
         return Data(bytes: state.base + p, count: count)
     }

@@ -162,6 +162,8 @@ final class _WireDecoderState {
     @exclusivity(unchecked) var nesting = 0
     /// `T.self as? any _WireSpecialDecodable.Type` per type seen.
     @exclusivity(unchecked) var specialTypes = _WireTypeCache<any _WireSpecialDecodable.Type>()
+    /// The buffers the message's out-of-band arrays refer to (`WireBuffer`).
+    @exclusivity(unchecked) var outOfBand: [WireBuffer] = []
 
     init(base: UnsafeRawPointer, count: Int, maxDepth: Int) {
         self.base = base
@@ -273,6 +275,9 @@ final class _WireDecoderState {
         case WireTag.bulk:
             let (_, _, byteCount) = try readBulkHeader(&p, limit: limit)
             return p + byteCount
+        case WireTag.outOfBand:
+            _ = try readOutOfBand(&p, limit: limit)
+            return p
         default:
             throw corrupt("unknown tag \(WireTag.hex(tag)) at offset \(tagOffset)")
         }

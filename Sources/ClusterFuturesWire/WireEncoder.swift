@@ -196,6 +196,10 @@ final class _WireEncoderState {
     @exclusivity(unchecked) var pendingError: (any Error)?
     /// `T.self as? any _WireSpecialEncodable.Type` per type seen.
     @exclusivity(unchecked) var specialTypes = _WireTypeCache<any _WireSpecialEncodable.Type>()
+    /// Arrays left out of the message (`WireBuffer`), and the size from which they are; `Int.max`
+    /// unless the caller asked for out-of-band buffers.
+    @exclusivity(unchecked) var outOfBand: [WireBuffer] = []
+    @exclusivity(unchecked) var outOfBandMinimum = Int.max
 
     init() {}
 

@@ -99,6 +99,8 @@ enum WireTag {
     @usableFromInline static let some: UInt8 = 0x0B
     @usableFromInline static let int128: UInt8 = 0x0C
     @usableFromInline static let uint128: UInt8 = 0x0D
+    /// A bulk array left out of the message (`WireBuffer`): `kind varint(n) varint(index)`.
+    @usableFromInline static let outOfBand: UInt8 = 0x0E
 
     /// First byte of a message without / with a trailing key table.
     @usableFromInline static let headerPlain: UInt8 = 0x01
@@ -120,6 +122,7 @@ enum WireTag {
         case some: return "optional marker"
         case int128: return "128-bit signed integer"
         case uint128: return "128-bit unsigned integer"
+        case outOfBand: return "out-of-band array"
         default: return "unknown tag " + hex(tag)
         }
     }
@@ -143,6 +146,23 @@ enum WireBulkKind {
     @usableFromInline static let uint64: UInt8 = 0x13
     @usableFromInline static let float32: UInt8 = 0x22
     @usableFromInline static let float64: UInt8 = 0x23
+
+    /// The element type's name, for messages.
+    static func name(_ kind: UInt8) -> String {
+        switch kind {
+        case int8: return "Int8"
+        case int16: return "Int16"
+        case int32: return "Int32"
+        case int64: return "Int64"
+        case uint8: return "UInt8"
+        case uint16: return "UInt16"
+        case uint32: return "UInt32"
+        case uint64: return "UInt64"
+        case float32: return "Float"
+        case float64: return "Double"
+        default: return "unknown kind " + WireTag.hex(kind)
+        }
+    }
 
     /// Size in bytes of one element, or nil for an unknown kind.
     @inlinable

@@ -76,7 +76,8 @@ extension _WireEncoderState {
     /// holds too much memory to keep.
     private func reset() -> Bool {
         guard frames.capacity <= _wireSpareCapacityLimit, keyList.capacity <= _wireSpareCapacityLimit,
-            path.capacity <= _wireSpareCapacityLimit, keyIndex.isEmpty, bytes.capacity == 0
+            path.capacity <= _wireSpareCapacityLimit, keyIndex.isEmpty, bytes.capacity == 0,
+            outOfBand.isEmpty, outOfBandMinimum == Int.max
         else { return false }
         // One element at a time: `removeAll(keepingCapacity:)` costs more for these few elements.
         while !frames.isEmpty { frames.removeLast() }
@@ -109,7 +110,9 @@ extension _WireDecoderState {
     }
 
     private func reset() -> Bool {
-        guard path.capacity <= _wireSpareCapacityLimit, hints.capacity <= _wireSpareCapacityLimit else {
+        guard path.capacity <= _wireSpareCapacityLimit, hints.capacity <= _wireSpareCapacityLimit,
+            outOfBand.isEmpty
+        else {
             return false
         }
         // `keys` and the cached key table stay: the next message often has the same table.

@@ -9,6 +9,13 @@ extension Communicator {
         }
     }
 
+    /// Starts sending the bytes `buffer` points to (`MPI_Isend`); the request holds a copy, so
+    /// `buffer` may change or go away as soon as this returns.
+    public func isend(bytes buffer: UnsafeRawBufferPointer, to destination: Int, tag: Int = 0) throws -> Request {
+        try Request(sendFrom: buffer, count: buffer.count, datatype: .byte, stride: 1,
+                    to: destination, tag: tag, communicator: handle)
+    }
+
     /// Starts sending a typed buffer (`MPI_Isend`, mpi4py's `Isend`); the request holds a copy.
     public func isend<T: MPIScalar>(buffer: [T], to destination: Int, tag: Int = 0) throws -> Request {
         try buffer.withUnsafeBytes { raw in

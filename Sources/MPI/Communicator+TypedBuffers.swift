@@ -10,6 +10,35 @@ extension Communicator {
         }
     }
 
+    /// Sends the bytes `buffer` points to, as they are, without copying them (mpi4py's upper-case
+    /// `Send` of any object with the buffer protocol). Any length.
+    public func send(bytes buffer: UnsafeRawBufferPointer, to destination: Int, tag: Int = 0) throws {
+        try sendRaw(buffer.baseAddress, count: buffer.count, datatype: UInt8.mpiDatatype, stride: 1,
+                    to: destination, tag: tag)
+    }
+
+    /// Receives a message of exactly `buffer.count` bytes straight into `buffer` (mpi4py's
+    /// upper-case `Recv` into a writable buffer).
+    ///
+    /// - Throws: ``MPIError`` with class ``MPIError/Class/truncate`` for a longer message, and with
+    ///   class ``MPIError/Class/count`` for a shorter one, which would leave part of `buffer` unwritten.
+    @discardableResult
+    public func receive(intoBytes buffer: UnsafeMutableRawBufferPointer, from source: Source = .any, tag: Tag = .any) throws -> Status {
+        let datatype = UInt8.mpiDatatype
+        var status = MPI_Status()
+        try datatype.withCount(buffer.count, stride: 1) { mpiCount, mpiType in
+            try mpiCall("MPI_Recv") {
+                MPI_Recv(buffer.baseAddress, mpiCount, mpiType, source.mpiValue, tag.mpiValue, handle, &status)
+            }
+        }
+        let received = Status(status, datatype: datatype.handle, stride: 1)
+        guard received.count == buffer.count else {
+            throw MPIError(errorClass: MPIError.Class.count, function: "MPI_Recv",
+                           message: "expected a message of \(buffer.count) bytes, received \(received.count)")
+        }
+        return received
+    }
+
     /// Receives a message of `T`s straight into `buffer`'s storage (mpi4py's upper-case `Recv`).
     ///
     /// The message may be shorter than `buffer` (the status's `count`, in bytes, says how much

@@ -16,6 +16,27 @@ public struct Echo: RemoteFunction {
     public func callAsFunction(_ bytes: [UInt8]) -> [UInt8] { bytes }
 }
 
+/// A record with small fields and a large array, as simulations send.
+public struct Measurements: Codable, Equatable, Sendable {
+    public var label: String
+    public var samples: [Double]
+    public var flags: [Int8]
+    public init(label: String, samples: [Double], flags: [Int8]) {
+        self.label = label
+        self.samples = samples
+        self.flags = flags
+    }
+}
+
+/// Doubles the samples, counts them into the label, and reverses the flags.
+public struct Summarize: RemoteFunction {
+    public init() {}
+    public func callAsFunction(_ input: Measurements) -> Measurements {
+        Measurements(label: "\(input.label): \(input.samples.count)", samples: input.samples.map { $0 * 2 },
+                     flags: input.flags.reversed())
+    }
+}
+
 /// Multiplies by a factor carried in the function value.
 public struct Scale: RemoteFunction {
     public var factor: Double
@@ -188,7 +209,7 @@ public enum TestFunctions {
         Square.self, Echo.self, Scale.self, FailOn.self, CountCalls.self, WaitAtGate.self,
         SleepThenReturn.self, PassFragile.self, NestedSquare.self,
         WorkerPID.self, Crash.self, SquareOrCrash.self, CorruptChannel.self, SetWorkerTag.self,
-        ReadWorkerTag.self, BusyFor.self,
+        ReadWorkerTag.self, BusyFor.self, Summarize.self,
     ]
 
     /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).

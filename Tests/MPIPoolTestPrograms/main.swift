@@ -96,6 +96,18 @@ enum PoolTestPrograms {
             for _ in 0..<3 {
                 try check(try pool.submit(Echo(), blob).result(timeout: .seconds(20)) == blob, "3 MiB echo")
             }
+            // Large arrays travel beside the request and the reply, also to a busy worker, and
+            // inside a struct among small fields.
+            let blobs = (0..<6).map { n in (0..<(200_000 + n)).map { UInt8(truncatingIfNeeded: $0 &+ n) } }
+            let echoes = try blobs.map { try pool.submit(Echo(), $0) }
+            for (blob, echo) in zip(blobs, echoes) {
+                try check(try echo.result(timeout: .seconds(20)) == blob, "pipelined echo of \(blob.count) bytes")
+            }
+            let samples = (0..<50_000).map { Double($0) / 7 }
+            let summary = try pool.submit(Summarize(), Measurements(label: "run", samples: samples, flags: [1, 2]))
+                .result(timeout: .seconds(20))
+            try check(summary == Measurements(label: "run: 50000", samples: samples.map { $0 * 2 }, flags: [2, 1]),
+                      "a struct with a large array")
             let batch = try pool.submit(Square(), batch: Array(0..<50)).result(timeout: .seconds(20))
             try check(try batch.values() == (0..<50).map { $0 * $0 }, "batch")
             return "world=\(pool.worldSize) workers=\(pool.numWorkers) ranks=\(ranks.sorted().map(String.init).joined(separator: ","))"

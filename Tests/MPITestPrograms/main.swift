@@ -237,6 +237,12 @@ func typedBuffers(_ world: Communicator) throws {
         try world.send(buffer: Array(values.prefix(10)), to: 1, tag: 4)
         try world.send(buffer: [Int16](repeating: -3, count: 17), to: 1, tag: 5)
         try world.send(buffer: [Float](repeating: 1, count: 10), to: 1, tag: 6)
+        // Raw bytes, blocking and non-blocking, straight from memory the caller owns.
+        let raw = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        try raw.withUnsafeBytes { try world.send(bytes: $0, to: 1, tag: 9) }
+        let pending = try raw.withUnsafeBytes { try world.isend(bytes: $0, to: 1, tag: 10) }
+        _ = try pending.wait()
+        try raw.withUnsafeBytes { try world.send(bytes: UnsafeRawBufferPointer(rebasing: $0.prefix(10)), to: 1, tag: 11) }
     } else if rank == 1 {
         var received = [Double](repeating: 0, count: 1000)
         let status = try world.receive(into: &received, from: 0, tag: 3)
@@ -252,6 +258,17 @@ func typedBuffers(_ world: Communicator) throws {
         // A longer message than the buffer is a truncation error, not a crash.
         var small = [Float](repeating: 0, count: 5)
         try expectMPIError(MPIError.Class.truncate) { try world.receive(into: &small, from: 0, tag: 6) }
+        let raw = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        for tag in [9, 10] {
+            var bytes = [UInt8](repeating: 0, count: raw.count)
+            let rawStatus = try bytes.withUnsafeMutableBytes { try world.receive(intoBytes: $0, from: 0, tag: .value(tag)) }
+            try expect(bytes == raw && rawStatus.count == raw.count, "raw bytes with tag \(tag)")
+        }
+        // Exactly the buffer's size or an error: a shorter message would leave part of it unwritten.
+        var twenty = [UInt8](repeating: 0, count: 20)
+        try expectMPIError(MPIError.Class.count) {
+            _ = try twenty.withUnsafeMutableBytes { try world.receive(intoBytes: $0, from: 0, tag: .value(11)) }
+        }
     }
     // Ring exchange with sendReceive(buffer:): everybody sends right and receives from the left.
     let (left, right) = ringNeighbours(world)

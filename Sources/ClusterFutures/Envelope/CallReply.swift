@@ -58,16 +58,24 @@ enum CallReply {
         return writer.bytes
     }
 
-    /// The reply to a single request that succeeded, or nil when the output does not encode.
-    static func single<Output: Encodable>(_ output: Output) -> [UInt8]? {
+    /// The reply to a single request that succeeded, or nil when the output does not encode. With
+    /// `outOfBandMinimum`, the output's large arrays go in the payload's buffers.
+    static func single<Output: Encodable>(_ output: Output, outOfBandMinimum: Int? = nil) -> Payload? {
         var writer = ByteWriter(reservingCapacity: 32)
         writer.append(singleStatus)
+        var buffers: [WireBuffer] = []
         do {
-            try writer.appendLengthPrefixed { try WireEncoder().encode(output, appendingTo: &$0) }
+            try writer.appendLengthPrefixed { bytes in
+                if let outOfBandMinimum {
+                    try WireEncoder().encode(output, appendingTo: &bytes, outOfBand: &buffers, minimumBytes: outOfBandMinimum)
+                } else {
+                    try WireEncoder().encode(output, appendingTo: &bytes)
+                }
+            }
         } catch {
             return nil
         }
-        return writer.bytes
+        return Payload(bytes: writer.bytes, buffers: buffers)
     }
 
     /// A reply that fails every item of the call with one error.
@@ -141,7 +149,7 @@ enum CallReply {
     /// Decodes the reply to a single request (``CallRequest/init(function:input:)``). Never throws: a
     /// corrupt reply is a failure.
     static func decodeSingle<Output: Decodable & Sendable>(
-        _ reply: [UInt8], as type: Output.Type,
+        _ reply: [UInt8], buffers: [WireBuffer] = [], as type: Output.Type,
         functionName: String, origin: TaskOrigin, registry: FunctionRegistry
     ) -> Result<Output, any Error> {
         guard reply.first == singleStatus else {
@@ -156,7 +164,7 @@ enum CallReply {
                 throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
             }
             do {
-                return .success(try WireDecoder().decode(type, from: bytes))
+                return .success(try WireDecoder().decode(type, from: bytes, outOfBand: buffers))
             } catch {
                 return .failure(ClusterFuturesError(.decodingFailed,
                     "\(functionName): the output from \(origin) could not be decoded as \(type): \(error)"))

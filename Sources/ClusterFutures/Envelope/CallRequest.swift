@@ -15,6 +15,8 @@ struct CallRequest: Sendable {
 
     /// The encoded request.
     var bytes: [UInt8]
+    /// The input's arrays that travel out of band (see ``init(function:input:outOfBandMinimum:)``).
+    var buffers: [WireBuffer] = []
     /// Positions in the caller's batch of the inputs that are in ``bytes``, in order; nil when all are.
     var sentIndices: [Int]?
     /// Inputs that could not be encoded, by their position in the caller's batch.
@@ -26,18 +28,28 @@ struct CallRequest: Sendable {
     var sentCount: Int { sentIndices?.count ?? batchCount }
 
     /// Encodes `function` and one input: the request of `submit(_:_:)`, answered by one value.
+    /// With `outOfBandMinimum`, the input's arrays of trivial numbers of at least that many bytes
+    /// are left out of ``bytes`` and put in ``buffers``, for a transport that sends them as they are.
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/encodingFailed`` when the function value
     ///   cannot be encoded; an input that cannot be encoded is reported in ``encodingFailures``.
-    init<F: RemoteFunction>(function: F, input: F.Input) throws(ClusterFuturesError) {
+    init<F: RemoteFunction>(function: F, input: F.Input, outOfBandMinimum: Int? = nil) throws(ClusterFuturesError) {
         var writer = ByteWriter(reservingCapacity: 48)
         try Self.appendFunction(function, to: &writer)
         batchCount = 1
         sentIndices = nil
         encodingFailures = [:]
         writer.append(Self.singleMode)
+        var buffers: [WireBuffer] = []
         do {
-            try writer.appendLengthPrefixed { try WireEncoder().encode(input, appendingTo: &$0) }
+            try writer.appendLengthPrefixed { bytes in
+                if let outOfBandMinimum {
+                    try WireEncoder().encode(input, appendingTo: &bytes, outOfBand: &buffers, minimumBytes: outOfBandMinimum)
+                } else {
+                    try WireEncoder().encode(input, appendingTo: &bytes)
+                }
+            }
+            self.buffers = buffers
         } catch {
             encodingFailures[0] = ClusterFuturesError(.encodingFailed,
                 "\(F.name): the input of type \(F.Input.self) could not be encoded: \(error)")
@@ -100,6 +112,14 @@ struct CallRequest: Sendable {
     /// Runs a request for `F` in this process and returns the encoded ``CallReply``. Never throws:
     /// every failure, down to a corrupt request, is reported in the reply.
     static func serve<F: RemoteFunction>(_ type: F.Type, request: ArraySlice<UInt8>) -> [UInt8] {
+        serve(type, request: request, buffers: [], outOfBandMinimum: nil).bytes
+    }
+
+    /// As ``serve(_:request:)``, for a request that came with out-of-band `buffers`; with
+    /// `outOfBandMinimum`, a single call's output leaves its large arrays out of band too.
+    static func serve<F: RemoteFunction>(
+        _ type: F.Type, request: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?
+    ) -> Payload {
         let decoder = WireDecoder()
         var reader = ByteReader(request)
         do {
@@ -116,7 +136,7 @@ struct CallRequest: Sendable {
                 guard reader.isAtEnd else {
                     throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the input")
                 }
-                return serveSingle(function, input: input, decoder: decoder)
+                return serveSingle(function, input: input, buffers: buffers, outOfBandMinimum: outOfBandMinimum, decoder: decoder)
             }
             let count = try reader.readCount(minimumItemSize: mode == packedMode ? 0 : 8)
             let inputs: [Result<F.Input, ClusterFuturesError>]
@@ -132,7 +152,7 @@ struct CallRequest: Sendable {
                 guard decoded.count == count else {
                     throw ClusterFuturesError(.protocolViolation, "corrupt request: \(decoded.count) inputs where \(count) were announced")
                 }
-                return run(function, on: decoded)
+                return Payload(bytes: run(function, on: decoded))
             case itemsMode:
                 var items: [Result<F.Input, ClusterFuturesError>] = []
                 items.reserveCapacity(count)
@@ -165,37 +185,38 @@ struct CallRequest: Sendable {
                     }
                 }
             }
-            return reply.finish()
+            return Payload(bytes: reply.finish())
         } catch {
-            return CallReply.callFailure(ErrorReport(error))
+            return Payload(bytes: CallReply.callFailure(ErrorReport(error)))
         }
     }
 
     /// Runs `function` on one input and returns a single-value reply, or a one-item reply when the
     /// input cannot be decoded, the call throws, or its output cannot be encoded.
     private static func serveSingle<F: RemoteFunction>(
-        _ function: F, input bytes: ArraySlice<UInt8>, decoder: WireDecoder
-    ) -> [UInt8] {
+        _ function: F, input bytes: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?,
+        decoder: WireDecoder
+    ) -> Payload {
         var reply = CallReply.Writer()
         reply.begin(count: 1)
         let input: F.Input
         do {
-            input = try decoder.decode(F.Input.self, from: bytes)
+            input = try decoder.decode(F.Input.self, from: bytes, outOfBand: buffers)
         } catch {
             reply.appendFailure(ErrorReport(ClusterFuturesError(.decodingFailed,
                 "the input could not be decoded as \(F.Input.self): \(error)")))
-            return reply.finish()
+            return Payload(bytes: reply.finish())
         }
         let output: F.Output
         do {
             output = try function(input)
         } catch {
             reply.appendFailure(ErrorReport(error))
-            return reply.finish()
+            return Payload(bytes: reply.finish())
         }
-        if let single = CallReply.single(output) { return single }
+        if let single = CallReply.single(output, outOfBandMinimum: outOfBandMinimum) { return single }
         reply.appendSuccess(output)
-        return reply.finish()
+        return Payload(bytes: reply.finish())
     }
 
     /// Runs `function` on packed inputs. When every call succeeds, the outputs go back packed too;

@@ -1,3 +1,5 @@
+import ClusterFuturesWire
+
 /// One message's worth of work as an executor sees it: a registered function's name, the encoded
 /// request, and how to complete the caller's future from the encoded reply.
 ///
@@ -21,21 +23,25 @@ public final class Job: Sendable {
     public let taskPrefix: [UInt8]
     /// The encoded ``CallRequest``.
     public let request: [UInt8]
+    /// The arrays the request left out of band (see ``single(_:_:registry:outOfBandMinimum:)``), to
+    /// be sent beside it in this order.
+    public let requestBuffers: [WireBuffer]
     /// The number of inputs in the request.
     public let itemCount: Int
 
     private weak let future: AnyFuture?
-    private let completion: @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
+    private let completion: @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
 
     private init(
-        identity: FunctionRegistry.Identity, request: [UInt8], itemCount: Int, future: AnyFuture,
-        completion: @escaping @Sendable (_ reply: [UInt8], _ origin: TaskOrigin) -> Void
+        identity: FunctionRegistry.Identity, request: [UInt8], requestBuffers: [WireBuffer] = [], itemCount: Int,
+        future: AnyFuture, completion: @escaping @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
     ) {
         self.functionType = identity.type
         self.functionName = identity.name
         self.mangledName = identity.mangledName
         self.taskPrefix = identity.taskPrefix
         self.request = request
+        self.requestBuffers = requestBuffers
         self.itemCount = itemCount
         self.future = future
         self.completion = completion
@@ -51,7 +57,10 @@ public final class Job: Sendable {
     public func cancel() { future?.cancel() }
 
     /// Completes the future from an encoded ``CallReply``.
-    public func complete(reply: [UInt8], origin: TaskOrigin) { completion(reply, origin) }
+    public func complete(reply: [UInt8], origin: TaskOrigin) { completion(Payload(bytes: reply), origin) }
+
+    /// Completes the future from an encoded ``CallReply`` and the buffers that came with it.
+    public func complete(reply: Payload, origin: TaskOrigin) { completion(reply, origin) }
 
     /// Fails the future with an error of the executor's (a lost worker, say).
     public func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(.failure(error), origin: origin) }
@@ -65,22 +74,25 @@ public final class Job: Sendable {
         public let future: Future<Value>
     }
 
-    /// A job for one call.
+    /// A job for one call. With `outOfBandMinimum`, the input's arrays of trivial numbers of at
+    /// least that many bytes go in ``requestBuffers`` instead of being copied into ``request``, for
+    /// an executor whose transport can send them as they are (and receive the reply's likewise).
     public static func single<F: RemoteFunction>(
-        _ function: F, _ input: F.Input, registry: FunctionRegistry
+        _ function: F, _ input: F.Input, registry: FunctionRegistry, outOfBandMinimum: Int? = nil
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
-        let request = try CallRequest(function: function, input: input)
+        let request = try CallRequest(function: function, input: input, outOfBandMinimum: outOfBandMinimum)
         let future = Future<F.Output>(label: name)
         if let failure = request.encodingFailures[0] {
             future.fail(failure, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(identity: identity, request: request.bytes, itemCount: 1, future: future) {
-            [weak future] reply, origin in
+        let job = Job(identity: identity, request: request.bytes, requestBuffers: request.buffers, itemCount: 1,
+                      future: future) { [weak future] reply, origin in
             guard let future else { return }
-            switch CallReply.decodeSingle(reply, as: F.Output.self, functionName: name, origin: origin, registry: registry) {
+            switch CallReply.decodeSingle(reply.bytes, buffers: reply.buffers, as: F.Output.self, functionName: name,
+                                          origin: origin, registry: registry) {
             case .success(let value): future.succeed(value, origin: origin)
             case .failure(let error): future.fail(error, origin: origin)
             }
@@ -105,7 +117,7 @@ public final class Job: Sendable {
         let job = Job(identity: identity, request: request.bytes, itemCount: request.sentCount, future: future) {
             [weak future] reply, origin in
             guard let future else { return }
-            future.succeed(CallReply.decode(reply, request: request, as: F.Output.self, functionName: name,
+            future.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
                                             origin: origin, registry: registry), origin: origin)
         }
         return Made(job: job, future: future)

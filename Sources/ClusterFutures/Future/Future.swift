@@ -39,7 +39,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// How long a blocking wait looks again before it sleeps.
     static let spin: Duration = .microseconds(20)
     /// As ``spin``, for a future whose executor installed a wait helper.
-    static let helpedSpin: Duration = .microseconds(100)
+    static let helpedSpin: Duration = .milliseconds(1)
 
     /// Lets threads that wait for this future help `helper` while they spin, before they sleep
     /// (see ``FutureWaitHelper``). `@_spi(ExecutorImplementation)`.
