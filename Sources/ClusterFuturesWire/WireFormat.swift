@@ -81,6 +81,8 @@ public struct WireCodec: Sendable {
 ///           | 0x0B value                     `.some` marker, only before a value of Optional type
 ///                                            that wraps another Optional (keeps `Int??.some(nil)`)
 ///           | 0x0C i128-LE | 0x0D u128-LE    128-bit integers that do not fit 64 bits
+///           | 0x0E kind varint(n) varint(i)  bulk array of n trivial numbers held out of band, in
+///                                            buffer i of the message's `WireBuffer`s
 /// keyTable := varint(k) (varint(len) utf8)^k
 /// ```
 @usableFromInline
