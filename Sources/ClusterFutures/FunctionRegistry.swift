@@ -42,6 +42,8 @@ public final class FunctionRegistry: Sendable {
         let mangledName: String
         /// The start of every task message for this function (see ``TaskMessage``), built once.
         let taskPrefix: [UInt8]
+        /// The function value's encoding, when its type has no stored properties.
+        let encodedValue = EncodedFunctionCache()
 
         init(type: ObjectIdentifier, name: String, mangledName: String) {
             self.type = type
@@ -73,8 +75,10 @@ public final class FunctionRegistry: Sendable {
     public func register<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
         let name = F.name
         let typeName = String(reflecting: F.self)
+        let decodedValue = DecodedFunctionCache()
         let entry = Entry(typeName: typeName) { request, buffers, outOfBandMinimum in
-            CallRequest.serve(F.self, request: request, buffers: buffers, outOfBandMinimum: outOfBandMinimum)
+            CallRequest.serve(F.self, request: request, buffers: buffers, outOfBandMinimum: outOfBandMinimum,
+                              functions: decodedValue)
         }
         let identity = Identity(type: ObjectIdentifier(F.self), name: name, mangledName: _mangledTypeName(F.self) ?? "")
         try state.withLock { (state) throws(ClusterFuturesError) in

@@ -29,6 +29,9 @@ struct IdleBackoff {
 
     private var activeAt = ContinuousClock.now
     private var sleep: Duration
+    /// Polls left before the clock is read again during the busy spin: reading it costs more than
+    /// a poll here (a virtual machine's clock), and the spin's end need not be exact.
+    private var pollsBeforeClock = 0
 
     init(spin: Duration, maxSleep: Duration) {
         self.spin = spin
@@ -40,6 +43,16 @@ struct IdleBackoff {
     mutating func reset() {
         activeAt = .now
         sleep = minSleep
+        pollsBeforeClock = Self.pollsPerClockRead
+    }
+
+    private static let pollsPerClockRead = 32
+
+    /// The pause between two polls of the busy spin. A poll (`MPI_Improbe`) is heavy work for the
+    /// core; when the other end runs on the sibling hardware thread of the same core (common with
+    /// two virtual CPUs), polling back to back halves its speed, and with it the round trip.
+    static func relax() {
+        for _ in 0..<8 { cf_cpu_relax() }
     }
 
     /// Whether the spin after the last activity is over.
@@ -57,9 +70,15 @@ struct IdleBackoff {
 
     /// Pauses once: spins briefly or yields while spinning, else sleeps.
     mutating func pause() {
+        if pollsBeforeClock > 0 {
+            pollsBeforeClock -= 1
+            Self.relax()
+            return
+        }
         guard let sleep = nextSleep() else {
             if ContinuousClock.now - activeAt < busySpin {
-                for _ in 0..<16 { cf_cpu_relax() }
+                pollsBeforeClock = Self.pollsPerClockRead
+                Self.relax()
             } else {
                 sched_yield()
             }

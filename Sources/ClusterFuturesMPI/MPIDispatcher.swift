@@ -123,19 +123,22 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let sentAt: ContinuousClock.Instant
     }
 
+    // @exclusivity(unchecked) here and on the progress state below: all of it is touched only
+    // inside `progress`'s lock, which already rules out overlapping accesses; the dynamic checks
+    // cost a measurable share of a round trip, paid on every poll.
     private final class WorkerSlot {
         let rank: Int
         /// The hello, once received and accepted.
-        var hello: WorkerHello?
+        @exclusivity(unchecked) var hello: WorkerHello?
         /// Whether its hello arrived (accepted or not).
-        var saidHello = false
-        var origin: TaskOrigin
-        var inFlight = Deque<Sent>()
-        var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
-        var defined = Set<Int>()
-        var initializedClients = Set<Int>()
+        @exclusivity(unchecked) var saidHello = false
+        @exclusivity(unchecked) var origin: TaskOrigin
+        @exclusivity(unchecked) var inFlight = Deque<Sent>()
+        @exclusivity(unchecked) var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
+        @exclusivity(unchecked) var defined = Set<Int>()
+        @exclusivity(unchecked) var initializedClients = Set<Int>()
         /// The out-of-band buffers of its next result, received just before it.
-        var buffers: [WireBuffer] = []
+        @exclusivity(unchecked) var buffers: [WireBuffer] = []
 
         init(rank: Int) {
             self.rank = rank
@@ -169,14 +172,15 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// state is progress state.
     private let workers: [WorkerSlot]
 
-    // Progress state, only inside `progress`'s lock.
-    private var functionNumbers: [ObjectIdentifier: Int] = [:]
-    private var pendingSends: [Request] = []
+    // Progress state, only inside `progress`'s lock (see WorkerSlot for @exclusivity).
+    @exclusivity(unchecked) private var functionNumbers: [ObjectIdentifier: Int] = [:]
+    @exclusivity(unchecked) private var pendingSends: [Request] = []
     /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
-    private var received: [(Job, Client, reply: Payload, origin: TaskOrigin)] = []
+    @exclusivity(unchecked) private var received: [(Job, Client, reply: Payload, origin: TaskOrigin)] = []
     /// In a world of one: the clients whose initializer has run here.
-    private var locallyInitialized = Set<Int>()
-    private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
+    @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
+    /// Only on the dispatcher thread.
+    @exclusivity(unchecked) private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     private let localOrigin: TaskOrigin
 
     init(communicator: Communicator, worldSize: Int) throws(ClusterFuturesError) {
@@ -361,7 +365,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func round(onDispatcherThread: Bool) -> Bool {
         var active = false
         do {
-            active = try receiveResults() || active
+            // A waiting thread takes one message a round, and looks at its future in between: one
+            // more poll after its result would only delay it.
+            active = try receiveResults(atMost: onDispatcherThread ? Int.max : 1) || active
             active = try completeSends() || active
             active = try dispatch(onDispatcherThread: onDispatcherThread) || active
         } catch {
@@ -379,7 +385,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     /// A round of progress if no other thread is making one, else a yield.
     func help() {
-        if makeProgress({ round(onDispatcherThread: false) }) == nil { sched_yield() }
+        switch makeProgress({ round(onDispatcherThread: false) }) {
+        case nil: sched_yield()
+        case false?: IdleBackoff.relax()
+        case true?: break
+        }
     }
 
     /// Ends a ``startHelping()``. The last helper to stop wakes the dispatcher thread if tasks are
@@ -448,6 +458,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
             return sent
         }
+        guard shared.withLock({ $0.queuedCount > 0 }) else { return false }
         // Each job goes to the least loaded worker with room in its window.
         while let worker = leastLoadedWorkerWithRoom() {
             guard let (job, client) = nextJob() else { return sent }
@@ -564,11 +575,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     // MARK: Receiving
 
-    /// Handles every message that has arrived; returns whether there was any.
-    private func receiveResults() throws -> Bool {
-        var any = false
-        while let (bytes, status) = try communicator.receiveBytesIfAvailable() {
-            any = true
+    /// Handles the messages that have arrived, up to `limit` of them; returns whether there was any.
+    private func receiveResults(atMost limit: Int) throws -> Bool {
+        var count = 0
+        while count < limit, let (bytes, status) = try communicator.receiveBytesIfAvailable() {
+            count += 1
             guard status.source >= 1, status.source < worldSize else { continue }
             let worker = workers[status.source - 1]
             switch status.tag {
@@ -592,7 +603,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(status.tag)"))
             }
         }
-        return any
+        return count > 0
     }
 
     private func welcome(_ worker: WorkerSlot, _ bytes: [UInt8]) {

@@ -121,6 +121,8 @@ extension WireEncoder {
     public func encode<T: Encodable>(
         _ value: T, appendingTo buffer: inout [UInt8], outOfBand: inout [WireBuffer], minimumBytes: Int
     ) throws {
+        // A top-level primitive has no array to leave out: the fast path of `encode(_:appendingTo:)`.
+        if _WireWriter.writePrimitiveMessage(value, into: &buffer) { return }
         let buffersBefore = outOfBand.count
         var state = _WireEncoderState.acquire()
         swap(&state.outOfBand, &outOfBand)

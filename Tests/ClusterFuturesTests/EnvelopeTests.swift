@@ -142,6 +142,27 @@ import Testing
         #expect(failures > 0, "corrupt replies must be noticed")
     }
 
+    @Test func aStatelessFunctionValueIsEncodedOnceAndStillCheckedWhenDecoded() throws {
+        let encoded = EncodedFunctionCache()
+        var first: [UInt8] = []
+        var second: [UInt8] = []
+        try encoded.encode(Square(), appendingTo: &first)
+        try encoded.encode(Square(), appendingTo: &second)
+        #expect(first == (try WireEncoder().encode(Square())) && second == first)
+        // A function with stored properties is encoded each time, with its own values.
+        var scaled: [UInt8] = []
+        try encoded.encode(Scale(factor: 3), appendingTo: &scaled)
+        #expect(try WireDecoder().decode(Scale.self, from: scaled).factor == 3)
+
+        let decoded = DecodedFunctionCache()
+        _ = try decoded.decode(Square.self, from: first[...])
+        _ = try decoded.decode(Square.self, from: first[...])
+        var corrupt = first
+        corrupt[0] ^= 0xFF
+        #expect(throws: (any Error).self) { try decoded.decode(Square.self, from: corrupt[...]) }
+        #expect(try decoded.decode(Scale.self, from: scaled[...]).factor == 3)
+    }
+
     @Test func aReplyWithTheWrongNumberOfResultsIsRefused() throws {
         let two = try request([1, 2])
         let reply = FunctionRegistry.shared.serve(functionName: Square.name, request: two.bytes[...])

@@ -33,9 +33,11 @@ struct CallRequest: Sendable {
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/encodingFailed`` when the function value
     ///   cannot be encoded; an input that cannot be encoded is reported in ``encodingFailures``.
-    init<F: RemoteFunction>(function: F, input: F.Input, outOfBandMinimum: Int? = nil) throws(ClusterFuturesError) {
+    init<F: RemoteFunction>(
+        function: F, input: F.Input, outOfBandMinimum: Int? = nil, functions: EncodedFunctionCache? = nil
+    ) throws(ClusterFuturesError) {
         var writer = ByteWriter(reservingCapacity: 48)
-        try Self.appendFunction(function, to: &writer)
+        try Self.appendFunction(function, to: &writer, functions: functions)
         batchCount = 1
         sentIndices = nil
         encodingFailures = [:]
@@ -58,9 +60,17 @@ struct CallRequest: Sendable {
     }
 
     /// Appends `len function`.
-    private static func appendFunction<F: RemoteFunction>(_ function: F, to writer: inout ByteWriter) throws(ClusterFuturesError) {
+    private static func appendFunction<F: RemoteFunction>(
+        _ function: F, to writer: inout ByteWriter, functions: EncodedFunctionCache? = nil
+    ) throws(ClusterFuturesError) {
         do {
-            try writer.appendLengthPrefixed { try WireEncoder().encode(function, appendingTo: &$0) }
+            try writer.appendLengthPrefixed { bytes in
+                if let functions {
+                    try functions.encode(function, appendingTo: &bytes)
+                } else {
+                    try WireEncoder().encode(function, appendingTo: &bytes)
+                }
+            }
         } catch {
             throw ClusterFuturesError(.encodingFailed, "the function value \(F.name) could not be encoded: \(error)")
         }
@@ -118,7 +128,8 @@ struct CallRequest: Sendable {
     /// As ``serve(_:request:)``, for a request that came with out-of-band `buffers`; with
     /// `outOfBandMinimum`, a single call's output leaves its large arrays out of band too.
     static func serve<F: RemoteFunction>(
-        _ type: F.Type, request: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?
+        _ type: F.Type, request: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?,
+        functions: DecodedFunctionCache? = nil
     ) -> Payload {
         let decoder = WireDecoder()
         var reader = ByteReader(request)
@@ -126,7 +137,7 @@ struct CallRequest: Sendable {
             let functionBytes = try reader.readLengthPrefixed()
             let function: F
             do {
-                function = try decoder.decode(F.self, from: functionBytes)
+                function = try functions?.decode(F.self, from: functionBytes) ?? decoder.decode(F.self, from: functionBytes)
             } catch {
                 throw ClusterFuturesError(.decodingFailed, "the function value could not be decoded: \(error)")
             }
@@ -197,26 +208,27 @@ struct CallRequest: Sendable {
         _ function: F, input bytes: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?,
         decoder: WireDecoder
     ) -> Payload {
-        var reply = CallReply.Writer()
-        reply.begin(count: 1)
+        func oneItem(_ append: (inout CallReply.Writer) -> Void) -> Payload {
+            var reply = CallReply.Writer()
+            reply.begin(count: 1)
+            append(&reply)
+            return Payload(bytes: reply.finish())
+        }
         let input: F.Input
         do {
             input = try decoder.decode(F.Input.self, from: bytes, outOfBand: buffers)
         } catch {
-            reply.appendFailure(ErrorReport(ClusterFuturesError(.decodingFailed,
-                "the input could not be decoded as \(F.Input.self): \(error)")))
-            return Payload(bytes: reply.finish())
+            return oneItem { $0.appendFailure(ErrorReport(ClusterFuturesError(.decodingFailed,
+                "the input could not be decoded as \(F.Input.self): \(error)"))) }
         }
         let output: F.Output
         do {
             output = try function(input)
         } catch {
-            reply.appendFailure(ErrorReport(error))
-            return Payload(bytes: reply.finish())
+            return oneItem { $0.appendFailure(ErrorReport(error)) }
         }
-        if let single = CallReply.single(output, outOfBandMinimum: outOfBandMinimum) { return single }
-        reply.appendSuccess(output)
-        return Payload(bytes: reply.finish())
+        // A single-value reply, or, when the output does not encode, a one-item reply saying so.
+        return CallReply.single(output, outOfBandMinimum: outOfBandMinimum) ?? oneItem { $0.appendSuccess(output) }
     }
 
     /// Runs `function` on packed inputs. When every call succeeds, the outputs go back packed too;

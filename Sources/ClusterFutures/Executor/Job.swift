@@ -82,7 +82,8 @@ public final class Job: Sendable {
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
-        let request = try CallRequest(function: function, input: input, outOfBandMinimum: outOfBandMinimum)
+        let request = try CallRequest(function: function, input: input, outOfBandMinimum: outOfBandMinimum,
+                                      functions: identity.encodedValue)
         let future = Future<F.Output>(label: name)
         if let failure = request.encodingFailures[0] {
             future.fail(failure, origin: nil)
