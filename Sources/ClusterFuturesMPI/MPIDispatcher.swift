@@ -318,6 +318,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             // and look again later. The last helper to stop wakes this thread if work is out.
             if helpers.load(ordering: .relaxed) > 0 {
                 wake.wait(timeout: Self.maxSleep)
+                // Results were just being polled for: when this thread takes over, it polls from
+                // the start of its back-off, not with the long sleeps of a quiet pool.
+                backoff.reset()
                 continue
             }
             guard let active = makeProgress({ round(onDispatcherThread: true) }) else {
