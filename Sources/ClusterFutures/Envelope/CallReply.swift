@@ -65,13 +65,7 @@ enum CallReply {
         writer.append(singleStatus)
         var buffers: [WireBuffer] = []
         do {
-            try writer.appendLengthPrefixed { bytes in
-                if let outOfBandMinimum {
-                    try WireEncoder().encode(output, appendingTo: &bytes, outOfBand: &buffers, minimumBytes: outOfBandMinimum)
-                } else {
-                    try WireEncoder().encode(output, appendingTo: &bytes)
-                }
-            }
+            try writer.appendLengthPrefixed(encoding: output, outOfBandMinimum: outOfBandMinimum, buffers: &buffers)
         } catch {
             return nil
         }

@@ -44,13 +44,7 @@ struct CallRequest: Sendable {
         writer.append(Self.singleMode)
         var buffers: [WireBuffer] = []
         do {
-            try writer.appendLengthPrefixed { bytes in
-                if let outOfBandMinimum {
-                    try WireEncoder().encode(input, appendingTo: &bytes, outOfBand: &buffers, minimumBytes: outOfBandMinimum)
-                } else {
-                    try WireEncoder().encode(input, appendingTo: &bytes)
-                }
-            }
+            try writer.appendLengthPrefixed(encoding: input, outOfBandMinimum: outOfBandMinimum, buffers: &buffers)
             self.buffers = buffers
         } catch {
             encodingFailures[0] = ClusterFuturesError(.encodingFailed,

@@ -16,3 +16,19 @@ public struct Payload: Sendable {
         self.buffers = buffers
     }
 }
+
+extension ByteWriter {
+    /// Appends `len value`: `value`'s encoding, whose arrays of at least `outOfBandMinimum` bytes
+    /// (when given) are appended to `buffers` instead (see `WireBuffer`).
+    mutating func appendLengthPrefixed<T: Encodable>(
+        encoding value: T, outOfBandMinimum: Int?, buffers: inout [WireBuffer]
+    ) throws {
+        try appendLengthPrefixed { bytes in
+            if let outOfBandMinimum {
+                try WireEncoder().encode(value, appendingTo: &bytes, outOfBand: &buffers, minimumBytes: outOfBandMinimum)
+            } else {
+                try WireEncoder().encode(value, appendingTo: &bytes)
+            }
+        }
+    }
+}
