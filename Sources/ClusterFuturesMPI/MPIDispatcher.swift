@@ -176,7 +176,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) private var functionNumbers: [ObjectIdentifier: Int] = [:]
     @exclusivity(unchecked) private var pendingSends: [Request] = []
     /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
-    @exclusivity(unchecked) private var received: [(Job, Client, reply: Payload, origin: TaskOrigin)] = []
+    @exclusivity(unchecked) private var received: [Received] = []
+    private typealias Received = (job: Job, client: Client, reply: Payload, origin: TaskOrigin)
     /// In a world of one: the clients whose initializer has run here.
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
     /// Only on the dispatcher thread.
@@ -351,9 +352,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Completing outside the lock keeps decoding off the critical path and lets a done-callback
     /// wait for another future of the pool.
     private func makeProgress<Result>(_ body: () -> Result) -> Result? {
-        guard let (result, received) = progress.withLockIfAvailable({ _ in
+        guard let (result, received) = progress.withLockIfAvailable({ _ -> (Result, [Received]) in
             let result = body()
-            defer { received.removeAll(keepingCapacity: true) }
+            // Handed over, not copied: a round that received nothing (most polls) allocates nothing.
+            if received.isEmpty { return (result, []) }
+            defer { received = [] }
             return (result, received)
         }) else { return nil }
         for (job, client, reply, origin) in received {
