@@ -78,7 +78,10 @@ struct IdleBackoff {
         guard let sleep = nextSleep() else {
             if ContinuousClock.now - activeAt < busySpin {
                 pollsBeforeClock = Self.pollsPerClockRead
-                Self.relax()
+                // Now and then, let another thread on this CPU run: when the scheduler puts both
+                // ends of a round trip on one CPU, a spin that never yields holds up the other
+                // end for the whole spin.
+                sched_yield()
             } else {
                 sched_yield()
             }

@@ -128,11 +128,18 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             helper?.startHelping()
             defer { helper?.stopHelping() }
             let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
-            // The clock is read every few rounds: in a virtual machine it costs more than a round.
+            // The clock is read every few rounds (in a virtual machine it costs more than a round),
+            // and then the CPU is offered to any other thread that waits for it: the worker that
+            // runs the task may share this CPU.
             var rounds = 0
             while rounds & 7 != 0 || (clock.now < spinUntil && !deadline.hasPassed) {
                 rounds &+= 1
-                if let helper { helper.help() } else { sched_yield() }
+                if let helper {
+                    helper.help()
+                    if rounds & 7 == 0 { sched_yield() }
+                } else {
+                    sched_yield()
+                }
                 if let finished = try finishedOutcome() { return finished }
             }
             return nil
