@@ -55,9 +55,6 @@ struct IdleBackoff {
         for _ in 0..<8 { cf_cpu_relax() }
     }
 
-    /// Whether the spin after the last activity is over.
-    var isSpinning: Bool { ContinuousClock.now - activeAt < spin }
-
     /// The next pause: nil while spinning (yield and poll again), else how long to sleep; each
     /// sleep doubles the next, up to ``maxSleep``.
     mutating func nextSleep() -> Duration? {

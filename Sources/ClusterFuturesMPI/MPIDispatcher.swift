@@ -417,7 +417,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     private enum Wait {
-        /// Every worker is stopped: end the loop.
+        /// The program is exiting and nothing is out: stop the workers and end the loop.
         case stop
         /// Yield and run another round at once.
         case poll
@@ -525,12 +525,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
         }
-        if !buffers.isEmpty {
-            try communicator.send(BufferList(buffers), to: worker.rank, tag: PoolTag.buffers)
-            for buffer in buffers {
-                try buffer.withUnsafeBytes { try send($0, tag: PoolTag.bufferData, to: worker) }
-            }
-        }
+        try communicator.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
     }
 

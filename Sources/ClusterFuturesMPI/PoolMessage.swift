@@ -61,13 +61,23 @@ struct BufferList: Codable, Equatable {
 }
 
 extension Communicator {
-    /// Sends `buffers` to `destination`: their ``BufferList``, then each buffer's bytes, as they are
-    /// (blocking until MPI has them). Nothing is sent for no buffers.
-    func sendBuffers(_ buffers: [WireBuffer], to destination: Int) throws {
+    /// Sends `buffers` to `destination`: their ``BufferList``, then each buffer's bytes, as they
+    /// are, with tag ``PoolTag/bufferData``, by `sendData` (`nil`: a blocking send). Nothing is sent
+    /// for no buffers.
+    func sendBuffers(
+        _ buffers: [WireBuffer], to destination: Int,
+        sendingData sendData: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws {
         guard !buffers.isEmpty else { return }
         try send(BufferList(buffers), to: destination, tag: PoolTag.buffers)
         for buffer in buffers {
-            try buffer.withUnsafeBytes { try send(bytes: $0, to: destination, tag: PoolTag.bufferData) }
+            try buffer.withUnsafeBytes { bytes in
+                if let sendData {
+                    try sendData(bytes)
+                } else {
+                    try send(bytes: bytes, to: destination, tag: PoolTag.bufferData)
+                }
+            }
         }
     }
 
@@ -82,9 +92,8 @@ extension Communicator {
         }
         return try list.buffers.map { announced in
             let status = try probe(from: .rank(source), tag: .value(PoolTag.bufferData))
-            guard let kind = WireBuffer.Kind(rawValue: announced.kind), announced.count >= 0,
-                  announced.count <= status.count / kind.elementSize,
-                  announced.count * kind.elementSize == status.count else {
+            guard let kind = WireBuffer.Kind(rawValue: announced.kind), status.count % kind.elementSize == 0,
+                  announced.count == status.count / kind.elementSize else {
                 throw ClusterFuturesError(.protocolViolation,
                     "rank \(source) announced \(announced.count) elements of kind \(announced.kind) and sent \(status.count) bytes")
             }

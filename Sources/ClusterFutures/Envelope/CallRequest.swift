@@ -113,17 +113,13 @@ struct CallRequest: Sendable {
         sentIndices = sent
     }
 
-    /// Runs a request for `F` in this process and returns the encoded ``CallReply``. Never throws:
-    /// every failure, down to a corrupt request, is reported in the reply.
-    static func serve<F: RemoteFunction>(_ type: F.Type, request: ArraySlice<UInt8>) -> [UInt8] {
-        serve(type, request: request, buffers: [], outOfBandMinimum: nil).bytes
-    }
-
-    /// As ``serve(_:request:)``, for a request that came with out-of-band `buffers`; with
-    /// `outOfBandMinimum`, a single call's output leaves its large arrays out of band too.
+    /// Runs a request for `F` that came with out-of-band `buffers` in this process and returns the
+    /// encoded ``CallReply``; with `outOfBandMinimum`, a single call's output leaves its large
+    /// arrays out of band too. `functions` decodes the function value. Never throws: every failure,
+    /// down to a corrupt request, is reported in the reply.
     static func serve<F: RemoteFunction>(
         _ type: F.Type, request: ArraySlice<UInt8>, buffers: [WireBuffer], outOfBandMinimum: Int?,
-        functions: DecodedFunctionCache? = nil
+        functions: DecodedFunctionCache
     ) -> Payload {
         let decoder = WireDecoder()
         var reader = ByteReader(request)
@@ -131,7 +127,7 @@ struct CallRequest: Sendable {
             let functionBytes = try reader.readLengthPrefixed()
             let function: F
             do {
-                function = try functions?.decode(F.self, from: functionBytes) ?? decoder.decode(F.self, from: functionBytes)
+                function = try functions.decode(F.self, from: functionBytes)
             } catch {
                 throw ClusterFuturesError(.decodingFailed, "the function value could not be decoded: \(error)")
             }
