@@ -125,7 +125,7 @@ let package = Package(
         /// A ClusterFutures program the MPI pool tests launch under `mpiexec` (and without it).
         .executableTarget(
             name: "mpi-pool-test-programs",
-            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport"],
+            dependencies: ["ClusterFuturesMPI", "MPI", "ClusterFuturesTestSupport"],
             path: "Tests/MPIPoolTestPrograms",
             swiftSettings: strict
         ),

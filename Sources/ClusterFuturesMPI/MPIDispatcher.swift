@@ -212,7 +212,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         try shared.withLock { (state) throws(ClusterFuturesError) in
             if let broken = state.broken { throw broken }
             if state.finishing {
-                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: the program is exiting")
+                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")
             }
             let client = Client(id: state.nextClientID, initializer: initializer)
             state.nextClientID += 1

@@ -55,6 +55,9 @@ enum MPIWorld {
                 let master = Master(communicator: communicator, size: communicator.size)
                 state.master = master
                 atexit { MPIWorld.finishAtExit() }
+                // A program that finalizes MPI itself stops the pool first, or its workers would
+                // wait forever and the dispatcher thread would call into a finalized MPI.
+                MPI.beforeFinalize { MPIWorld.stopPool() }
                 return (master, nil)
             } catch {
                 let failure = ClusterFuturesError(.brokenExecutor, "MPI could not be set up for the pool: \(error)")
@@ -71,7 +74,7 @@ enum MPIWorld {
     static func dispatcher(for master: Master) throws(ClusterFuturesError) -> MPIDispatcher {
         try box.state.withLock { (state) throws(ClusterFuturesError) in
             if state.finished {
-                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: the program is exiting")
+                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")
             }
             if let dispatcher = state.dispatcher { return dispatcher }
             let dispatcher = try MPIDispatcher(communicator: master.communicator, worldSize: master.size)
@@ -80,10 +83,21 @@ enum MPIWorld {
         }
     }
 
-    /// At exit on rank 0: the dispatcher finishes the work in flight (queued work that was never
-    /// sent is cancelled), every worker is told to stop, and MPI is finalized, so the job ends with
-    /// this process's exit status.
+    /// At exit on rank 0: stops the pool (unless the program finalized MPI itself, which stopped it
+    /// already) and finalizes MPI, so the job ends with this process's exit status.
     private static func finishAtExit() {
+        stopPool()
+        do {
+            try MPI.finalize()
+        } catch {
+            cf_write_stderr("ClusterFutures: MPI_Finalize failed on rank 0: \(error)\n")
+        }
+    }
+
+    /// Rank 0's side of ending the pool, once, while MPI still runs: the dispatcher finishes the
+    /// tasks in flight (queued ones that were never sent are cancelled), every worker is told to
+    /// stop, and all ranks leave the pool's communicator. Later submits and new pools are refused.
+    private static func stopPool() {
         let (master, dispatcher) = box.state.withLock { state -> (Master?, MPIDispatcher?) in
             if state.finished { return (nil, nil) }
             state.finished = true
@@ -96,19 +110,24 @@ enum MPIWorld {
             MPIDispatcher.stopWorkers(on: master.communicator, size: master.size, owingHello: Set(1..<max(1, master.size)))
         }
         do {
-            try leave(master.communicator)
+            try disconnect(master.communicator)
         } catch {
-            cf_write_stderr("ClusterFutures: MPI_Finalize failed on rank 0: \(error)\n")
+            cf_write_stderr("ClusterFutures: leaving the MPI pool failed on rank 0: \(error)\n")
         }
     }
 
-    /// How every rank of the pool ends: all ranks meet in a barrier on the pool's communicator, so
-    /// no traffic is still in flight anywhere (over TCP, a rank that finalizes while a peer still
-    /// flushes can leave that peer waiting), free it, and finalize MPI.
+    /// How a worker rank ends: ``disconnect(_:)``, then finalize MPI.
     static func leave(_ communicator: Communicator) throws {
+        try disconnect(communicator)
+        try MPI.finalize()
+    }
+
+    /// All ranks meet in a barrier on the pool's communicator, so no traffic is still in flight
+    /// anywhere (over TCP, a rank that finalizes while a peer still flushes can leave that peer
+    /// waiting), and free it.
+    private static func disconnect(_ communicator: Communicator) throws {
         try communicator.barrier()
         try communicator.free()
-        try MPI.finalize()
     }
 }
 

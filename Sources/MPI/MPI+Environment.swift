@@ -55,12 +55,29 @@ public enum MPI {
 
     /// Finalizes MPI (`MPI_Finalize`). Does nothing if MPI is already finalized.
     ///
-    /// Every process must call it before exiting, after all its communication has completed.
+    /// Every process must call it before exiting, after all its communication has completed. On
+    /// rank 0 of an `MPIPoolExecutor` job, the pool stops first: its worker ranks finish the tasks
+    /// they were sent and finalize too; tasks not yet sent are cancelled, and later submits are
+    /// refused.
     /// - Throws: ``MPIError`` if MPI was never initialized, or if finalization fails.
     public static func finalize() throws {
         if isFinalized { return }
+        let hooks = finalizeHooks.withLock { hooks in
+            defer { hooks = [] }
+            return hooks
+        }
+        for stop in hooks { stop() }
         try mpiCall("MPI_Finalize") { MPI_Finalize() }
     }
+
+    /// Runs `stop` at the start of the next ``finalize()``, once, while MPI still runs: for what this
+    /// package builds on MPI and must wind down with it (the pool's dispatcher and worker ranks).
+    package static func beforeFinalize(_ stop: @escaping @Sendable () -> Void) {
+        finalizeHooks.withLock { $0.append(stop) }
+    }
+
+    /// What ``beforeFinalize(_:)`` registered, in order.
+    private static let finalizeHooks = Mutex<[@Sendable () -> Void]>([])
 
     /// Whether MPI has been initialized (`MPI_Initialized`); stays true after finalization.
     public static var isInitialized: Bool {

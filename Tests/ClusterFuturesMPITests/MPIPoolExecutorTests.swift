@@ -83,6 +83,13 @@ struct MPIPoolExecutorTests {
         try expectSuccess(4, "exit-running", "exit-running")
     }
 
+    @Test("a program that finalizes MPI itself: the pool stops first, later submits are refused, the job exits 0",
+          arguments: [1, 2, 4])
+    func programFinalizesMPI(processes: Int) throws {
+        let details = try expectSuccess(processes, "finalize")
+        #expect(details["finalize"] == "all-done=true")
+    }
+
     @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")
     func uncaughtErrorOnRankZero() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)

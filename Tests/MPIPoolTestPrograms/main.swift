@@ -1,6 +1,7 @@
 import ClusterFuturesMPI
 import ClusterFuturesTestSupport
 import Foundation
+import MPI
 
 /// The program the MPI pool tests launch: `mpiexec -n N mpi-pool-test-programs SCENARIO...`, or the
 /// program alone (a world of one). Rank 0 runs each scenario and prints `ok SCENARIO details`, or
@@ -69,6 +70,7 @@ enum PoolTestPrograms {
         "automatic": automatic,
         "spawn": spawn,
         "exit-running": exitRunning,
+        "finalize": finalize,
         "uncaught": uncaught,
         "crash": crash,
     ]
@@ -313,6 +315,35 @@ enum PoolTestPrograms {
             let pool = try MPIPoolExecutor()
             _ = try pool.submit(SleepThenReturn(milliseconds: 300), 1)
             return "left-running"
+        }
+    }
+
+    /// The program finalizes MPI itself while the pool has tasks out and queued: the pool stops
+    /// first (what was sent finishes, what was queued is cancelled), every later submit is refused,
+    /// and the job ends with exit status 0.
+    static func finalize() throws -> String {
+        try attempt("finalize") {
+            let pool = try MPIPoolExecutor()
+            let futures = try (0..<200).map { try pool.submit(SleepThenReturn(milliseconds: 2), $0) }
+            try check(try futures[0].result(timeout: .seconds(20)) == 0, "the first result")
+            try MPI.finalize()
+            try check(MPI.isFinalized, "MPI is not finalized")
+            var finished = 0
+            var cancelled = 0
+            for (x, future) in futures.enumerated() {
+                try check(future.isDone, "future \(x) is \(future.state) after MPI.finalize()")
+                if future.isCancelled {
+                    cancelled += 1
+                } else {
+                    try check(try future.result() == x, "result \(x)")
+                    finished += 1
+                }
+            }
+            let refused = try error(from: "a submit after MPI.finalize()") { _ = try pool.submit(Square(), 2) }
+            try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
+            let another = try error(from: "a new pool after MPI.finalize()") { _ = try MPIPoolExecutor() }
+            try check(another is ClusterFuturesError, "\(another)")
+            return "all-done=\(finished + cancelled == futures.count)"
         }
     }
 
