@@ -105,8 +105,11 @@ struct MPIScenarioTests {
     func abort(processes: Int) throws {
         let outcome = try MPIRunner.run(processes: processes, ["abort"])
         #expect(!outcome.timedOut, "\(outcome)")
+        // Only rank 0's `MPI.abort(3)` gives status 3: the other ranks would fail differently, or hang
+        // in their barrier. Its "aborting" line is not required: Hydra may end the job before it
+        // forwards what the ranks wrote last (seen once in a few dozen runs).
         #expect(outcome.status == 3, "\(outcome)")
-        #expect(outcome.lines.contains("rank 0/\(processes) aborting"), "\(outcome)")
+        #expect(!(outcome.output + outcome.errors).contains("barrier completed"), "\(outcome)")
     }
 
     @Test("a failing scenario makes mpiexec exit non-zero with the rank's message")
