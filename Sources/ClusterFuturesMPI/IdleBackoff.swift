@@ -48,11 +48,12 @@ struct IdleBackoff {
 
     private static let pollsPerClockRead = 32
 
-    /// The pause between two polls of the busy spin. A poll (`MPI_Improbe`) is heavy work for the
-    /// core; when the other end runs on the sibling hardware thread of the same core (common with
-    /// two virtual CPUs), polling back to back halves its speed, and with it the round trip.
-    static func relax() {
-        for _ in 0..<8 { cf_cpu_relax() }
+    /// The pause between two polls of the busy spin, `pauses` spin-loop hints long (about 30 ns
+    /// each here). A poll (`MPI_Improbe`) is heavy work for the core; when the other end runs on the
+    /// sibling hardware thread of the same core (common with two virtual CPUs), polling back to
+    /// back halves its speed, and with it the round trip.
+    static func relax(pauses: Int = 8) {
+        for _ in 0..<pauses { cf_cpu_relax() }
     }
 
     /// The next pause: nil while spinning (yield and poll again), else how long to sleep; each
