@@ -7,9 +7,9 @@ import Musl
 #endif
 
 /// How a process that polls MPI waits: MPI has no blocking wait that leaves the core free
-/// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll: without a system call between
-/// polls for ``busySpin`` after activity, then yielding the core between polls until ``spin``,
-/// then sleeping for intervals that double up to a limit.
+/// (`MPI_Recv` spins), so the pool's rank 0 and its workers poll: for ``busySpin`` after activity
+/// with a system call only every few dozen polls, then yielding the core between polls until
+/// ``spin``, then sleeping for intervals that double up to a limit.
 ///
 /// A quick reply is seen within microseconds. Past `maxSleep`, sleeps keep growing with the wait,
 /// to a fiftieth of it and at most ``ceiling``: a result is noticed at most 2% later than it came,
@@ -17,8 +17,9 @@ import Musl
 struct IdleBackoff {
     /// How long to keep polling after activity.
     var spin: Duration
-    /// How long, at the start of ``spin``, to poll without yielding the core: a `sched_yield` costs
-    /// a system call and a pass through the scheduler, about as long as a whole round trip.
+    /// How long, at the start of ``spin``, to yield the core only every few dozen polls rather than
+    /// between all of them: a `sched_yield` costs a system call and a pass through the scheduler,
+    /// about as long as a whole round trip.
     var busySpin: Duration = .microseconds(50)
     /// The longest sleep between polls early in a wait.
     var maxSleep: Duration
@@ -74,15 +75,14 @@ struct IdleBackoff {
             return
         }
         guard let sleep = nextSleep() else {
+            // Early in the spin, poll a while again before the next look at the clock; later,
+            // yield between all polls. Either way, let another thread on this CPU run now: when the
+            // scheduler puts both ends of a round trip on one CPU, a spin that never yields holds
+            // up the other end for the whole spin.
             if ContinuousClock.now - activeAt < busySpin {
                 pollsBeforeClock = Self.pollsPerClockRead
-                // Now and then, let another thread on this CPU run: when the scheduler puts both
-                // ends of a round trip on one CPU, a spin that never yields holds up the other
-                // end for the whole spin.
-                sched_yield()
-            } else {
-                sched_yield()
             }
+            sched_yield()
             return
         }
         usleep(UInt32(sleep / .microseconds(1)))
