@@ -43,6 +43,25 @@ import Darwin
         #expect(CallCounter.count(token) == 0)
     }
 
+    /// A lazy future holds its job until demanded, so the job must not hold the future: one nobody
+    /// keeps or demands is freed, with its job, at once.
+    @Test func aLazyFutureNobodyKeepsIsFreed() throws {
+        let executor = InlineDummyExecutor()
+        weak var single: Future<Int>?
+        weak var batch: Future<BatchResults<Int>>?
+        do {
+            single = try executor.submit(Square(), 3)
+            batch = try executor.submit(Square(), batch: [1, 2, 3])
+        }
+        #expect(single == nil)
+        #expect(batch == nil)
+        // An eager executor's futures are done before submit returns, and are freed as well.
+        let eager = InlineDummyExecutor(mode: .eager)
+        weak var done: Future<Int>?
+        do { done = try eager.submit(Square(), 3) }
+        #expect(done == nil)
+    }
+
     @Test func awaitingRunsALazyTask() async throws {
         let executor = InlineDummyExecutor()
         #expect(try await executor.submit(Square(), 5).value == 25)

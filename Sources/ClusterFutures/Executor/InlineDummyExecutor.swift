@@ -54,14 +54,15 @@ public final class InlineDummyExecutor: Executor {
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         try checkOpen()
-        let made = try Job.single(function, input, registry: registry)
+        // A lazy future holds its job until demanded: the job must not keep the future alive too.
+        let made = try Job.single(function, input, registry: registry, holdingFutureWeakly: mode == .lazy)
         schedule(made.job, made.future)
         return made.future
     }
 
     public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
         try checkOpen()
-        let made = try Job.batch(function, batch, registry: registry)
+        let made = try Job.batch(function, batch, registry: registry, holdingFutureWeakly: mode == .lazy)
         schedule(made.job, made.future)
         return made.future
     }

@@ -3,8 +3,9 @@ import ClusterFuturesWire
 /// One message's worth of work as an executor sees it: a registered function's name, the encoded
 /// request, and how to complete the caller's future from the encoded reply.
 ///
-/// A job holds its future weakly: a caller that dropped its future no longer cares for the result,
-/// and the work still runs (except on the lazy inline executor, where only demand runs it).
+/// A job holds its future until the job is done, so the work runs and completes it even when the
+/// caller dropped it; a lazy inline executor, whose futures hold their jobs until demanded, has
+/// its jobs hold their futures weakly instead, so that a future nobody demands is freed.
 ///
 /// Jobs are how an executor in another module (`MPIPoolExecutor`) reuses the caller-side half of
 /// every executor: registration checks, encoding, and completing futures from replies. That API is
@@ -29,12 +30,28 @@ public final class Job: Sendable {
     /// The number of inputs in the request.
     public let itemCount: Int
 
-    private weak let future: AnyFuture?
+    /// The caller's future, held strongly (no weak reference to form, load and destroy on every
+    /// call) unless the future holds this job.
+    private let futureReference: FutureReference
     private let completion: @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
+
+    /// How a job holds its future.
+    private enum FutureReference {
+        case strong(AnyFuture)
+        case weak(WeakFuture)
+    }
+
+    private var future: AnyFuture? {
+        switch futureReference {
+        case .strong(let future): future
+        case .weak(let reference): reference.future
+        }
+    }
 
     private init(
         identity: FunctionRegistry.Identity, request: [UInt8], requestBuffers: [WireBuffer] = [], itemCount: Int,
-        future: AnyFuture, completion: @escaping @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
+        future: AnyFuture, holdingFutureWeakly: Bool,
+        completion: @escaping @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
     ) {
         self.functionType = identity.type
         self.functionName = identity.name
@@ -43,7 +60,7 @@ public final class Job: Sendable {
         self.request = request
         self.requestBuffers = requestBuffers
         self.itemCount = itemCount
-        self.future = future
+        self.futureReference = holdingFutureWeakly ? .weak(WeakFuture(future)) : .strong(future)
         self.completion = completion
     }
 
@@ -77,8 +94,11 @@ public final class Job: Sendable {
     /// A job for one call. With `outOfBandMinimum`, the input's arrays of trivial numbers of at
     /// least that many bytes go in ``requestBuffers`` instead of being copied into ``request``, for
     /// an executor whose transport can send them as they are (and receive the reply's likewise).
+    /// With `holdingFutureWeakly`, the job does not keep its future alive (for an executor whose
+    /// futures hold their jobs).
     public static func single<F: RemoteFunction>(
-        _ function: F, _ input: F.Input, registry: FunctionRegistry, outOfBandMinimum: Int? = nil
+        _ function: F, _ input: F.Input, registry: FunctionRegistry, outOfBandMinimum: Int? = nil,
+        holdingFutureWeakly: Bool = false
     ) throws(ClusterFuturesError) -> Made<F.Output> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
@@ -89,21 +109,34 @@ public final class Job: Sendable {
             future.fail(failure, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(identity: identity, request: request.bytes, requestBuffers: request.buffers, itemCount: 1,
-                      future: future) { [weak future] reply, origin in
-            guard let future else { return }
-            switch CallReply.decodeSingle(reply.bytes, buffers: reply.buffers, as: F.Output.self, functionName: name,
-                                          origin: origin, registry: registry) {
-            case .success(let value): future.succeed(value, origin: origin)
-            case .failure(let error): future.fail(error, origin: origin)
+        let completion: @Sendable (Payload, TaskOrigin) -> Void
+        if holdingFutureWeakly {
+            completion = { [weak future] reply, origin in
+                if let future { finish(future, reply: reply, origin: origin, name: name, registry: registry) }
             }
+        } else {
+            completion = { reply, origin in finish(future, reply: reply, origin: origin, name: name, registry: registry) }
         }
+        let job = Job(identity: identity, request: request.bytes, requestBuffers: request.buffers, itemCount: 1,
+                      future: future, holdingFutureWeakly: holdingFutureWeakly, completion: completion)
         return Made(job: job, future: future)
     }
 
-    /// A job for a batch of calls to one function, answered together.
+    /// Completes the future of a single call from its reply.
+    private static func finish<Output: Decodable & Sendable>(
+        _ future: Future<Output>, reply: Payload, origin: TaskOrigin, name: String, registry: FunctionRegistry
+    ) {
+        switch CallReply.decodeSingle(reply.bytes, buffers: reply.buffers, as: Output.self, functionName: name,
+                                      origin: origin, registry: registry) {
+        case .success(let value): future.succeed(value, origin: origin)
+        case .failure(let error): future.fail(error, origin: origin)
+        }
+    }
+
+    /// A job for a batch of calls to one function, answered together. With `holdingFutureWeakly`,
+    /// the job does not keep its future alive (for an executor whose futures hold their jobs).
     public static func batch<F: RemoteFunction>(
-        _ function: F, _ inputs: [F.Input], registry: FunctionRegistry
+        _ function: F, _ inputs: [F.Input], registry: FunctionRegistry, holdingFutureWeakly: Bool = false
     ) throws(ClusterFuturesError) -> Made<BatchResults<F.Output>> {
         let identity = try registry.requireRegistered(F.self)
         let name = identity.name
@@ -115,12 +148,20 @@ public final class Job: Sendable {
             future.succeed(results, origin: nil)
             return Made(job: nil, future: future)
         }
-        let job = Job(identity: identity, request: request.bytes, itemCount: request.sentCount, future: future) {
-            [weak future] reply, origin in
-            guard let future else { return }
-            future.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
-                                            origin: origin, registry: registry), origin: origin)
+        let completion: @Sendable (Payload, TaskOrigin) -> Void
+        if holdingFutureWeakly {
+            completion = { [weak future] reply, origin in
+                future?.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
+                                                 origin: origin, registry: registry), origin: origin)
+            }
+        } else {
+            completion = { reply, origin in
+                future.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
+                                                origin: origin, registry: registry), origin: origin)
+            }
         }
+        let job = Job(identity: identity, request: request.bytes, itemCount: request.sentCount, future: future,
+                      holdingFutureWeakly: holdingFutureWeakly, completion: completion)
         return Made(job: job, future: future)
     }
 }
