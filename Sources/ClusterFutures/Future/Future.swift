@@ -40,6 +40,9 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     static let spin: Duration = .microseconds(20)
     /// As ``spin``, for a future whose executor installed a wait helper.
     static let helpedSpin: Duration = .milliseconds(1)
+    /// How many rounds a helping waiter polls before it starts to yield the CPU between rounds:
+    /// about 10 µs.
+    static let roundsBeforeYielding = 32
 
     /// Lets threads that wait for this future help `helper` while they spin, before they sleep
     /// (see ``FutureWaitHelper``). `@_spi(ExecutorImplementation)`.
@@ -128,15 +131,17 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             helper?.startHelping()
             defer { helper?.stopHelping() }
             let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
-            // The clock is read every few rounds (in a virtual machine it costs more than a round),
-            // and then the CPU is offered to any other thread that waits for it: the worker that
-            // runs the task may share this CPU.
+            // The clock is read every few rounds (in a virtual machine it costs more than a round).
+            // After the first few dozen rounds of helping, the CPU is then offered to any other
+            // thread that waits for it: the worker that runs the task may share this CPU. Not
+            // before: a yield costs a system call and a pass through the scheduler, as long as a few
+            // rounds, and a quick result comes within them.
             var rounds = 0
             while rounds & 7 != 0 || (clock.now < spinUntil && !deadline.hasPassed) {
                 rounds &+= 1
                 if let helper {
                     helper.help()
-                    if rounds & 7 == 0 { sched_yield() }
+                    if rounds & 7 == 0 && rounds >= Self.roundsBeforeYielding { sched_yield() }
                 } else {
                     sched_yield()
                 }
