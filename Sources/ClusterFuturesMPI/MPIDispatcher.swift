@@ -314,16 +314,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     // MARK: The loop (dispatcher thread)
 
     private func run() {
+        // How long to stand by while threads waiting for futures poll; see `standBy(for:)`.
+        var standBy = Self.maxSleep
         while true {
-            // A thread waiting for a future is polling: leave the cores to it and the worker ranks,
-            // and look again later. The last helper to stop wakes this thread if work is out.
             if helpers.load(ordering: .relaxed) > 0 {
-                wake.wait(timeout: Self.maxSleep)
-                // Results were just being polled for: when this thread takes over, it polls from
-                // the start of its back-off, not with the long sleeps of a quiet pool.
-                backoff.reset()
+                standBy = self.standBy(for: standBy)
                 continue
             }
+            standBy = Self.maxSleep
             guard let active = makeProgress({ round(onDispatcherThread: true) }) else {
                 sched_yield()
                 continue
@@ -351,6 +349,27 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     ///
     /// Completing outside the lock keeps decoding off the critical path and lets a done-callback
     /// wait for another future of the pool.
+    /// Leaves the cores to a thread waiting for a future, which polls for every result and sends
+    /// queued jobs: sleeps until signalled or for `timeout`, and returns the next stand-by's timeout.
+    ///
+    /// The last helper to stop wakes this thread if tasks are out, and so does a submit that leaves
+    /// a job queued; the timeout is a safety net for a task sent while nobody waited. It doubles
+    /// while helpers keep polling, up to the back-off's ceiling: each wake-up puts one more thread
+    /// on the CPUs that the waiting thread and the worker ranks spin on, and now and then costs a
+    /// round trip hundreds of microseconds.
+    private func standBy(for timeout: Duration) -> Duration {
+        shared.withLock { $0.sleeping = true }
+        wake.wait(timeout: timeout)
+        shared.withLock { state in
+            state.sleeping = false
+            state.parked = false
+        }
+        // Results were just being polled for: when this thread takes over, it polls from the start
+        // of its back-off, not with the long sleeps of a quiet pool.
+        backoff.reset()
+        return min(timeout * 2, backoff.ceiling)
+    }
+
     private func makeProgress<Result>(_ body: () -> Result) -> Result? {
         guard let (result, received) = progress.withLockIfAvailable({ _ -> (Result, [Received]) in
             let result = body()
@@ -405,11 +424,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     /// Ends a ``startHelping()``. The last helper to stop wakes the dispatcher thread if tasks are
     /// out or queued, since nobody else polls for their results now. Never blocks: when another
-    /// thread holds the progress lock, that thread is making progress, and the dispatcher thread
-    /// looks again within ``maxSleep`` anyway.
+    /// thread holds the progress lock, it wakes the dispatcher thread without looking.
     func stopHelping() {
         guard helpers.subtract(1, ordering: .relaxed).newValue == 0 else { return }
-        guard let inFlight = progress.withLockIfAvailable({ _ in !isQuiet }) else { return }
+        guard let inFlight = progress.withLockIfAvailable({ _ in !isQuiet }) else {
+            wake.signal()
+            return
+        }
         if inFlight || shared.withLock({ $0.queuedCount > 0 }) { wake.signal() }
     }
 
