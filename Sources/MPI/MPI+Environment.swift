@@ -67,7 +67,27 @@ public enum MPI {
             return hooks
         }
         for stop in hooks { stop() }
+        // Whether or not it succeeds, later calls ask MPI again.
+        defer { isKnownRunning.store(false, ordering: .releasing) }
         try mpiCall("MPI_Finalize") { MPI_Finalize() }
+    }
+
+    /// Whether MPI was seen initialized and not finalized, and ``finalize()`` has not run since:
+    /// spares `mpiCall` asking MPI on every call.
+    static let isKnownRunning = Atomic<Bool>(false)
+
+    /// Throws unless MPI is initialized and not finalized; remembers when it is.
+    static func checkRunning(_ function: StaticString) throws(MPIError) {
+        var initialized: Int32 = 0
+        var finalized: Int32 = 0
+        _ = MPI_Initialized(&initialized)
+        _ = MPI_Finalized(&finalized)
+        if initialized == 0 || finalized != 0 {
+            throw MPIError(
+                errorClass: cmpich_err_other(), function: "\(function)",
+                message: finalized != 0 ? "MPI has already been finalized" : "MPI is not initialized; call MPI.initialize() first")
+        }
+        isKnownRunning.store(true, ordering: .releasing)
     }
 
     /// Runs `stop` at the start of the next ``finalize()``, once, while MPI still runs: for what this

@@ -69,19 +69,13 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
 ///
 /// Every MPI call in this module goes through here. Unless `anyTime` is set (for the few functions
 /// MPI allows before initialization or after finalization), it first checks that MPI is running:
-/// MPICH aborts the process, whatever the error handler, when called at the wrong time.
+/// MPICH aborts the process, whatever the error handler, when called at the wrong time. Once MPI
+/// was seen running, the check is one atomic load until ``MPI/finalize()`` (a polling loop makes
+/// millions of calls).
 @inline(__always)
 internal func mpiCall(_ function: StaticString, anyTime: Bool = false, _ call: () -> Int32) throws(MPIError) {
-    if !anyTime {
-        var initialized: Int32 = 0
-        var finalized: Int32 = 0
-        _ = MPI_Initialized(&initialized)
-        _ = MPI_Finalized(&finalized)
-        if initialized == 0 || finalized != 0 {
-            throw MPIError(
-                errorClass: cmpich_err_other(), function: "\(function)",
-                message: finalized != 0 ? "MPI has already been finalized" : "MPI is not initialized; call MPI.initialize() first")
-        }
+    if !anyTime && !MPI.isKnownRunning.load(ordering: .acquiring) {
+        try MPI.checkRunning(function)
     }
     let code = call()
     if code != cmpich_success() {

@@ -588,6 +588,8 @@ do {
     try MPI.finalize()
     try MPI.finalize()
     if !MPI.isFinalized { throw Failure(description: "not finalized") }
+    // After finalize, calls throw instead of letting MPICH abort the process.
+    try expectMPIError(MPIError.Class.other) { try world.send(bytes: [1], to: 0) }
     do {
         try MPI.initialize()
         throw Failure(description: "initialize after finalize should throw")
