@@ -42,14 +42,25 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         var broken: ClusterFuturesError?
     }
 
+    /// The number of queued jobs, kept by ``Shared`` as it changes, read by polls without its lock:
+    /// a poll that finds no job queued skips the lock, and one that misses a job just queued sends
+    /// it next time (its submitter sends it itself, or wakes the dispatcher thread).
+    final class QueuedCount: Sendable {
+        let count = Atomic<Int>(0)
+    }
+
     struct Shared {
         fileprivate var clients: [Int: ClientQueue] = [:]
         /// Client ids in the order they take turns.
         fileprivate var turns: [Int] = []
         fileprivate var nextTurn = 0
         fileprivate var nextClientID = 1
-        /// Jobs queued over all clients.
-        fileprivate var queuedCount = 0
+        /// Jobs queued over all clients; also in ``queued``, for a look without the lock.
+        fileprivate var queuedCount = 0 {
+            didSet { queued.count.store(queuedCount, ordering: .releasing) }
+        }
+        /// Where ``queuedCount`` can be read without the lock.
+        let queued = QueuedCount()
         /// Clients shut down and not yet forgotten.
         fileprivate var drainingCount = 0
         /// The dispatcher thread is asleep: a submit that cannot send its job at once wakes it.
@@ -160,7 +171,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     let communicator: Communicator
     let worldSize: Int
-    let shared = Mutex(Shared())
+    let shared: Mutex<Shared>
+    /// ``Shared/queuedCount``, readable without `shared`'s lock.
+    private let queued: QueuedCount
     let wake: WakeSignal
     private let finished = DispatchGroup()
     private let logger = MPIPoolExecutor.logger
@@ -187,6 +200,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     init(communicator: Communicator, worldSize: Int) throws(ClusterFuturesError) {
         self.communicator = communicator
         self.worldSize = worldSize
+        let state = Shared()
+        self.queued = state.queued
+        self.shared = Mutex(state)
         self.wake = try WakeSignal()
         self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
         self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
@@ -431,7 +447,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             wake.signal()
             return
         }
-        if inFlight || shared.withLock({ $0.queuedCount > 0 }) { wake.signal() }
+        if inFlight || queued.count.load(ordering: .acquiring) > 0 { wake.signal() }
     }
 
     /// How many threads are helping now.
@@ -490,7 +506,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
             return sent
         }
-        guard shared.withLock({ $0.queuedCount > 0 }) else { return false }
+        guard queued.count.load(ordering: .acquiring) > 0 else { return false }
         // Each job goes to the least loaded worker with room in its window.
         while let worker = leastLoadedWorkerWithRoom() {
             guard let (job, client) = nextJob() else { return sent }
