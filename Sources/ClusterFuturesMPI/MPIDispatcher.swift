@@ -55,11 +55,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         fileprivate var turns: [Int] = []
         fileprivate var nextTurn = 0
         fileprivate var nextClientID = 1
-        /// Jobs queued over all clients; also in ``queued``, for a look without the lock.
-        fileprivate var queuedCount = 0 {
-            didSet { queued.count.store(queuedCount, ordering: .releasing) }
+        /// Jobs queued over all clients, kept in ``queued`` so that polls can read it without the
+        /// lock; changed only under it.
+        fileprivate var queuedCount: Int {
+            get { queued.count.load(ordering: .relaxed) }
+            set { queued.count.store(newValue, ordering: .releasing) }
         }
-        /// Where ``queuedCount`` can be read without the lock.
+        /// Where ``queuedCount`` lives.
         let queued = QueuedCount()
         /// Clients shut down and not yet forgotten.
         fileprivate var drainingCount = 0
@@ -351,20 +353,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             case .poll:
                 sched_yield()
             case .sleep(let timeout):
-                wake.wait(timeout: timeout)
-                shared.withLock { state in
-                    state.sleeping = false
-                    state.parked = false
-                }
+                sleepUntilWoken(timeout)
             }
         }
     }
 
-    /// Runs `body` inside `progress`'s lock if no other thread holds it, then, outside the lock,
-    /// completes the futures whose results it received. Nil when the lock was taken.
-    ///
-    /// Completing outside the lock keeps decoding off the critical path and lets a done-callback
-    /// wait for another future of the pool.
     /// Leaves the cores to a thread waiting for a future, which polls for every result and sends
     /// queued jobs: sleeps until signalled or for `timeout`, and returns the next stand-by's timeout.
     ///
@@ -375,17 +368,28 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// round trip hundreds of microseconds.
     private func standBy(for timeout: Duration) -> Duration {
         shared.withLock { $0.sleeping = true }
-        wake.wait(timeout: timeout)
-        shared.withLock { state in
-            state.sleeping = false
-            state.parked = false
-        }
+        sleepUntilWoken(timeout)
         // Results were just being polled for: when this thread takes over, it polls from the start
         // of its back-off, not with the long sleeps of a quiet pool.
         backoff.reset()
         return min(timeout * 2, backoff.ceiling)
     }
 
+    /// Sleeps, marked `sleeping` by the caller, until woken or for `timeout` (nil: until woken), then
+    /// marks the dispatcher thread awake.
+    private func sleepUntilWoken(_ timeout: Duration?) {
+        wake.wait(timeout: timeout)
+        shared.withLock { state in
+            state.sleeping = false
+            state.parked = false
+        }
+    }
+
+    /// Runs `body` inside `progress`'s lock if no other thread holds it, then, outside the lock,
+    /// completes the futures whose results it received. Nil when the lock was taken.
+    ///
+    /// Completing outside the lock keeps decoding off the critical path and lets a done-callback
+    /// wait for another future of the pool.
     private func makeProgress<Result>(_ body: () -> Result) -> Result? {
         guard let (result, received) = progress.withLockIfAvailable({ _ -> (Result, [Received]) in
             let result = body()

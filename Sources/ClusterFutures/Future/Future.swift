@@ -22,8 +22,9 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         var outcome: Result<any Sendable, any Error>?
         var origin: TaskOrigin?
         var callbacks: [@Sendable (AnyFuture) -> Void] = []
-        /// The future itself while it has callbacks to run: executors hold futures weakly (a
-        /// dropped future's result is wanted by nobody), but one with a callback is still wanted.
+        /// The future itself while it has callbacks to run: whoever else holds a future may let go
+        /// of it before it is done (a lazy inline executor's jobs hold theirs weakly, so that a
+        /// future nobody keeps is freed), but one with a callback is still wanted.
         var keepAlive: AnyFuture?
         var waiters: [FutureWaiter] = []
         /// Runs the task in the caller the first time its result is needed (the lazy inline executor).
