@@ -94,6 +94,28 @@ enum ExecutorWorkloads {
             + " echo1mib_mb_per_s=\(String(format: "%.0f", echoMB))"
     }
 
+    /// Measures the round trip `runs` times, 2,000 calls each as in ``run(_:label:)``, and returns
+    /// the line `<label>: runs=.. roundtrip_us_min=.. roundtrip_us_p50=.. roundtrip_us_max=..`: one run
+    /// catches one phase of a noisy machine, many show its spread.
+    static func roundTrips(_ executor: any Executor, runs: Int, label: String) throws -> String {
+        let square = BenchSquare()
+        let clock = ContinuousClock()
+        let n = 2_000
+        var means: [Double] = []
+        for _ in 0..<runs {
+            var sum = 0
+            let start = clock.now
+            for i in 0..<n { sum &+= try executor.submit(square, i).result() }
+            means.append(seconds(clock.now - start) / Double(n) * 1e6)
+            guard sum == sumOfSquares(below: n) else { throw Mismatch(what: "round-trip sum") }
+        }
+        means.sort()
+        guard let first = means.first, let last = means.last else { return "\(label): runs=0" }
+        return "\(label): runs=\(runs) roundtrip_us_min=\(String(format: "%.1f", first))"
+            + " roundtrip_us_p50=\(String(format: "%.1f", means[means.count / 2]))"
+            + " roundtrip_us_max=\(String(format: "%.1f", last))"
+    }
+
     /// `0² + 1² + ... + (n-1)²`, to check the workloads' sums.
     static func sumOfSquares(below n: Int) -> Int {
         (n - 1) * n * (2 * n - 1) / 6

@@ -16,11 +16,21 @@ extension CFBench {
         @Flag(help: "Run each task during submit instead of when its result is first needed.")
         var eager = false
 
+        /// When set, only the round trip is measured, this many times (see
+        /// ``ExecutorWorkloads/roundTrips(_:runs:label:)``).
+        @Option(help: "Measure only the round trip, this many times, and print its spread.")
+        var roundtripRuns: Int?
+
         /// Runs the workloads, prints their line, and shuts the executor down.
         func run() throws {
             let executor = InlineDummyExecutor(mode: eager ? .eager : .lazy)
             let label = eager ? "swift-InlineDummyExecutor(eager)" : "swift-InlineDummyExecutor"
-            print(try withExecutor(executor) { try ExecutorWorkloads.run($0, label: label) })
+            print(try withExecutor(executor) { executor in
+                if let roundtripRuns {
+                    return try ExecutorWorkloads.roundTrips(executor, runs: roundtripRuns, label: label)
+                }
+                return try ExecutorWorkloads.run(executor, label: label)
+            })
         }
     }
 }

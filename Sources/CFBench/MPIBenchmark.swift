@@ -14,12 +14,22 @@ extension CFBench {
         @Option(help: "Seconds each idle measurement lasts.")
         var idleSeconds: Double = 2
 
+        /// When set, only the round trip is measured, this many times (see
+        /// ``ExecutorWorkloads/roundTrips(_:runs:label:)``).
+        @Option(help: "Measure only the round trip, this many times, and print its spread.")
+        var roundtripRuns: Int?
+
         func run() throws {
             let pool = try MPIPoolExecutor()
             guard pool.worldSize > 1 else {
                 throw ValidationError("run it under MPI: mpiexec -n 2 .build/release/cf-bench mpi")
             }
             try withExecutor(pool) { pool in
+                if let roundtripRuns {
+                    let label = "swift-MPIPoolExecutor(\(pool.numWorkers))"
+                    print(try ExecutorWorkloads.roundTrips(pool, runs: roundtripRuns, label: label))
+                    return
+                }
                 print(try ExecutorWorkloads.run(pool, label: "swift-MPIPoolExecutor(\(pool.numWorkers))"))
                 print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0"))
             }

@@ -43,12 +43,12 @@ import Testing
 
     @Test func finishingTwiceKeepsTheFirstOutcome() throws {
         let future = Future<Int>(label: "f")
-        #expect(future.finish(.success(1), origin: here))
-        #expect(!future.finish(.success(2), origin: here))
+        #expect(future.succeed(1, origin: here))
+        #expect(!future.succeed(2, origin: here))
         #expect(try future.result() == 1)
         let cancelled = Future<Int>(label: "c")
         cancelled.cancel()
-        #expect(!cancelled.finish(.success(2), origin: here))
+        #expect(!cancelled.succeed(2, origin: here))
         #expect(cancelled.isCancelled)
     }
 
@@ -186,6 +186,24 @@ import Testing
         DispatchQueue.concurrentPerform(iterations: 16) { _ in _ = try? future.result(timeout: .seconds(10)) }
         #expect(try future.result() == 5)
         #expect(CallCounter.count(token) == 1)
+    }
+
+    @Test func aFutureHoldsItsValueExactlyAsLongAsItLives() throws {
+        final class Tracked: Sendable {}
+        weak var tracked: Tracked?
+        do {
+            let future = Future<Tracked>(label: "value")
+            do {
+                let value = Tracked()
+                tracked = value
+                #expect(future.succeed(value, origin: here))
+            }
+            #expect(tracked != nil, "the future keeps its value")
+            #expect(try future.result() === tracked && (try future.result()) === tracked)
+            #expect(!future.succeed(Tracked(), origin: here))
+            #expect(try future.result() === tracked, "a second value is refused and not kept")
+        }
+        #expect(tracked == nil, "the value is freed with the future")
     }
 
     @Test func futuresCompareByIdentity() {

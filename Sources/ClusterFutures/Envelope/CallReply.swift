@@ -140,32 +140,49 @@ enum CallReply {
         return BatchResults(results)
     }
 
-    /// Decodes the reply to a single request (``CallRequest/init(function:input:)``). Never throws: a
-    /// corrupt reply is a failure.
+    /// Decodes the reply to a single request (``CallRequest/init(function:input:)``).
+    ///
+    /// - Throws: the task's error; ``ClusterFuturesError/Code-swift.struct/decodingFailed`` when the
+    ///   output does not decode; ``ClusterFuturesError/Code-swift.struct/protocolViolation`` when the
+    ///   reply is corrupt.
     static func decodeSingle<Output: Decodable & Sendable>(
         _ reply: [UInt8], buffers: [WireBuffer] = [], as type: Output.Type,
         functionName: String, origin: TaskOrigin, registry: FunctionRegistry
-    ) -> Result<Output, any Error> {
+    ) throws -> Output {
+        // Throws rather than returning a `Result`: this runs unspecialized, where every type built
+        // from `Output` (`Result<Output, _>`, `Output?`) is looked up at run time on each call.
         guard reply.first == singleStatus else {
-            let results = decodeSent(reply, expecting: 1, as: type, functionName: functionName, origin: origin, registry: registry)
-            return results.first ?? .failure(ClusterFuturesError(.protocolViolation, "\(functionName): an empty reply from \(origin)"))
+            return try decodeOneItem(reply, as: type, functionName: functionName, origin: origin, registry: registry)
         }
         var reader = ByteReader(reply)
+        let bytes: ArraySlice<UInt8>
         do {
             _ = try reader.readByte()
-            let bytes = try reader.readLengthPrefixed()
+            bytes = try reader.readLengthPrefixed()
             guard reader.isAtEnd else {
                 throw ClusterFuturesError(.protocolViolation, "corrupt reply: \(reader.remaining) trailing bytes")
             }
-            do {
-                return .success(try WireDecoder().decode(type, from: bytes, outOfBand: buffers))
-            } catch {
-                return .failure(ClusterFuturesError(.decodingFailed,
-                    "\(functionName): the output from \(origin) could not be decoded as \(type): \(error)"))
-            }
         } catch {
-            return .failure(ClusterFuturesError(.protocolViolation, "\(functionName): unusable reply from \(origin): \(error)"))
+            throw ClusterFuturesError(.protocolViolation, "\(functionName): unusable reply from \(origin): \(error)")
         }
+        do {
+            return try WireDecoder().decode(type, from: bytes, outOfBand: buffers)
+        } catch {
+            throw ClusterFuturesError(.decodingFailed,
+                "\(functionName): the output from \(origin) could not be decoded as \(type): \(error)")
+        }
+    }
+
+    /// The result of a single request that was answered as a batch of one (a failure, or an output
+    /// that could not be encoded on its own).
+    private static func decodeOneItem<Output: Decodable & Sendable>(
+        _ reply: [UInt8], as type: Output.Type, functionName: String, origin: TaskOrigin, registry: FunctionRegistry
+    ) throws -> Output {
+        let results = decodeSent(reply, expecting: 1, as: type, functionName: functionName, origin: origin, registry: registry)
+        guard let result = results.first else {
+            throw ClusterFuturesError(.protocolViolation, "\(functionName): an empty reply from \(origin)")
+        }
+        return try result.get()
     }
 
     private static func decodeSent<Output: Decodable>(

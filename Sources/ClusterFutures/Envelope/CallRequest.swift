@@ -139,57 +139,68 @@ struct CallRequest: Sendable {
                 }
                 return serveSingle(function, input: input, buffers: buffers, outOfBandMinimum: outOfBandMinimum, decoder: decoder)
             }
-            let count = try reader.readCount(minimumItemSize: mode == packedMode ? 0 : 8)
-            let inputs: [Result<F.Input, ClusterFuturesError>]
-            switch mode {
-            case packedMode:
-                let packed = try reader.readLengthPrefixed()
-                let decoded: [F.Input]
-                do {
-                    decoded = try decoder.decode([F.Input].self, from: packed)
-                } catch {
-                    throw ClusterFuturesError(.decodingFailed, "the inputs could not be decoded as [\(F.Input.self)]: \(error)")
-                }
-                guard decoded.count == count else {
-                    throw ClusterFuturesError(.protocolViolation, "corrupt request: \(decoded.count) inputs where \(count) were announced")
-                }
-                return Payload(bytes: run(function, on: decoded))
-            case itemsMode:
-                var items: [Result<F.Input, ClusterFuturesError>] = []
-                items.reserveCapacity(count)
-                for index in 0..<count {
-                    let bytes = try reader.readLengthPrefixed()
-                    do {
-                        items.append(.success(try decoder.decode(F.Input.self, from: bytes)))
-                    } catch {
-                        items.append(.failure(ClusterFuturesError(.decodingFailed,
-                            "input \(index) could not be decoded as \(F.Input.self): \(error)")))
-                    }
-                }
-                inputs = items
-            default:
-                throw ClusterFuturesError(.protocolViolation, "corrupt request: unknown mode \(mode)")
-            }
-            guard reader.isAtEnd else {
-                throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the last input")
-            }
-            var reply = CallReply.Writer()
-            reply.begin(count: inputs.count)
-            for input in inputs {
-                switch input {
-                case .failure(let error): reply.appendFailure(ErrorReport(error))
-                case .success(let input):
-                    do {
-                        reply.appendSuccess(try function(input))
-                    } catch {
-                        reply.appendFailure(ErrorReport(error))
-                    }
-                }
-            }
-            return Payload(bytes: reply.finish())
+            return try serveBatch(function, mode: mode, reader: &reader, decoder: decoder)
         } catch {
             return Payload(bytes: CallReply.callFailure(ErrorReport(error)))
         }
+    }
+
+    /// Runs a batch request for `function` whose mode byte `reader` just read. Apart from
+    /// ``serve(_:request:buffers:outOfBandMinimum:functions:)`` so that a single call, which runs
+    /// unspecialized, does not look up the batch path's types (`Result<F.Input, _>`) at run time.
+    ///
+    /// - Throws: what fails the whole request (a corrupt request, inputs that do not decode).
+    private static func serveBatch<F: RemoteFunction>(
+        _ function: F, mode: UInt8, reader: inout ByteReader, decoder: WireDecoder
+    ) throws -> Payload {
+        let count = try reader.readCount(minimumItemSize: mode == packedMode ? 0 : 8)
+        let inputs: [Result<F.Input, ClusterFuturesError>]
+        switch mode {
+        case packedMode:
+            let packed = try reader.readLengthPrefixed()
+            let decoded: [F.Input]
+            do {
+                decoded = try decoder.decode([F.Input].self, from: packed)
+            } catch {
+                throw ClusterFuturesError(.decodingFailed, "the inputs could not be decoded as [\(F.Input.self)]: \(error)")
+            }
+            guard decoded.count == count else {
+                throw ClusterFuturesError(.protocolViolation, "corrupt request: \(decoded.count) inputs where \(count) were announced")
+            }
+            return Payload(bytes: run(function, on: decoded))
+        case itemsMode:
+            var items: [Result<F.Input, ClusterFuturesError>] = []
+            items.reserveCapacity(count)
+            for index in 0..<count {
+                let bytes = try reader.readLengthPrefixed()
+                do {
+                    items.append(.success(try decoder.decode(F.Input.self, from: bytes)))
+                } catch {
+                    items.append(.failure(ClusterFuturesError(.decodingFailed,
+                        "input \(index) could not be decoded as \(F.Input.self): \(error)")))
+                }
+            }
+            inputs = items
+        default:
+            throw ClusterFuturesError(.protocolViolation, "corrupt request: unknown mode \(mode)")
+        }
+        guard reader.isAtEnd else {
+            throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the last input")
+        }
+        var reply = CallReply.Writer()
+        reply.begin(count: inputs.count)
+        for input in inputs {
+            switch input {
+            case .failure(let error): reply.appendFailure(ErrorReport(error))
+            case .success(let input):
+                do {
+                    reply.appendSuccess(try function(input))
+                } catch {
+                    reply.appendFailure(ErrorReport(error))
+                }
+            }
+        }
+        return Payload(bytes: reply.finish())
     }
 
     /// Runs `function` on one input and returns a single-value reply, or a one-item reply when the

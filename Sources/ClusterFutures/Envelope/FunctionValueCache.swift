@@ -25,27 +25,26 @@ final class EncodedFunctionCache: Sendable {
     }
 }
 
-/// The other side of ``EncodedFunctionCache``: a function type without stored properties, decoded
-/// once from the bytes its calls carry and reused while they carry the same bytes. Any other
-/// bytes are decoded (and so checked) as usual.
+/// The other side of ``EncodedFunctionCache``: for a function type without stored properties, the
+/// bytes its calls carry are decoded (and so checked) once, and while later calls carry the same
+/// bytes they are not decoded again. Any other bytes are decoded as usual.
 ///
-/// Not generic, so that no type is built from `F` at run time on each call (the code that decodes
-/// a task runs unspecialized, and instantiating `Optional<F>` or a tuple with `F` costs more than
-/// decoding an empty value).
+/// Not generic, and keeps no value of the function type: the code that decodes a task runs
+/// unspecialized, where a type built from `F` (`F?`, or a cast from `any Sendable` to `F`) is looked
+/// up at run time on each call, which costs more than decoding an empty value.
 final class DecodedFunctionCache: Sendable {
-    private struct Last {
-        var bytes: [UInt8] = []
-        var function: (any Sendable)?
-    }
-
-    private let last = Mutex(Last())
+    /// The last bytes that decoded as the function type, if any did.
+    private let checked = Mutex<[UInt8]?>(nil)
 
     func decode<F: RemoteFunction>(_: F.Type, from bytes: ArraySlice<UInt8>) throws -> F {
         guard MemoryLayout<F>.size == 0 else { return try WireDecoder().decode(F.self, from: bytes) }
-        let cached = last.withLock { last in last.bytes.elementsEqual(bytes) ? last.function : nil }
-        if let function = cached as? F { return function }
+        if checked.withLock({ $0?.elementsEqual(bytes) ?? false }) {
+            // A type with no stored bits has one value, so this is the value the same bytes decoded
+            // to before, without decoding them again.
+            return unsafeBitCast((), to: F.self)
+        }
         let function = try WireDecoder().decode(F.self, from: bytes)
-        last.withLock { $0 = Last(bytes: Array(bytes), function: function) }
+        checked.withLock { $0 = Array(bytes) }
         return function
     }
 }

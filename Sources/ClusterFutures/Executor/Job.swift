@@ -80,7 +80,7 @@ public final class Job: Sendable {
     public func complete(reply: Payload, origin: TaskOrigin) { completion(reply, origin) }
 
     /// Fails the future with an error of the executor's (a lost worker, say).
-    public func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(.failure(error), origin: origin) }
+    public func fail(_ error: any Error, origin: TaskOrigin?) { future?.finish(error: error, origin: origin) }
 
     /// The future of a job, when a job was needed: nil `job` means the future is already complete
     /// (every input failed to encode, or the batch was empty) and nothing is to be sent.
@@ -126,10 +126,12 @@ public final class Job: Sendable {
     private static func finish<Output: Decodable & Sendable>(
         _ future: Future<Output>, reply: Payload, origin: TaskOrigin, name: String, registry: FunctionRegistry
     ) {
-        switch CallReply.decodeSingle(reply.bytes, buffers: reply.buffers, as: Output.self, functionName: name,
-                                      origin: origin, registry: registry) {
-        case .success(let value): future.succeed(value, origin: origin)
-        case .failure(let error): future.fail(error, origin: origin)
+        do {
+            let value = try CallReply.decodeSingle(reply.bytes, buffers: reply.buffers, as: Output.self,
+                                                   functionName: name, origin: origin, registry: registry)
+            future.succeed(value, origin: origin)
+        } catch {
+            future.fail(error, origin: origin)
         }
     }
 

@@ -15,11 +15,13 @@ import Darwin
 /// ``Futures/asCompleted(_:timeout:)`` accept, so they work over futures of different value types.
 /// Futures are compared by identity.
 // @unchecked Sendable: the class is not final (``Future`` refines it), which rules out checked
-// Sendable; every mutable property lives in `storage`, a `Mutex`, and the rest are `let`.
+// Sendable; every mutable property lives in `storage`, a `Mutex`, and the rest are `let` (``Future``'s
+// value is written under that mutex; see there).
 public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     struct Storage {
         var state: FutureState = .pending
-        var outcome: Result<any Sendable, any Error>?
+        /// The task's error, once finished with one. A value is kept, typed, by ``Future``.
+        var error: (any Error)?
         var origin: TaskOrigin?
         var callbacks: [@Sendable (AnyFuture) -> Void] = []
         /// The future itself while it has callbacks to run: whoever else holds a future may let go
@@ -114,21 +116,27 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done within `timeout`
     ///   (the future is unchanged).
     public func error(timeout: Duration? = nil) throws -> (any Error)? {
-        switch try outcome(timeout: timeout) {
-        case .success: nil
-        case .failure(let error): error
+        switch try ending(timeout: timeout) {
+        case .succeeded: nil
+        case .failed(let error): error
         }
     }
 
-    /// Waits until done, then returns the outcome. Runs a lazy task in the caller first.
-    func outcome(timeout: Duration?) throws -> Result<any Sendable, any Error> {
+    /// How a finished future ended. The value of a success is kept by ``Future``, typed.
+    enum Ending {
+        case succeeded
+        case failed(any Error)
+    }
+
+    /// Waits until done, then returns how it ended. Runs a lazy task in the caller first.
+    func ending(timeout: Duration?) throws -> Ending {
         runIfOnDemand()
-        if let finished = try finishedOutcome() { return finished }
+        if let finished = try finishedEnding() { return finished }
         let deadline = Deadline(timeout: timeout)
         // Results from a busy pool arrive microseconds apart; waking from a sleep takes tens.
         let clock = ContinuousClock()
         let helper = storage.withLock { $0.waitHelper }
-        let spun: Result<any Sendable, any Error>? = try {
+        let spun: Ending? = try {
             helper?.startHelping()
             defer { helper?.stopHelping() }
             let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
@@ -146,46 +154,41 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
                 } else {
                     sched_yield()
                 }
-                if let finished = try finishedOutcome() { return finished }
+                if let finished = try finishedEnding() { return finished }
             }
             return nil
         }()
         if let spun { return spun }
         let waiter = FutureWaiter()
-        guard register(waiter) else { return try finishedOutcome() ?? .failure(CancellationError()) }
+        guard register(waiter) else { return try finishedEnding() ?? .failed(CancellationError()) }
         defer { unregister(waiter) }
         while true {
-            if let finished = try finishedOutcome() { return finished }
+            if let finished = try finishedEnding() { return finished }
             guard waiter.wait(until: deadline) else {
-                if let finished = try finishedOutcome() { return finished }
+                if let finished = try finishedEnding() { return finished }
                 throw ClusterFuturesError(.timedOut, "\(label) was not done within \(timeout.map { "\($0)" } ?? "")")
             }
         }
     }
 
-    /// The outcome if done; throws `CancellationError` if cancelled; nil if not done.
-    private func finishedOutcome() throws -> Result<any Sendable, any Error>? {
-        let (state, outcome) = storage.withLock { ($0.state, $0.outcome) }
+    /// How the future ended if it finished; throws `CancellationError` if cancelled; nil if not done.
+    private func finishedEnding() throws -> Ending? {
+        let (state, error) = storage.withLock { ($0.state, $0.error) }
         switch state {
         case .cancelled: throw CancellationError()
-        case .finished: return outcome
+        case .finished: return error.map(Ending.failed) ?? .succeeded
         case .pending, .running: return nil
         }
     }
 
     /// True when the future finished with an error (not when cancelled).
-    var hasFailed: Bool {
-        storage.withLock { storage in
-            if case .failure = storage.outcome { return true }
-            return false
-        }
-    }
+    var hasFailed: Bool { storage.withLock { $0.state == .finished && $0.error != nil } }
 
     /// Awaits completion without blocking a thread. When the awaiting task is cancelled, the future is
     /// cancelled if still pending, and the wait ends with `CancellationError` either way.
-    func awaitOutcome() async throws -> Result<any Sendable, any Error> {
+    func awaitEnding() async throws -> Ending {
         runIfOnDemand()
-        if let finished = try finishedOutcome() { return finished }
+        if let finished = try finishedEnding() { return finished }
         let resumption = Resumption()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -197,7 +200,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             resumption.resume(with: .failure(CancellationError()))
         }
         try Task.checkCancellation()
-        return try finishedOutcome() ?? .failure(CancellationError())
+        return try finishedEnding() ?? .failed(CancellationError())
     }
 
     // MARK: For executors and waiters
@@ -213,13 +216,16 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Finishes the future. Returns false, changing nothing, if it was already done.
+    /// Finishes the future with `error`, or with success when it is nil, after `storeValue` ran under
+    /// the future's lock. Returns false, changing nothing and not calling `storeValue`, if it was
+    /// already done.
     @discardableResult
-    func finish(_ outcome: Result<any Sendable, any Error>, origin: TaskOrigin?) -> Bool {
+    func finish(error: (any Error)?, origin: TaskOrigin?, storeValue: () -> Void = {}) -> Bool {
         let notifications: Notifications? = storage.withLock { storage in
             guard storage.state == .pending || storage.state == .running else { return nil }
+            storeValue()
             storage.state = .finished
-            storage.outcome = outcome
+            storage.error = error
             storage.origin = origin
             storage.runOnDemand = nil
             storage.waitHelper = nil
@@ -377,7 +383,23 @@ private final class Resumption: Sendable {
 ///
 /// The task runs at most once, however many times its result is asked for.
 public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
-    // @unchecked Sendable: restated from AnyFuture; this subclass adds no stored state.
+    // @unchecked Sendable: restated from AnyFuture. The one stored property this subclass adds,
+    // `valueSlot`, is set once, under `storage`'s lock, before the state becomes finished, and read
+    // only by a thread that saw the state finished under that lock: never while it is written.
+
+    /// The task's value, once it finished with one.
+    ///
+    /// Kept typed, not in `storage` as `any Sendable` (reading it back would be a dynamic cast), and
+    /// behind a pointer rather than as a `Value?`: this class's methods run unspecialized, and there
+    /// every use of `Value?` looks up its type at run time, which costs more than the allocation.
+    private var valueSlot: UnsafeMutablePointer<Value>?
+
+    deinit {
+        if let valueSlot {
+            valueSlot.deinitialize(count: 1)
+            valueSlot.deallocate()
+        }
+    }
 
     /// Waits until the task is done and returns its value.
     ///
@@ -386,7 +408,7 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done in time (the future is
     ///   unchanged and can be asked again).
     public func result(timeout: Duration? = nil) throws -> Value {
-        try Self.unwrap(outcome(timeout: timeout))
+        try unwrap(ending(timeout: timeout))
     }
 
     /// The task's value, awaited without blocking a thread.
@@ -395,7 +417,7 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     /// and the await throws `CancellationError` at once; a task already running goes on, and its
     /// result stays available through this future.
     public var value: Value {
-        get async throws { try Self.unwrap(await awaitOutcome()) }
+        get async throws { try unwrap(await awaitEnding()) }
     }
 
     /// Adds a callback run once when the future is done (finished or cancelled), in the order callbacks
@@ -405,21 +427,30 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
         addCallback { [unowned self] _ in callback(self) }
     }
 
-    private static func unwrap(_ outcome: Result<any Sendable, any Error>) throws -> Value {
-        switch outcome {
-        case .failure(let error):
+    /// The value of a future that ended as `ending` says.
+    private func unwrap(_ ending: Ending) throws -> Value {
+        switch ending {
+        case .failed(let error):
             throw error
-        case .success(let value):
-            guard let value = value as? Value else {
-                throw ClusterFuturesError(.decodingFailed, "a result of type \(type(of: value)) is not a \(Value.self)")
+        case .succeeded:
+            guard let valueSlot else {
+                throw ClusterFuturesError(.brokenExecutor, "the executor finished \(label) without a value")
             }
-            return value
+            return valueSlot.pointee
         }
     }
 
-    /// Finishes with a value.
-    func succeed(_ value: Value, origin: TaskOrigin?) { finish(.success(value), origin: origin) }
+    /// Finishes with a value. Returns false, changing nothing, if the future was already done.
+    @discardableResult
+    func succeed(_ value: Value, origin: TaskOrigin?) -> Bool {
+        finish(error: nil, origin: origin) {
+            let slot = UnsafeMutablePointer<Value>.allocate(capacity: 1)
+            slot.initialize(to: value)
+            valueSlot = slot
+        }
+    }
 
-    /// Finishes with an error.
-    func fail(_ error: any Error, origin: TaskOrigin?) { finish(.failure(error), origin: origin) }
+    /// Finishes with an error. Returns false, changing nothing, if the future was already done.
+    @discardableResult
+    func fail(_ error: any Error, origin: TaskOrigin?) -> Bool { finish(error: error, origin: origin) }
 }
