@@ -18,28 +18,31 @@ import Synchronization
 /// A thread waiting for a future of the pool helps: while it spins it runs rounds of the same
 /// loop (``help()``), so a quick task's request and reply need no hand-off between threads.
 // @unchecked Sendable: `shared` is a Mutex; the mutable progress state (the worker slots,
-// `functionNumbers`, `pendingSends`, `locallyInitialized`) is touched only inside `progress`'s lock, by the dispatcher
-// thread or a helping waiter; `backoff` only on the dispatcher thread; the rest is immutable.
+// `functionNumbers`, `lastFunctionNumber`, `pendingSends`, `received`, `locallyInitialized`) is
+// touched only inside `progress`'s lock, by the dispatcher thread or a helping waiter; `backoff`
+// only on the dispatcher thread; the rest is immutable.
 final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
-    /// One executor's share of the pool.
-    final class Client: Sendable {
+    /// One executor's share of the pool, and its queue.
+    // @unchecked Sendable: the `var`s are touched only inside the dispatcher's `shared` lock; the
+    // rest is immutable. They live here, not in a dictionary of `Shared` keyed by the client's id,
+    // so that a submit finds its queue without hashing. @exclusivity(unchecked) as for the progress
+    // state below: the lock already rules out overlapping accesses.
+    final class Client: @unchecked Sendable {
         let id: Int
         /// Entered for every job submitted, left when its future is done.
         let outstanding = DispatchGroup()
         let initializer: WorkerInitializer?
+        /// Jobs submitted and not yet sent.
+        @exclusivity(unchecked) fileprivate var queue = Deque<Job>()
+        /// Shut down: takes no more jobs, and is forgotten once nothing is queued.
+        @exclusivity(unchecked) fileprivate var draining = false
+        /// Set when the client's initializer failed on a worker.
+        @exclusivity(unchecked) fileprivate var broken: ClusterFuturesError?
 
         init(id: Int, initializer: WorkerInitializer?) {
             self.id = id
             self.initializer = initializer
         }
-    }
-
-    fileprivate struct ClientQueue {
-        let client: Client
-        var queue = Deque<Job>()
-        var draining = false
-        /// Set when the client's initializer failed on a worker.
-        var broken: ClusterFuturesError?
     }
 
     /// The number of queued jobs, kept by ``Shared`` as it changes, read by polls without its lock:
@@ -50,9 +53,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     struct Shared {
-        fileprivate var clients: [Int: ClientQueue] = [:]
-        /// Client ids in the order they take turns.
-        fileprivate var turns: [Int] = []
+        /// The clients not yet forgotten, in the order they take turns.
+        fileprivate var clients: [Client] = []
         fileprivate var nextTurn = 0
         fileprivate var nextClientID = 1
         /// Jobs queued over all clients, kept in ``queued`` so that polls can read it without the
@@ -78,10 +80,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// Empties every client's queue and returns what it held, with each job's client.
         fileprivate mutating func takeAllQueued() -> [(Job, Client)] {
             var taken: [(Job, Client)] = []
-            for id in turns {
-                guard let queue = clients[id] else { continue }
-                taken += queue.queue.map { ($0, queue.client) }
-                clients[id]?.queue.removeAll()
+            for client in clients {
+                taken += client.queue.map { ($0, client) }
+                client.queue.removeAll()
             }
             queuedCount = 0
             return taken
@@ -89,8 +90,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
         /// Empties one client's queue and returns what it held.
         fileprivate mutating func takeQueued(of client: Client) -> [Job] {
-            guard let queue = clients[client.id]?.queue else { return [] }
-            clients[client.id]?.queue.removeAll()
+            let queue = client.queue
+            client.queue.removeAll()
             queuedCount -= queue.count
             return Array(queue)
         }
@@ -101,11 +102,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 forgetEndedClients()
                 return nil
             }
-            let count = turns.count
+            let count = clients.count
             for step in 0..<count {
                 let index = (nextTurn + step) % count
-                let id = turns[index]
-                if let job = clients[id]?.queue.popFirst(), let client = clients[id]?.client {
+                let client = clients[index]
+                if let job = client.queue.popFirst() {
                     nextTurn = (index + 1) % count
                     queuedCount -= 1
                     return (job, client)
@@ -117,9 +118,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// With nothing queued: forgets the executors that were shut down.
         private mutating func forgetEndedClients() {
             guard drainingCount > 0 else { return }
-            let ended = Set(clients.filter { $0.value.draining }.keys)
-            turns.removeAll { ended.contains($0) }
-            for id in ended { clients[id] = nil }
+            clients.removeAll { $0.draining }
             drainingCount = 0
             nextTurn = 0
         }
@@ -148,7 +147,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var origin: TaskOrigin
         @exclusivity(unchecked) var inFlight = Deque<Sent>()
         @exclusivity(unchecked) var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
-        @exclusivity(unchecked) var defined = Set<Int>()
+        /// By function number: whether its definition was sent (an array: looked at on every send).
+        @exclusivity(unchecked) var defined: [Bool] = []
         @exclusivity(unchecked) var initializedClients = Set<Int>()
         /// The out-of-band buffers of its next result, received just before it.
         @exclusivity(unchecked) var buffers: [WireBuffer] = []
@@ -189,6 +189,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     // Progress state, only inside `progress`'s lock (see WorkerSlot for @exclusivity).
     @exclusivity(unchecked) private var functionNumbers: [ObjectIdentifier: Int] = [:]
+    /// The function last looked up in `functionNumbers`, and its number.
+    @exclusivity(unchecked) private var lastFunctionNumber: (function: ObjectIdentifier, number: Int)?
     @exclusivity(unchecked) private var pendingSends: [Request] = []
     /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
     @exclusivity(unchecked) private var received: [Received] = []
@@ -234,8 +236,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
             let client = Client(id: state.nextClientID, initializer: initializer)
             state.nextClientID += 1
-            state.clients[client.id] = ClientQueue(client: client)
-            state.turns.append(client.id)
+            state.clients.append(client)
             return client
         }
     }
@@ -246,8 +247,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     private static func refusal(for client: Client, in state: Shared) -> ClusterFuturesError? {
-        if let broken = state.broken ?? state.clients[client.id]?.broken { return broken }
-        guard let queue = state.clients[client.id], !queue.draining, !state.finishing else {
+        if let broken = state.broken ?? client.broken { return broken }
+        guard !client.draining, !state.finishing else {
             return ClusterFuturesError(.executorShutDown, "the MPI pool executor was shut down; submit is not allowed after shutdown")
         }
         return nil
@@ -259,7 +260,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         try shared.withLock { (state) throws(ClusterFuturesError) in
             if let refusal = Self.refusal(for: client, in: state) { throw refusal }
             client.outstanding.enter()
-            state.clients[client.id]?.queue.append(job)
+            client.queue.append(job)
             state.queuedCount += 1
         }
         // In a world of one, sending is running the task: only the dispatcher thread does that.
@@ -285,8 +286,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Stops `client` taking work; see `Executor.shutdown(wait:cancelFutures:)`.
     func shutdown(_ client: Client, wait: Bool, cancelFutures: Bool) {
         let cancelled: [Job] = shared.withLock { state in
-            if state.clients[client.id]?.draining == false {
-                state.clients[client.id]?.draining = true
+            if !client.draining {
+                client.draining = true
                 state.drainingCount += 1
             }
             return cancelFutures ? state.takeQueued(of: client) : []
@@ -567,9 +568,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         _ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], buffers: [WireBuffer], to worker: WorkerSlot
     ) throws {
         let number = try functionNumber(for: function)
-        if worker.defined.insert(number).inserted {
+        if number >= worker.defined.count || !worker.defined[number] {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
+            if number >= worker.defined.count {
+                worker.defined += repeatElement(false, count: number + 1 - worker.defined.count)
+            }
+            worker.defined[number] = true
         }
         try communicator.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
@@ -588,12 +593,20 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     /// The number by which workers know `function`, assigned on first use.
     private func functionNumber(for function: ObjectIdentifier) throws(ClusterFuturesError) -> Int {
-        if let number = functionNumbers[function] { return number }
-        let number = functionNumbers.count
-        guard number < PoolTag.maxFunctions else {
-            throw ClusterFuturesError(.invalidArgument, "an MPI pool can run at most \(PoolTag.maxFunctions) different functions")
+        // Calls usually come in runs of one function: remember the last one, and hash only when
+        // the function changes.
+        if let last = lastFunctionNumber, last.function == function { return last.number }
+        let number: Int
+        if let known = functionNumbers[function] {
+            number = known
+        } else {
+            number = functionNumbers.count
+            guard number < PoolTag.maxFunctions else {
+                throw ClusterFuturesError(.invalidArgument, "an MPI pool can run at most \(PoolTag.maxFunctions) different functions")
+            }
+            functionNumbers[function] = number
         }
-        functionNumbers[function] = number
+        lastFunctionNumber = (function, number)
         return number
     }
 
@@ -686,9 +699,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func breakClient(_ client: Client, because reason: String) -> ClusterFuturesError {
         let error = ClusterFuturesError(.brokenExecutor, reason)
         let queued: [Job] = shared.withLock { state in
-            guard state.clients[client.id]?.broken == nil else { return [] }
+            guard client.broken == nil else { return [] }
             logger.error("\(reason)")
-            state.clients[client.id]?.broken = error
+            client.broken = error
             return state.takeQueued(of: client)
         }
         for job in queued {
