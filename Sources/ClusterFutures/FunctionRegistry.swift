@@ -32,8 +32,9 @@ public final class FunctionRegistry: Sendable {
     }
 
     /// The names a registered function type goes by, worked out once: computing a type's name is
-    /// slow next to the rest of a call.
-    struct Identity: Sendable {
+    /// slow next to the rest of a call. A class, so that every job of the function shares one
+    /// reference to them instead of copying (and retaining) each.
+    final class Identity: Sendable {
         /// The function type.
         let type: ObjectIdentifier
         /// ``RemoteFunction/name``.

@@ -41,7 +41,8 @@ enum WorkerRank {
         // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
         cf_install_crash_reporter()
         let whereAmI = "rank \(communicator.rank) (pid \(getpid()), host \(MPI.processorName))"
-        var functions: [Int: DefinedFunction] = [:]
+        /// By function number (an array: looked up for every task).
+        var functions: [DefinedFunction?] = []
         /// The out-of-band buffers of the next task.
         var buffers: [WireBuffer] = []
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
@@ -59,7 +60,13 @@ enum WorkerRank {
                 guard let definition = try? WireDecoder().decode(FunctionDefinition.self, from: bytes) else {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
                 }
+                guard (0..<PoolTag.maxFunctions).contains(definition.number) else {
+                    throw ClusterFuturesError(.protocolViolation, "rank 0 defined function number \(definition.number), out of range")
+                }
                 let name = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
+                if definition.number >= functions.count {
+                    functions += repeatElement(nil, count: definition.number + 1 - functions.count)
+                }
                 functions[definition.number] = DefinedFunction(
                     entry: registry.resolve(taskPrefix: definition.taskPrefix),
                     taskPrefix: definition.taskPrefix,
@@ -69,7 +76,7 @@ enum WorkerRank {
             case let tag where tag >= PoolTag.taskBase:
                 let number = tag - PoolTag.taskBase
                 let reply: Payload
-                if let function = functions[number] {
+                if number < functions.count, let function = functions[number] {
                     cf_set_crash_message(function.crashMessage)
                     if let entry = function.entry {
                         reply = entry.serve(bytes[...], buffers: buffers, outOfBandMinimum: BufferList.minimumBytes)

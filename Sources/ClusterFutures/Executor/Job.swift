@@ -12,16 +12,19 @@ import ClusterFuturesWire
 /// `@_spi(ExecutorImplementation)`: not for programs, and not stable.
 @_spi(ExecutorImplementation)
 public final class Job: Sendable {
+    /// The function's names, shared by all its jobs.
+    private let identity: FunctionRegistry.Identity
+
     /// The function type: the same for every job of one function, so an executor can key what it
     /// keeps per function by it without hashing ``taskPrefix``.
-    public let functionType: ObjectIdentifier
+    public var functionType: ObjectIdentifier { identity.type }
     /// The registered name of the function.
-    public let functionName: String
+    public var functionName: String { identity.name }
     /// The function type's mangled name, by which a worker that never ran the program's bootstrap
     /// finds it.
-    public let mangledName: String
+    public var mangledName: String { identity.mangledName }
     /// The names as the start of a task message, encoded once per function.
-    public let taskPrefix: [UInt8]
+    public var taskPrefix: [UInt8] { identity.taskPrefix }
     /// The encoded ``CallRequest``.
     public let request: [UInt8]
     /// The arrays the request left out of band (see ``single(_:_:registry:outOfBandMinimum:)``), to
@@ -53,10 +56,7 @@ public final class Job: Sendable {
         future: AnyFuture, holdingFutureWeakly: Bool,
         completion: @escaping @Sendable (_ reply: Payload, _ origin: TaskOrigin) -> Void
     ) {
-        self.functionType = identity.type
-        self.functionName = identity.name
-        self.mangledName = identity.mangledName
-        self.taskPrefix = identity.taskPrefix
+        self.identity = identity
         self.request = request
         self.requestBuffers = requestBuffers
         self.itemCount = itemCount
