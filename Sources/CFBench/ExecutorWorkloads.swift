@@ -116,6 +116,29 @@ enum ExecutorWorkloads {
             + " roundtrip_us_max=\(String(format: "%.1f", last))"
     }
 
+    /// Measures the 1 MiB echo `runs` times, 200 calls each as in ``run(_:label:)``, and returns the
+    /// line `<label>: runs=.. echo1mib_mb_per_s_min=.. echo1mib_mb_per_s_p50=.. echo1mib_mb_per_s_max=..`.
+    static func echoes(_ executor: any Executor, runs: Int, label: String) throws -> String {
+        let echo = BenchEcho()
+        let clock = ContinuousClock()
+        let blob = [UInt8](repeating: 0, count: 1 << 20)
+        let reps = 200
+        var rates: [Double] = []
+        for _ in 0..<runs {
+            let start = clock.now
+            for _ in 0..<reps {
+                let back = try executor.submit(echo, blob).result()
+                guard back.count == blob.count else { throw Mismatch(what: "echo returned \(back.count) bytes") }
+            }
+            rates.append(2 * Double(reps) * Double(blob.count) / seconds(clock.now - start) / 1e6)
+        }
+        rates.sort()
+        guard let first = rates.first, let last = rates.last else { return "\(label): runs=0" }
+        return "\(label): runs=\(runs) echo1mib_mb_per_s_min=\(String(format: "%.0f", first))"
+            + " echo1mib_mb_per_s_p50=\(String(format: "%.0f", rates[rates.count / 2]))"
+            + " echo1mib_mb_per_s_max=\(String(format: "%.0f", last))"
+    }
+
     /// `0² + 1² + ... + (n-1)²`, to check the workloads' sums.
     static func sumOfSquares(below n: Int) -> Int {
         (n - 1) * n * (2 * n - 1) / 6

@@ -19,18 +19,26 @@ extension CFBench {
         @Option(help: "Measure only the round trip, this many times, and print its spread.")
         var roundtripRuns: Int?
 
+        /// When set, only the 1 MiB echo is measured, this many times (see
+        /// ``ExecutorWorkloads/echoes(_:runs:label:)``).
+        @Option(help: "Measure only the 1 MiB echo, this many times, and print its spread.")
+        var echoRuns: Int?
+
         func run() throws {
             let pool = try MPIPoolExecutor()
             guard pool.worldSize > 1 else {
                 throw ValidationError("run it under MPI: mpiexec -n 2 .build/release/cf-bench mpi")
             }
             try withExecutor(pool) { pool in
+                let label = "swift-MPIPoolExecutor(\(pool.numWorkers))"
                 if let roundtripRuns {
-                    let label = "swift-MPIPoolExecutor(\(pool.numWorkers))"
                     print(try ExecutorWorkloads.roundTrips(pool, runs: roundtripRuns, label: label))
-                    return
                 }
-                print(try ExecutorWorkloads.run(pool, label: "swift-MPIPoolExecutor(\(pool.numWorkers))"))
+                if let echoRuns {
+                    print(try ExecutorWorkloads.echoes(pool, runs: echoRuns, label: label))
+                }
+                if roundtripRuns != nil || echoRuns != nil { return }
+                print(try ExecutorWorkloads.run(pool, label: label))
                 print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0"))
             }
         }

@@ -194,7 +194,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) private var pendingSends: [Request] = []
     /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
     @exclusivity(unchecked) private var received: [Received] = []
-    private typealias Received = (job: Job, client: Client, reply: Payload, origin: TaskOrigin)
+    /// A result to complete. A struct, not a tuple: an array of tuples is copied and destroyed
+    /// through the runtime's generic tuple witnesses, which cost more than the rest of a round.
+    private struct Received {
+        let job: Job
+        let client: Client
+        let reply: Payload
+        let origin: TaskOrigin
+    }
     /// In a world of one: the clients whose initializer has run here.
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
     /// Only on the dispatcher thread.
@@ -399,9 +406,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             defer { received = [] }
             return (result, received)
         }) else { return nil }
-        for (job, client, reply, origin) in received {
-            job.complete(reply: reply, origin: origin)
-            client.outstanding.leave()
+        for result in received {
+            result.job.complete(reply: result.reply, origin: result.origin)
+            result.client.outstanding.leave()
         }
         return result
     }
@@ -686,7 +693,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func complete(_ sent: Sent, reply: Payload, from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
-            received.append((job, sent.client, reply, worker.origin))
+            received.append(Received(job: job, client: sent.client, reply: reply, origin: worker.origin))
         case .initializer:
             guard let reason = WorkerInitializer.failure(inReply: reply.bytes) else { return }
             let name = sent.client.initializer?.name ?? "?"

@@ -106,6 +106,10 @@ extension Communicator {
     }
 
     /// Receives a message matched by a probe into a new array of exactly its length.
+    ///
+    /// Inlined so that the byte receive every pool message takes is specialized: unspecialized,
+    /// making the array looks its storage class up at run time, on every message.
+    @inline(__always)
     private func receiveMatched<T: MPIScalar>(
         _ type: T.Type, message: inout MPI_Message, status: inout MPI_Status
     ) throws -> ([T], Status) {
