@@ -21,6 +21,11 @@ extension CFBench {
         @Option(help: "Measure only the round trip, this many times, and print its spread.")
         var roundtripRuns: Int?
 
+        /// Refuses run counts below 1.
+        func validate() throws {
+            if let roundtripRuns, roundtripRuns < 1 { throw ValidationError("--roundtrip-runs must be at least 1") }
+        }
+
         /// Runs the workloads, prints their line, and shuts the executor down.
         func run() throws {
             let executor = InlineDummyExecutor(mode: eager ? .eager : .lazy)

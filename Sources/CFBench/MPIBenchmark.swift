@@ -24,6 +24,12 @@ extension CFBench {
         @Option(help: "Measure only the 1 MiB echo, this many times, and print its spread.")
         var echoRuns: Int?
 
+        /// Refuses run counts below 1.
+        func validate() throws {
+            if let roundtripRuns, roundtripRuns < 1 { throw ValidationError("--roundtrip-runs must be at least 1") }
+            if let echoRuns, echoRuns < 1 { throw ValidationError("--echo-runs must be at least 1") }
+        }
+
         func run() throws {
             let pool = try MPIPoolExecutor()
             guard pool.worldSize > 1 else {
