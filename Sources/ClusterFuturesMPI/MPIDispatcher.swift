@@ -406,9 +406,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             defer { received = [] }
             return (result, received)
         }) else { return nil }
-        for result in received {
-            result.job.complete(reply: result.reply, origin: result.origin)
-            result.client.outstanding.leave()
+        for done in received {
+            done.job.complete(reply: done.reply, origin: done.origin)
+            done.client.outstanding.leave()
         }
         return result
     }
@@ -578,10 +578,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         if number >= worker.defined.count || !worker.defined[number] {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
-            if number >= worker.defined.count {
-                worker.defined += repeatElement(false, count: number + 1 - worker.defined.count)
-            }
-            worker.defined[number] = true
+            worker.defined.set(true, at: number, growingWith: false)
         }
         try communicator.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }

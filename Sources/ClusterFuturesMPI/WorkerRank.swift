@@ -64,15 +64,13 @@ enum WorkerRank {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 defined function number \(definition.number), out of range")
                 }
                 let name = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
-                if definition.number >= functions.count {
-                    functions += repeatElement(nil, count: definition.number + 1 - functions.count)
-                }
-                functions[definition.number] = DefinedFunction(
+                functions.set(DefinedFunction(
                     entry: registry.resolve(taskPrefix: definition.taskPrefix),
                     taskPrefix: definition.taskPrefix,
                     // Kept for the life of the process: the signal handler may read it at any time.
                     crashMessage: strdup("ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
-                                         + "MPI cannot replace a rank, so the launcher ends the job"))
+                                         + "MPI cannot replace a rank, so the launcher ends the job")),
+                    at: definition.number, growingWith: nil)
             case let tag where tag >= PoolTag.taskBase:
                 let number = tag - PoolTag.taskBase
                 let reply: Payload

@@ -336,7 +336,7 @@ final class PoolIOLoop: @unchecked Sendable {
         case (.initializerFailed, .initializing):
             let reason = String(decoding: frame.payload, as: UTF8.self)
             breakPool(ClusterFuturesError(.brokenExecutor,
-                "the initializer \(settings.initializer?.functionName ?? "?") failed in \(worker.name): \(reason)"))
+                "the initializer \(settings.initializer?.name ?? "?") failed in \(worker.name): \(reason)"))
         case (.result, .ready), (.result, .stopping):
             guard let first = worker.inFlight.first, first.id == frame.id else {
                 return ClusterFuturesError(.protocolViolation, "\(worker.name) answered task \(frame.id), which it was not running")
@@ -367,7 +367,7 @@ final class PoolIOLoop: @unchecked Sendable {
         case .starting, .initializing:
             if case .terminating = phase { return }
             let during = worker.phase == .initializing
-                ? "while running the initializer \(settings.initializer?.functionName ?? "")" : "while starting"
+                ? "while running the initializer \(settings.initializer?.name ?? "")" : "while starting"
             breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)"))
         case .retiring where worker.inFlight.isEmpty:
             logger.debug("\(worker.name) retired after \(worker.tasksSent) tasks")

@@ -131,7 +131,6 @@ final class ProcessPoolEngine: @unchecked Sendable {
 
 /// A registered function that runs once in every worker before its first task.
 public struct WorkerInitializer: Sendable {
-    let functionName: String
     let identity: FunctionRegistry.Identity
     let message: TaskMessage
 
@@ -144,7 +143,6 @@ public struct WorkerInitializer: Sendable {
     public init<F: RemoteFunction>(_ function: F, _ input: F.Input, registry: FunctionRegistry = .shared) throws(ClusterFuturesError) {
         let request = try CallRequest(function: function, inputs: [input])
         if let failure = request.encodingFailures[0] { throw failure }
-        functionName = F.name
         identity = try registry.requireRegistered(F.self)
         message = TaskMessage(prefix: identity.taskPrefix, request: request.bytes)
     }
@@ -163,7 +161,7 @@ public struct WorkerInitializer: Sendable {
 
     /// The registered name of the function, for messages.
     @_spi(ExecutorImplementation)
-    public var name: String { functionName }
+    public var name: String { identity.name }
 
     /// Why the initializer failed, from its encoded reply; nil when it succeeded.
     @_spi(ExecutorImplementation)
