@@ -192,18 +192,28 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// The function last looked up in `functionNumbers`, and its number.
     @exclusivity(unchecked) private var lastFunctionNumber: (function: ObjectIdentifier, number: Int)?
     @exclusivity(unchecked) private var pendingSends: [Request] = []
-    /// Results received in this round, completed once the lock is released (``makeProgress(_:)``).
+    /// Results received (or, in a world of one, computed) in this round, completed once the lock
+    /// is released (``makeProgress(_:)``).
     @exclusivity(unchecked) private var received: [Received] = []
     /// A result to complete. A struct, not a tuple: an array of tuples is copied and destroyed
     /// through the runtime's generic tuple witnesses, which cost more than the rest of a round.
     private struct Received {
         let job: Job
         let client: Client
-        let reply: Payload
+        let outcome: Outcome
         let origin: TaskOrigin
+
+        enum Outcome {
+            /// The encoded reply.
+            case reply(Payload)
+            /// The pool's own error (an initializer that failed).
+            case failure(ClusterFuturesError)
+        }
     }
     /// In a world of one: the clients whose initializer has run here.
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
+    /// Whether the workers were told to stop; only on the dispatcher thread.
+    @exclusivity(unchecked) private var stoppedWorkers = false
     /// Only on the dispatcher thread.
     @exclusivity(unchecked) private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     private let localOrigin: TaskOrigin
@@ -311,8 +321,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         shared.withLock { state in state.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
-    /// At exit: cancels what was never sent, lets what was sent finish, stops every worker, and
-    /// returns when the dispatcher thread has ended.
+    /// At exit, or when the program finalizes MPI: cancels what was never sent, lets what was sent
+    /// finish, stops every worker, and returns when the workers were told to stop.
+    ///
+    /// From any thread but the dispatcher's, that is when the dispatcher thread has ended. On the
+    /// dispatcher thread (a done-callback that finalizes MPI), this thread cannot wait for its own
+    /// loop: it makes the rounds itself, and the loop ends when the callback returns.
     func finish() {
         let cancelled: [(Job, Client)] = shared.withLock { state in
             state.finishing = true
@@ -323,7 +337,31 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             client.outstanding.leave()
         }
         wake.signal()
-        if !isDispatcherThread { finished.wait() }
+        if isDispatcherThread {
+            finishOnDispatcherThread()
+        } else {
+            finished.wait()
+        }
+    }
+
+    /// ``finish()`` called from the dispatcher thread's own loop: rounds of progress until nothing
+    /// is out, then the workers are told to stop.
+    private func finishOnDispatcherThread() {
+        while makeProgress({ () -> Bool in
+            _ = round(onDispatcherThread: true)
+            return isQuiet
+        }) != true {
+            sched_yield()
+        }
+        stopWorkers()
+    }
+
+    /// Tells the workers to stop, once, from the dispatcher thread; the loop ends after it.
+    private func stopWorkers() {
+        guard !stoppedWorkers else { return }
+        stoppedWorkers = true
+        let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
+        Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
     }
 
     /// Tells the worker ranks to stop, after taking the hello of each rank in `owingHello` (every
@@ -342,8 +380,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func run() {
         // How long to stand by while threads waiting for futures poll; see `standBy(for:)`.
         var standBy = Self.maxSleep
-        while true {
-            if helpers.load(ordering: .relaxed) > 0 {
+        // Ends once the workers were told to stop: here, or in a done-callback this loop ran that
+        // finalized MPI (``finish()``), after which it must not call MPI again.
+        while !stoppedWorkers {
+            // Stand by while threads waiting for futures poll, unless the pool is finishing: a
+            // waiting thread that finalizes MPI from a done-callback waits for this loop to end.
+            if helpers.load(ordering: .relaxed) > 0 && !shared.withLock({ $0.finishing }) {
                 standBy = self.standBy(for: standBy)
                 continue
             }
@@ -352,11 +394,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 sched_yield()
                 continue
             }
+            if stoppedWorkers { return }
             if active { backoff.reset() }
             switch nextWait() {
             case .stop:
-                let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
-                Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
+                stopWorkers()
                 return
             case .poll:
                 sched_yield()
@@ -407,7 +449,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             return (result, received)
         }) else { return nil }
         for done in received {
-            done.job.complete(reply: done.reply, origin: done.origin)
+            switch done.outcome {
+            case .reply(let reply): done.job.complete(reply: reply, origin: done.origin)
+            case .failure(let error): done.job.fail(error, origin: done.origin)
+            }
             done.client.outstanding.leave()
         }
         return result
@@ -623,18 +668,19 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     /// A world of one process: the thread making progress runs the task itself, after the
-    /// client's initializer the first time.
+    /// client's initializer the first time. Its future is completed, as a worker's result would
+    /// be, once the progress lock is released.
     private func runLocally(_ job: Job, client: Client) {
-        defer { client.outstanding.leave() }
         let registry = FunctionRegistry.shared
+        let outcome: Received.Outcome
         if let initializer = client.initializer, locallyInitialized.insert(client.id).inserted,
            let reason = WorkerInitializer.failure(
                inReply: registry.serve(taskPrefix: initializer.taskPrefix, request: initializer.request[...])) {
-            let error = breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)")
-            job.fail(error, origin: localOrigin)
-            return
+            outcome = .failure(breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)"))
+        } else {
+            outcome = .reply(Payload(bytes: registry.serve(taskPrefix: job.taskPrefix, request: job.request[...])))
         }
-        job.complete(reply: registry.serve(taskPrefix: job.taskPrefix, request: job.request[...]), origin: localOrigin)
+        received.append(Received(job: job, client: client, outcome: outcome, origin: localOrigin))
     }
 
     // MARK: Receiving
@@ -690,7 +736,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func complete(_ sent: Sent, reply: Payload, from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
-            received.append(Received(job: job, client: sent.client, reply: reply, origin: worker.origin))
+            received.append(Received(job: job, client: sent.client, outcome: .reply(reply), origin: worker.origin))
         case .initializer:
             guard let reason = WorkerInitializer.failure(inReply: reply.bytes) else { return }
             let name = sent.client.initializer?.name ?? "?"

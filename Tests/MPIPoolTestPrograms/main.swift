@@ -2,6 +2,7 @@ import ClusterFuturesMPI
 import ClusterFuturesTestSupport
 import Foundation
 import MPI
+import Synchronization
 
 /// The program the MPI pool tests launch: `mpiexec -n N mpi-pool-test-programs SCENARIO...`, or the
 /// program alone (a world of one). Rank 0 runs each scenario and prints `ok SCENARIO details`, or
@@ -71,6 +72,8 @@ enum PoolTestPrograms {
         "spawn": spawn,
         "exit-running": exitRunning,
         "finalize": finalize,
+        "finalize-in-pool-callback": { try finalizeInCallback(waiting: false) },
+        "finalize-in-waiting-callback": { try finalizeInCallback(waiting: true) },
         "uncaught": uncaught,
         "crash": crash,
     ]
@@ -344,6 +347,60 @@ enum PoolTestPrograms {
             let another = try error(from: "a new pool after MPI.finalize()") { _ = try MPIPoolExecutor() }
             try check(another is ClusterFuturesError, "\(another)")
             return "all-done=\(finished + cancelled == futures.count)"
+        }
+    }
+
+    /// The program finalizes MPI from a done-callback, which runs on the thread that received the
+    /// result: the pool's own thread when nobody waits (`waiting` false), or, usually, the thread
+    /// blocked in `result()` (`waiting` true). Either way `MPI.finalize()` returns, every future is
+    /// done, and the job ends with exit status 0. Reports which thread ran the callback.
+    static func finalizeInCallback(waiting: Bool) throws -> String {
+        try attempt("finalize in a done-callback") {
+            let pool = try MPIPoolExecutor()
+            // Nobody waiting: the callback's future is queued behind others, so that the pool's
+            // own thread receives its result. Waiting: it is sent first, and this thread waits.
+            // First a round trip, so that every worker has said hello.
+            try check(try pool.submit(Square(), 2).result(timeout: .seconds(20)) == 4, "a first round trip")
+            let before = waiting ? [] : try (0..<20).map { try pool.submit(SleepThenReturn(milliseconds: 1), $0) }
+            let first = try pool.submit(Square(), 3)
+            let finalized = DispatchSemaphore(value: 0)
+            let report = Mutex<(error: String?, onMain: Bool)>((nil, false))
+            first.addDoneCallback { _ in
+                do {
+                    try MPI.finalize()
+                } catch {
+                    report.withLock { $0.error = "\(error)" }
+                }
+                report.withLock { $0.onMain = Thread.isMainThread }
+                finalized.signal()
+            }
+            // The callback may already have finalized MPI (in a world of one, the pool's thread runs
+            // tasks itself): then a submit is refused, as after any finalize.
+            // Waiting: only a few, so that this thread waits before the result is in.
+            var rest: [Future<Int>] = []
+            for x in 0..<(waiting ? 3 : 100) {
+                do {
+                    rest.append(try pool.submit(SleepThenReturn(milliseconds: 1), x))
+                } catch let refused as ClusterFuturesError where refused.code == .executorShutDown {
+                    break
+                }
+            }
+            if waiting { try check(try first.result(timeout: .seconds(20)) == 9, "the first result") }
+            try check(finalized.wait(timeout: .now() + 30) == .success, "MPI.finalize() in a done-callback did not return")
+            let (error, onMain) = report.withLock { $0 }
+            try check(error == nil, "MPI.finalize() in a done-callback threw: \(error ?? "")")
+            try check(MPI.isFinalized, "MPI is not finalized")
+            // Results received in the same round as the callback's complete right after it.
+            for (x, future) in zip(Array(before.indices) + Array(rest.indices), before + rest) {
+                do {
+                    try check(try future.result(timeout: .seconds(10)) == x, "result \(x)")
+                } catch is CancellationError {
+                    continue
+                }
+            }
+            let refused = try self.error(from: "a submit after MPI.finalize()") { _ = try pool.submit(Square(), 2) }
+            try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
+            return "all-done=true callback-thread=\(onMain ? "main" : "other")"
         }
     }
 
