@@ -212,6 +212,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
     /// In a world of one: the clients whose initializer has run here.
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
+    /// Marks the threads completing futures in ``makeProgress(_:)``, where done-callbacks run.
+    private let completing = ThreadMark()
     /// Whether the workers were told to stop; only on the dispatcher thread.
     @exclusivity(unchecked) private var stoppedWorkers = false
     /// Only on the dispatcher thread.
@@ -314,7 +316,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             client.outstanding.leave()
         }
         wake.signal()
-        if wait && !isDispatcherThread { client.outstanding.wait() }
+        // A thread completing the pool's futures (a done-callback calls this) cannot wait: the
+        // futures it would wait for include the one whose callback runs, and results only it or the
+        // dispatcher thread, standing by for it, would receive. As the process pool does from its
+        // I/O thread, it returns at once; the work still finishes.
+        if wait && !isDispatcherThread && !completing.isMarked { client.outstanding.wait() }
     }
 
     private var isDispatcherThread: Bool {
@@ -448,12 +454,15 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             defer { received = [] }
             return (result, received)
         }) else { return nil }
-        for done in received {
-            switch done.outcome {
-            case .reply(let reply): done.job.complete(reply: reply, origin: done.origin)
-            case .failure(let error): done.job.fail(error, origin: done.origin)
+        if received.isEmpty { return result }
+        completing.marking {
+            for done in received {
+                switch done.outcome {
+                case .reply(let reply): done.job.complete(reply: reply, origin: done.origin)
+                case .failure(let error): done.job.fail(error, origin: done.origin)
+                }
+                done.client.outstanding.leave()
             }
-            done.client.outstanding.leave()
         }
         return result
     }

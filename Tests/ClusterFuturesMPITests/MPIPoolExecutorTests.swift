@@ -90,14 +90,12 @@ struct MPIPoolExecutorTests {
         #expect(details["finalize"] == "all-done=true")
     }
 
-    @Test("MPI.finalize() in a done-callback, on the pool's thread or a thread waiting for a result, returns; the job exits 0",
-          arguments: [1, 2, 4])
-    func finalizeInADoneCallback(processes: Int) throws {
-        let scenarios = ["finalize-in-pool-callback", "finalize-in-waiting-callback"]
-        for scenario in scenarios {
-            let details = try expectSuccess(processes, scenario)
-            #expect(details[scenario]?.hasPrefix("all-done=true") == true, "\(scenario): \(details)")
-        }
+    @Test("MPI.finalize() or shutdown(wait: true) in a done-callback, on the pool's thread or a thread waiting for a result, returns; the work finishes, the job exits 0",
+          arguments: [1, 2, 4], ["finalize-in-pool-callback", "finalize-in-waiting-callback",
+                                 "shutdown-in-pool-callback", "shutdown-in-waiting-callback"])
+    func stoppingInADoneCallback(processes: Int, scenario: String) throws {
+        let details = try expectSuccess(processes, scenario)
+        #expect(details[scenario]?.hasPrefix("all-done=true") == true, "\(scenario): \(details)")
     }
 
     @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")

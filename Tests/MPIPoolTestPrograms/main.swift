@@ -72,8 +72,10 @@ enum PoolTestPrograms {
         "spawn": spawn,
         "exit-running": exitRunning,
         "finalize": finalize,
-        "finalize-in-pool-callback": { try finalizeInCallback(waiting: false) },
-        "finalize-in-waiting-callback": { try finalizeInCallback(waiting: true) },
+        "finalize-in-pool-callback": { try stopInCallback(.finalize, waiting: false) },
+        "finalize-in-waiting-callback": { try stopInCallback(.finalize, waiting: true) },
+        "shutdown-in-pool-callback": { try stopInCallback(.shutdown, waiting: false) },
+        "shutdown-in-waiting-callback": { try stopInCallback(.shutdown, waiting: true) },
         "uncaught": uncaught,
         "crash": crash,
     ]
@@ -350,33 +352,45 @@ enum PoolTestPrograms {
         }
     }
 
-    /// The program finalizes MPI from a done-callback, which runs on the thread that received the
-    /// result: the pool's own thread when nobody waits (`waiting` false), or, usually, the thread
-    /// blocked in `result()` (`waiting` true). Either way `MPI.finalize()` returns, every future is
-    /// done, and the job ends with exit status 0. Reports which thread ran the callback.
-    static func finalizeInCallback(waiting: Bool) throws -> String {
-        try attempt("finalize in a done-callback") {
+    /// How a done-callback stops the pool in ``stopInCallback(_:waiting:)``.
+    enum Stop {
+        /// `MPI.finalize()`: the pool stops first; what was sent finishes, what was queued is cancelled.
+        case finalize
+        /// `shutdown(wait: true)`: later submits are refused, and everything submitted finishes.
+        case shutdown
+    }
+
+    /// A done-callback stops the pool, on the thread that received its result: the pool's own
+    /// thread when nobody waits (`waiting` false), or, usually, the thread blocked in `result()`.
+    /// The call returns (a thread that completes the pool's futures cannot wait for them), every
+    /// future ends with its value or cancelled, later submits are refused, and the job exits 0.
+    /// Reports which thread ran the callback.
+    static func stopInCallback(_ stop: Stop, waiting: Bool) throws -> String {
+        try attempt("\(stop) in a done-callback") {
             let pool = try MPIPoolExecutor()
-            // Nobody waiting: the callback's future is queued behind others, so that the pool's
-            // own thread receives its result. Waiting: it is sent first, and this thread waits.
             // First a round trip, so that every worker has said hello.
             try check(try pool.submit(Square(), 2).result(timeout: .seconds(20)) == 4, "a first round trip")
+            // Nobody waiting: the callback's future is queued behind others, so that the pool's
+            // own thread receives its result. Waiting: it is sent first, and this thread waits.
             let before = waiting ? [] : try (0..<20).map { try pool.submit(SleepThenReturn(milliseconds: 1), $0) }
             let first = try pool.submit(Square(), 3)
-            let finalized = DispatchSemaphore(value: 0)
+            let returned = DispatchSemaphore(value: 0)
             let report = Mutex<(error: String?, onMain: Bool)>((nil, false))
             first.addDoneCallback { _ in
                 do {
-                    try MPI.finalize()
+                    switch stop {
+                    case .finalize: try MPI.finalize()
+                    case .shutdown: pool.shutdown(wait: true, cancelFutures: false)
+                    }
                 } catch {
                     report.withLock { $0.error = "\(error)" }
                 }
                 report.withLock { $0.onMain = Thread.isMainThread }
-                finalized.signal()
+                returned.signal()
             }
-            // The callback may already have finalized MPI (in a world of one, the pool's thread runs
-            // tasks itself): then a submit is refused, as after any finalize.
-            // Waiting: only a few, so that this thread waits before the result is in.
+            // The callback may already have stopped the pool (in a world of one, the pool's thread
+            // runs tasks itself): then a submit is refused. Waiting: only a few, so that this
+            // thread waits before the result is in.
             var rest: [Future<Int>] = []
             for x in 0..<(waiting ? 3 : 100) {
                 do {
@@ -386,19 +400,19 @@ enum PoolTestPrograms {
                 }
             }
             if waiting { try check(try first.result(timeout: .seconds(20)) == 9, "the first result") }
-            try check(finalized.wait(timeout: .now() + 30) == .success, "MPI.finalize() in a done-callback did not return")
+            try check(returned.wait(timeout: .now() + 30) == .success, "\(stop) in a done-callback did not return")
             let (error, onMain) = report.withLock { $0 }
-            try check(error == nil, "MPI.finalize() in a done-callback threw: \(error ?? "")")
-            try check(MPI.isFinalized, "MPI is not finalized")
+            try check(error == nil, "\(stop) in a done-callback threw: \(error ?? "")")
+            if stop == .finalize { try check(MPI.isFinalized, "MPI is not finalized") }
             // Results received in the same round as the callback's complete right after it.
             for (x, future) in zip(Array(before.indices) + Array(rest.indices), before + rest) {
                 do {
-                    try check(try future.result(timeout: .seconds(10)) == x, "result \(x)")
-                } catch is CancellationError {
+                    try check(try future.result(timeout: .seconds(20)) == x, "result \(x)")
+                } catch is CancellationError where stop == .finalize {
                     continue
                 }
             }
-            let refused = try self.error(from: "a submit after MPI.finalize()") { _ = try pool.submit(Square(), 2) }
+            let refused = try self.error(from: "a submit after \(stop)") { _ = try pool.submit(Square(), 2) }
             try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
             return "all-done=true callback-thread=\(onMain ? "main" : "other")"
         }

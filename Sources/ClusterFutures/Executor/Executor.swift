@@ -33,6 +33,10 @@ public protocol Executor: AnyObject, Sendable {
 
     /// Stops accepting work and releases the workers. Idempotent; safe in any order with other calls.
     ///
+    /// For a pool, called from a done-callback on a thread that completes the pool's futures, `wait`
+    /// cannot be honoured (that thread would wait for itself): the call returns at once, and the
+    /// submitted work still finishes.
+    ///
     /// - Parameters:
     ///   - wait: return only when every submitted future is done and every worker has stopped.
     ///   - cancelFutures: cancel every future not yet handed to a worker; they count as done.
