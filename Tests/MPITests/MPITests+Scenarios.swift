@@ -105,10 +105,14 @@ struct MPIScenarioTests {
     func abort(processes: Int) throws {
         let outcome = try MPIRunner.run(processes: processes, ["abort"])
         #expect(!outcome.timedOut, "\(outcome)")
-        // Only rank 0's `MPI.abort(3)` gives status 3: the other ranks would fail differently, or hang
-        // in their barrier. Its "aborting" line is not required: Hydra may end the job before it
-        // forwards what the ranks wrote last (seen once in a few dozen runs).
-        #expect(outcome.status == 3, "\(outcome)")
+        // Its "aborting" line is not required: Hydra may end the job before it forwards what the
+        // ranks wrote last (seen once in a few dozen runs).
+        #expect(outcome.status != 0, "\(outcome)")
+        // The code reaches MPICH: mpiexec usually exits with it, but when Hydra's proxy ends the rank
+        // before the rank's own exit(3) (seen under load), mpiexec exits 1. MPICH then still reports
+        // the call with its code. (Another way of failing, or a hang in the barrier, shows neither.)
+        let reportedCode = outcome.errors.contains("MPI_Abort(MPI_COMM_WORLD, 3)")
+        #expect(outcome.status == 3 || (outcome.status == 1 && reportedCode), "\(outcome)")
         #expect(!(outcome.output + outcome.errors).contains("barrier completed"), "\(outcome)")
     }
 
