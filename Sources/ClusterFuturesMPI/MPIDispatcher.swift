@@ -36,7 +36,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) fileprivate var queue = Deque<Job>()
         /// Shut down: takes no more jobs, and is forgotten once nothing is queued.
         @exclusivity(unchecked) fileprivate var draining = false
-        /// Set when the client's initializer failed on a worker.
+        /// Set when the client's initializer failed on a worker. Set with both locks held (inside
+        /// `progress`'s, under `shared`'s), so either one is enough to read it.
         @exclusivity(unchecked) fileprivate var broken: ClusterFuturesError?
 
         init(id: Int, initializer: WorkerInitializer?) {
@@ -192,8 +193,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// The function last looked up in `functionNumbers`, and its number.
     @exclusivity(unchecked) private var lastFunctionNumber: (function: ObjectIdentifier, number: Int)?
     @exclusivity(unchecked) private var pendingSends: [Request] = []
-    /// Results received (or, in a world of one, computed) in this round, completed once the lock
-    /// is released (``makeProgress(_:)``).
+    /// Results received (or, in a world of one, computed) in this round, and jobs the pool failed,
+    /// completed once the lock is released (``makeProgress(_:)``): their done-callbacks may call
+    /// the pool, or finalize MPI.
     @exclusivity(unchecked) private var received: [Received] = []
     /// A result to complete. A struct, not a tuple: an array of tuples is copied and destroyed
     /// through the runtime's generic tuple witnesses, which cost more than the rest of a round.
@@ -201,13 +203,21 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let job: Job
         let client: Client
         let outcome: Outcome
-        let origin: TaskOrigin
 
         enum Outcome {
-            /// The encoded reply.
-            case reply(Payload)
-            /// The pool's own error (an initializer that failed).
-            case failure(ClusterFuturesError)
+            /// The encoded reply, and where the job ran.
+            case reply(Payload, TaskOrigin)
+            /// The pool's own error: an initializer that failed, a send that failed, a broken pool;
+            /// and where the job ran, if it did.
+            case failure(ClusterFuturesError, TaskOrigin?)
+            /// The pool broke while the job was in flight to `TaskOrigin`. The job fails now, and
+            /// stays counted until its result, which is dropped, comes in.
+            case failureInFlight(ClusterFuturesError, TaskOrigin)
+
+            /// Whether completing it ends the job's share of its client's outstanding work.
+            var endsJob: Bool {
+                if case .failureInFlight = self { false } else { true }
+            }
         }
     }
     /// In a world of one: the clients whose initializer has run here.
@@ -458,10 +468,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         completing.marking {
             for done in received {
                 switch done.outcome {
-                case .reply(let reply): done.job.complete(reply: reply, origin: done.origin)
-                case .failure(let error): done.job.fail(error, origin: done.origin)
+                case .reply(let reply, let origin): done.job.complete(reply: reply, origin: origin)
+                case .failure(let error, let origin): done.job.fail(error, origin: origin)
+                case .failureInFlight(let error, let origin): done.job.fail(error, origin: origin)
                 }
-                done.client.outstanding.leave()
+                if done.outcome.endsJob { done.client.outstanding.leave() }
             }
         }
         return result
@@ -579,10 +590,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             do {
                 try send(job, of: client, to: worker)
             } catch {
-                // Not sent, so not in flight: fail it here, as the broken pool fails the others.
-                job.fail(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0 sending \(job.functionName): \(error)"),
-                         origin: nil)
-                client.outstanding.leave()
+                // Not sent, so not in flight: it fails, as the broken pool fails the others.
+                let failure = ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0 sending \(job.functionName): \(error)")
+                received.append(Received(job: job, client: client, outcome: .failure(failure, nil)))
                 throw error
             }
             sent = true
@@ -685,11 +695,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         if let initializer = client.initializer, locallyInitialized.insert(client.id).inserted,
            let reason = WorkerInitializer.failure(
                inReply: registry.serve(taskPrefix: initializer.taskPrefix, request: initializer.request[...])) {
-            outcome = .failure(breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)"))
+            outcome = .failure(breakClient(client, because: "the initializer \(initializer.name) failed on rank 0: \(reason)"),
+                               localOrigin)
         } else {
-            outcome = .reply(Payload(bytes: registry.serve(taskPrefix: job.taskPrefix, request: job.request[...])))
+            outcome = .reply(Payload(bytes: registry.serve(taskPrefix: job.taskPrefix, request: job.request[...])), localOrigin)
         }
-        received.append(Received(job: job, client: client, outcome: outcome, origin: localOrigin))
+        received.append(Received(job: job, client: client, outcome: outcome))
     }
 
     // MARK: Receiving
@@ -745,7 +756,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func complete(_ sent: Sent, reply: Payload, from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
-            received.append(Received(job: job, client: sent.client, outcome: .reply(reply), origin: worker.origin))
+            // A job sent before its executor broke ran without its initializer, or after it failed
+            // there: it fails with the executor's error, as its queued jobs did.
+            let outcome: Received.Outcome = sent.client.broken.map { .failure($0, worker.origin) } ?? .reply(reply, worker.origin)
+            received.append(Received(job: job, client: sent.client, outcome: outcome))
         case .initializer:
             guard let reason = WorkerInitializer.failure(inReply: reply.bytes) else { return }
             let name = sent.client.initializer?.name ?? "?"
@@ -753,7 +767,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
     }
 
-    /// Breaks one executor: its queued jobs fail, and so does every later submit.
+    /// Breaks one executor, inside `progress`'s lock: its queued jobs fail once the lock is
+    /// released, and every later submit is refused.
     @discardableResult
     private func breakClient(_ client: Client, because reason: String) -> ClusterFuturesError {
         let error = ClusterFuturesError(.brokenExecutor, reason)
@@ -764,8 +779,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             return state.takeQueued(of: client)
         }
         for job in queued {
-            job.fail(error, origin: nil)
-            client.outstanding.leave()
+            received.append(Received(job: job, client: client, outcome: .failure(error, nil)))
         }
         return error
     }
@@ -773,8 +787,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     // MARK: Failure
 
     /// Marks the pool broken, once, inside `progress`'s lock: every queued job and every job sent
-    /// and not answered fails with `error`, and later submits are refused. Sent jobs stay counted,
-    /// so that their results are still received before the workers stop.
+    /// and not answered fails with `error` once the lock is released, and later submits are
+    /// refused. Sent jobs stay counted, so that their results are still received before the
+    /// workers stop.
     private func breakPool(_ error: ClusterFuturesError) {
         let queued: [(Job, Client)]? = shared.withLock { state in
             guard state.broken == nil else { return nil }
@@ -784,12 +799,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         guard let queued else { return }
         logger.error("the MPI pool is broken: \(error.message)")
         for (job, client) in queued {
-            job.fail(error, origin: nil)
-            client.outstanding.leave()
+            received.append(Received(job: job, client: client, outcome: .failure(error, nil)))
         }
         for worker in workers {
             for sent in worker.inFlight {
-                if case .job(let job) = sent.kind { job.fail(error, origin: worker.origin) }
+                guard case .job(let job) = sent.kind else { continue }
+                received.append(Received(job: job, client: sent.client, outcome: .failureInFlight(error, worker.origin)))
             }
         }
     }

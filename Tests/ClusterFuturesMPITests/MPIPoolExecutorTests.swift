@@ -98,6 +98,13 @@ struct MPIPoolExecutorTests {
         #expect(details[scenario]?.hasPrefix("all-done=true") == true, "\(scenario): \(details)")
     }
 
+    @Test("MPI.finalize() in a done-callback of a future failed by a failing initializer returns, and the job exits 0",
+          arguments: [1, 2, 4])
+    func finalizingWhenAnInitializerFails(processes: Int) throws {
+        let details = try expectSuccess(processes, "finalize-in-broken-callback")
+        #expect(details["finalize-in-broken-callback"] == "all-done=true", "\(details)")
+    }
+
     @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")
     func uncaughtErrorOnRankZero() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)

@@ -76,6 +76,7 @@ enum PoolTestPrograms {
         "finalize-in-waiting-callback": { try stopInCallback(.finalize, waiting: true) },
         "shutdown-in-pool-callback": { try stopInCallback(.shutdown, waiting: false) },
         "shutdown-in-waiting-callback": { try stopInCallback(.shutdown, waiting: true) },
+        "finalize-in-broken-callback": finalizeInABrokenExecutorsCallback,
         "uncaught": uncaught,
         "crash": crash,
     ]
@@ -419,6 +420,48 @@ enum PoolTestPrograms {
             let refused = try self.error(from: "a submit after \(stop)") { _ = try pool.submit(Square(), 2) }
             try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
             return "all-done=true callback-thread=\(onMain ? "main" : "other")"
+        }
+    }
+
+    /// An executor's initializer fails while many of its tasks are queued: each queued future fails,
+    /// and a done-callback on the last one finalizes MPI. The call returns, every future ends with
+    /// the executor's error (or, if MPI stopped first, cancelled), and the job exits 0.
+    static func finalizeInABrokenExecutorsCallback() throws -> String {
+        try attempt("MPI.finalize() in a done-callback of a broken executor") {
+            var failing = MPIPoolExecutor.Configuration()
+            failing.initializer = try WorkerInitializer(SetWorkerTag(), "fail")
+            let broken = try MPIPoolExecutor(failing)
+            var futures: [Future<Int>] = []
+            for x in 0..<200 {
+                do {
+                    futures.append(try broken.submit(SleepThenReturn(milliseconds: 1), x))
+                } catch let refused as ClusterFuturesError where refused.code == .brokenExecutor {
+                    break  // the failure is already in
+                }
+            }
+            guard let last = futures.last else { throw Failure(message: "no task was accepted") }
+            let returned = DispatchSemaphore(value: 0)
+            let thrown = Mutex<String?>(nil)
+            last.addDoneCallback { _ in
+                do { try MPI.finalize() } catch { thrown.withLock { $0 = "\(error)" } }
+                returned.signal()
+            }
+            try check(returned.wait(timeout: .now() + 30) == .success, "MPI.finalize() in the done-callback did not return")
+            try check(thrown.withLock { $0 } == nil, "MPI.finalize() threw: \(thrown.withLock { $0 } ?? "")")
+            try check(MPI.isFinalized, "MPI is not finalized")
+            var failed = 0
+            for future in futures {
+                do {
+                    _ = try future.result(timeout: .seconds(20))
+                    throw Failure(message: "a task of the broken executor succeeded")
+                } catch let error as ClusterFuturesError where error.code == .brokenExecutor {
+                    failed += 1
+                } catch is CancellationError {
+                    continue
+                }
+            }
+            try check(failed > 0, "no future failed with the executor's error")
+            return "all-done=true"
         }
     }
 
