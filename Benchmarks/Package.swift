@@ -24,25 +24,22 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        .executableTarget(
-            name: "ExecutorBenchmarks",
-            dependencies: [
-                .product(name: "ClusterFutures", package: "ClusterFutures"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/ExecutorBenchmarks",
-            swiftSettings: strict,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
-        .executableTarget(
-            name: "WireBenchmarks",
-            dependencies: [
-                .product(name: "ClusterFuturesWire", package: "ClusterFutures"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/WireBenchmarks",
-            swiftSettings: strict,
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
-        ),
+        benchmark("ExecutorBenchmarks", of: "ClusterFutures"),
+        benchmark("WireBenchmarks", of: "ClusterFuturesWire"),
     ]
 )
+
+/// A benchmark executable in `Benchmarks/<name>`, run by the harness's plugin, over one product of
+/// ClusterFutures.
+func benchmark(_ name: String, of product: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            .product(name: product, package: "ClusterFutures"),
+            .product(name: "Benchmark", package: "benchmark"),
+        ],
+        path: "Benchmarks/\(name)",
+        swiftSettings: strict,
+        plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+    )
+}

@@ -1,19 +1,20 @@
 import Benchmark
 import ClusterFuturesWire
 
-/// A record typical of a task's input or output: numbers, a string, an optional, small arrays.
-struct Particle: Codable, Equatable {
-    var id: Int
-    var name: String
-    var position: [Double]
-    var charge: Double?
-    var tags: [String]
+/// A record typical of batch data: a station's reading, with a string, numbers, an optional and a
+/// small array.
+struct Reading: Codable, Equatable {
+    var station: String
+    var time: Double
+    var celsius: Double
+    var humidity: Double?
+    var flags: [Int]
 }
 
-/// A thousand particles, the value the codec benchmarks encode and decode.
-let particles = (0..<1_000).map { n in
-    Particle(id: n, name: "particle-\(n)", position: [Double(n), Double(n) / 2, -Double(n)],
-             charge: n.isMultiple(of: 3) ? nil : Double(n) * 0.1, tags: ["a", "b\(n % 7)"])
+/// A thousand readings, the value the codec benchmarks encode and decode.
+let readings = (0..<1_000).map { n in
+    Reading(station: "station-\(n % 40)", time: 1_700_000_000 + Double(n) * 60, celsius: Double(n % 50) / 2 - 10,
+            humidity: n.isMultiple(of: 3) ? nil : Double(n % 100), flags: [n % 2, n % 5])
 }
 
 /// One mebibyte of bytes, which the MPI pool sends beside a message rather than inside it.
@@ -28,16 +29,16 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [.mallocCountTotal: .init(relative: [.p90: 5], absolute: [.p90: 2])]
     )
 
-    Benchmark("WireEncode1000Records") { benchmark in
+    Benchmark("WireEncode1000Readings") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(try WireEncoder().encode(particles))
+            blackHole(try WireEncoder().encode(readings))
         }
     }
 
-    let encoded = (try? WireEncoder().encode(particles)) ?? []
-    Benchmark("WireDecode1000Records") { benchmark in
+    let encoded = (try? WireEncoder().encode(readings)) ?? []
+    Benchmark("WireDecode1000Readings") { benchmark in
         for _ in benchmark.scaledIterations {
-            blackHole(try WireDecoder().decode([Particle].self, from: encoded))
+            blackHole(try WireDecoder().decode([Reading].self, from: encoded))
         }
     }
 
