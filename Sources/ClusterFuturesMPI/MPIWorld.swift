@@ -90,7 +90,7 @@ enum MPIWorld {
         do {
             try MPI.finalize()
         } catch {
-            cf_write_stderr("ClusterFutures: MPI_Finalize failed on rank 0: \(error)\n")
+            MPIPoolExecutor.logger.error("MPI_Finalize failed on rank 0: \(error)")
         }
     }
 
@@ -112,7 +112,7 @@ enum MPIWorld {
         do {
             try disconnect(master.communicator)
         } catch {
-            cf_write_stderr("ClusterFutures: leaving the MPI pool failed on rank 0: \(error)\n")
+            MPIPoolExecutor.logger.error("leaving the MPI pool failed on rank 0: \(error)")
         }
     }
 

@@ -29,25 +29,24 @@ final class SharedArena: @unchecked Sendable {
     var capacity: Int { size - Self.headerSize }
 
     /// Maps the arena behind `fd`; nil when it cannot be mapped.
-    init?(mapping fd: Int32, size: Int) {
-        guard size > Self.headerSize, let base = cf_map_shared(fd, size) else { return nil }
+    init?(mapping fd: FileDescriptor, size: Int) {
+        guard size > Self.headerSize, let base = SystemCalls.mapShared(fd, size: size) else { return nil }
         self.base = base
         self.size = size
     }
 
-    deinit { munmap(base, size) }
+    deinit { SystemCalls.unmap(base, size: size) }
 
     /// A new arena of `capacity` bytes and the descriptor to hand the worker; nil when shared memory
     /// is not available.
     static func create(name: String, capacity: Int) -> (arena: SharedArena, fd: FileDescriptor)? {
         let size = capacity + headerSize
-        let fd = cf_memfd(name, size)
-        guard fd >= 0 else { return nil }
+        guard let fd = SystemCalls.sharedMemory(name: name, size: size) else { return nil }
         guard let arena = SharedArena(mapping: fd, size: size) else {
-            close(fd)
+            SystemCalls.close(fd)
             return nil
         }
-        return (arena, FileDescriptor(rawValue: fd))
+        return (arena, fd)
     }
 
     /// Copies `segments` into the arena if it is free and they fit. Returns false when the payload

@@ -88,7 +88,7 @@ enum WorkerLoop {
     /// Maps a shared arena the pool handed over at `fd`, if it did.
     private static func arena(at fd: Int32) -> SharedArena? {
         let size = cf_file_size(fd)
-        return size > 0 ? SharedArena(mapping: fd, size: size) : nil
+        return size > 0 ? SharedArena(mapping: FileDescriptor(rawValue: fd), size: size) : nil
     }
 
     private static func serve(input: FileDescriptor, output: FileDescriptor, launch: WorkerLaunch) throws {

@@ -110,6 +110,28 @@ enum SystemCalls {
         _ = kill(pid, signal)
     }
 
+    /// A new anonymous shared-memory file of `size` bytes (`memfd_create`), or nil where there is
+    /// none (see `cf_memfd`).
+    static func sharedMemory(name: String, size: Int) -> FileDescriptor? {
+        let fd = cf_memfd(name, size)
+        return fd >= 0 ? FileDescriptor(rawValue: fd) : nil
+    }
+
+    /// Maps `size` bytes of `fd`, shared and read-write; nil when it cannot be mapped.
+    static func mapShared(_ fd: FileDescriptor, size: Int) -> UnsafeMutableRawPointer? {
+        cf_map_shared(fd.rawValue, size)
+    }
+
+    /// Unmaps a mapping made by ``mapShared(_:size:)``.
+    static func unmap(_ base: UnsafeMutableRawPointer, size: Int) {
+        _ = munmap(base, size)
+    }
+
+    /// Closes `fd`, which nothing else refers to; a failure leaves nothing to do.
+    static func close(_ fd: FileDescriptor) {
+        try? fd.close()
+    }
+
     /// Starts a worker process (see `cf_spawn_worker`).
     static func spawnWorker(
         path: String, arguments: [String], environment: [String],
