@@ -105,6 +105,17 @@ struct MPIPoolExecutorTests {
         #expect(details["finalize-in-broken-callback"] == "all-done=true", "\(details)")
     }
 
+    @Test("a process-pool worker of a program that links MPICH dies from a crash at once, reported in one line, without UCX's backtrace")
+    func processPoolCrashInAProgramThatLinksMPICH() throws {
+        let outcome = try MPIRunner.run(Self.program, processes: nil, ["pool-crash"], timeout: 60)
+        #expect(!outcome.timedOut && outcome.status == 0, "\(outcome)")
+        #expect(outcome.lines.contains("ok pool-crash workerLost=SIGSEGV"), "\(outcome)")
+        #expect((outcome.output + outcome.errors).contains("died from signal 11 (SIGSEGV)"), "\(outcome)")
+        // UCX, under MPICH, catches crash signals in every process that loads it, and prints a
+        // backtrace from its handler, which is not async-signal-safe.
+        #expect(!(outcome.output + outcome.errors).contains("Caught signal"), "\(outcome)")
+    }
+
     @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")
     func uncaughtErrorOnRankZero() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)

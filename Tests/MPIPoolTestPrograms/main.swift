@@ -79,6 +79,7 @@ enum PoolTestPrograms {
         "finalize-in-broken-callback": finalizeInABrokenExecutorsCallback,
         "uncaught": uncaught,
         "crash": crash,
+        "pool-crash": processPoolCrash,
     ]
 
     /// Results come back right, from every worker rank, for small and large messages and batches.
@@ -475,6 +476,25 @@ enum PoolTestPrograms {
     }
 
     struct UncaughtOnRankZero: Error {}
+
+    /// Without mpiexec, in a program that links MPICH: a task that crashes its process-pool worker
+    /// fails only its future, with the signal, and the pool goes on. The test also reads what the
+    /// worker printed as it died.
+    static func processPoolCrash() throws -> String {
+        try attempt("pool-crash") {
+            var configuration = LocalProcessPoolExecutor.Configuration()
+            configuration.workers = 1
+            let pool = try LocalProcessPoolExecutor(configuration)
+            defer { pool.shutdown() }
+            let refused = try error(from: "a crashing task") {
+                _ = try pool.submit(Crash(.segmentationFault), 1).result(timeout: .seconds(20))
+            }
+            let lost = refused as? ClusterFuturesError
+            try check(lost?.code == .workerLost && lost?.message.contains("SIGSEGV") == true, "\(refused)")
+            try check(try pool.submit(Square(), 7).result(timeout: .seconds(20)) == 49, "the pool after the crash")
+            return "workerLost=SIGSEGV"
+        }
+    }
 
     /// A task that kills its worker rank: MPI cannot replace a rank, so the job must end, non-zero.
     static func crash() throws -> String {

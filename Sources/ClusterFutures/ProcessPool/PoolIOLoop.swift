@@ -33,6 +33,8 @@ final class PoolIOLoop: @unchecked Sendable {
 
     /// The largest payload that travels through a worker's shared arena; larger ones use the pipe.
     static let arenaCapacity = 16 << 20
+    /// UCX's setting for what it does on a crash signal; workers get `none` (see `spawnWorker()`).
+    static let ucxHandleErrors = "UCX_HANDLE_ERRORS"
 
     // MARK: Workers
 
@@ -62,6 +64,13 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             var environment = ProcessEnvironment.current.filter { !$0.hasPrefix(CF_WORKER_ENVIRONMENT_NAME + "=") }
             environment.append("\(CF_WORKER_ENVIRONMENT_NAME)=\(WorkerLaunch(index: index, parent: getpid()).environmentValue)")
+            // In a program that links MPICH over UCX, every process that loads UCX gets its handler
+            // for crash signals: it prints a backtrace of bare addresses before the pool reports the
+            // crash in one line, and it is not async-signal-safe (a crash inside malloc could hang
+            // the worker). Workers go without it, unless the user set UCX_HANDLE_ERRORS.
+            if !environment.contains(where: { $0.hasPrefix(Self.ucxHandleErrors + "=") }) {
+                environment.append(Self.ucxHandleErrors + "=none")
+            }
             // Shared memory for large payloads, one arena each way; without it, everything goes
             // through the pipes.
             let taskArena = SharedArena.create(name: "cf-tasks-\(index)", capacity: Self.arenaCapacity)
