@@ -109,11 +109,7 @@ enum ExecutorWorkloads {
             means.append(seconds(clock.now - start) / Double(n) * 1e6)
             guard sum == sumOfSquares(below: n) else { throw Mismatch(what: "round-trip sum") }
         }
-        means.sort()
-        guard let first = means.first, let last = means.last else { return "\(label): runs=0" }
-        return "\(label): runs=\(runs) roundtrip_us_min=\(String(format: "%.1f", first))"
-            + " roundtrip_us_p50=\(String(format: "%.1f", means[means.count / 2]))"
-            + " roundtrip_us_max=\(String(format: "%.1f", last))"
+        return spread(of: means, label: label, metric: "roundtrip_us", format: "%.1f")
     }
 
     /// Measures the 1 MiB echo `runs` times, 200 calls each as in ``run(_:label:)``, and returns the
@@ -132,11 +128,17 @@ enum ExecutorWorkloads {
             }
             rates.append(2 * Double(reps) * Double(blob.count) / seconds(clock.now - start) / 1e6)
         }
-        rates.sort()
-        guard let first = rates.first, let last = rates.last else { return "\(label): runs=0" }
-        return "\(label): runs=\(runs) echo1mib_mb_per_s_min=\(String(format: "%.0f", first))"
-            + " echo1mib_mb_per_s_p50=\(String(format: "%.0f", rates[rates.count / 2]))"
-            + " echo1mib_mb_per_s_max=\(String(format: "%.0f", last))"
+        return spread(of: rates, label: label, metric: "echo1mib_mb_per_s", format: "%.0f")
+    }
+
+    /// The line `<label>: runs=.. <metric>_min=.. <metric>_p50=.. <metric>_max=..` for one value of
+    /// `metric` per run, each printed with `format`.
+    private static func spread(of values: [Double], label: String, metric: String, format: String) -> String {
+        let sorted = values.sorted()
+        guard let first = sorted.first, let last = sorted.last else { return "\(label): runs=0" }
+        return "\(label): runs=\(sorted.count) \(metric)_min=\(String(format: format, first))"
+            + " \(metric)_p50=\(String(format: format, sorted[sorted.count / 2]))"
+            + " \(metric)_max=\(String(format: format, last))"
     }
 
     /// `0² + 1² + ... + (n-1)²`, to check the workloads' sums.

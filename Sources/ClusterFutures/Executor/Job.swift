@@ -153,17 +153,24 @@ public final class Job: Sendable {
         let completion: @Sendable (Payload, TaskOrigin) -> Void
         if holdingFutureWeakly {
             completion = { [weak future] reply, origin in
-                future?.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
-                                                 origin: origin, registry: registry), origin: origin)
+                if let future { finish(future, reply: reply, request: request, origin: origin, name: name, registry: registry) }
             }
         } else {
             completion = { reply, origin in
-                future.succeed(CallReply.decode(reply.bytes, request: request, as: F.Output.self, functionName: name,
-                                                origin: origin, registry: registry), origin: origin)
+                finish(future, reply: reply, request: request, origin: origin, name: name, registry: registry)
             }
         }
         let job = Job(identity: identity, request: request.bytes, itemCount: request.sentCount, future: future,
                       holdingFutureWeakly: holdingFutureWeakly, completion: completion)
         return Made(job: job, future: future)
+    }
+
+    /// Completes the future of a batch from its reply.
+    private static func finish<Output: Decodable & Sendable>(
+        _ future: Future<BatchResults<Output>>, reply: Payload, request: CallRequest, origin: TaskOrigin,
+        name: String, registry: FunctionRegistry
+    ) {
+        future.succeed(CallReply.decode(reply.bytes, request: request, as: Output.self, functionName: name,
+                                        origin: origin, registry: registry), origin: origin)
     }
 }

@@ -43,7 +43,7 @@ final class SharedArena: @unchecked Sendable {
         let size = capacity + headerSize
         guard let fd = SystemCalls.sharedMemory(name: name, size: size) else { return nil }
         guard let arena = SharedArena(mapping: fd, size: size) else {
-            SystemCalls.close(fd)
+            try? fd.close()
             return nil
         }
         return (arena, fd)

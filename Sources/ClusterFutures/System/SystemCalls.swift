@@ -127,11 +127,6 @@ enum SystemCalls {
         _ = munmap(base, size)
     }
 
-    /// Closes `fd`, which nothing else refers to; a failure leaves nothing to do.
-    static func close(_ fd: FileDescriptor) {
-        try? fd.close()
-    }
-
     /// Starts a worker process (see `cf_spawn_worker`).
     static func spawnWorker(
         path: String, arguments: [String], environment: [String],
