@@ -184,6 +184,23 @@ void cf_arena_release(void *arena) {
     __atomic_store_n((uint32_t *)arena, 0, __ATOMIC_RELEASE);
 }
 
+// The claim word holds the sequence number of the task the worker claimed last, or, once the pool
+// took tasks back, the last of them with the top bit set.
+#define CF_TASK_REVOKED (UINT64_C(1) << 63)
+
+int cf_task_claim(uint64_t *word, uint64_t sequence) {
+    uint64_t current = __atomic_load_n(word, __ATOMIC_ACQUIRE);
+    while (1) {
+        if ((current & CF_TASK_REVOKED) && sequence <= (current & ~CF_TASK_REVOKED)) return 0;
+        if (__atomic_compare_exchange_n(word, &current, sequence, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return 1;
+    }
+}
+
+int cf_task_revoke(uint64_t *word, uint64_t running, uint64_t through) {
+    uint64_t expected = running;
+    return __atomic_compare_exchange_n(word, &expected, through | CF_TASK_REVOKED, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+}
+
 void cf_keep_freed_memory(void) {
     const char *setting = getenv(CF_KEEP_FREED_MEMORY_ENVIRONMENT_NAME);
     if (setting != NULL && strcmp(setting, "0") == 0) return;

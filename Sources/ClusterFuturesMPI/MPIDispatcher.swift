@@ -139,7 +139,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     // @exclusivity(unchecked) here and on the progress state below: all of it is touched only
     // inside `progress`'s lock, which already rules out overlapping accesses; the dynamic checks
     // cost a measurable share of a round trip, paid on every poll.
-    private final class WorkerSlot {
+    private final class WorkerSlot: DispatchCandidate {
         let rank: Int
         /// The hello, once received and accepted.
         @exclusivity(unchecked) var hello: WorkerHello?
@@ -153,6 +153,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var initializedClients = Set<Int>()
         /// The out-of-band buffers of its next result, received just before it.
         @exclusivity(unchecked) var buffers: [WireBuffer] = []
+
+        var acceptsTasks: Bool { hello != nil }
+        var tasksInFlight: Int { inFlight.count }
+        var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
 
         init(rank: Int) {
             self.rank = rank
@@ -220,6 +224,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
         }
     }
+    /// Worker ranks whose hello has not arrived yet.
+    @exclusivity(unchecked) private var awaitingHello: Int
     /// In a world of one: the clients whose initializer has run here.
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
     /// Marks the threads completing futures in ``makeProgress(_:)``, where done-callbacks run.
@@ -238,6 +244,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         self.shared = Mutex(state)
         self.wake = try WakeSignal()
         self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
+        self.awaitingHello = max(0, worldSize - 1)
         self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
         // Every large task and result passes through rank 0: as on the workers, keep freed memory
         // rather than fault in fresh pages for each message (a 1 MiB echo takes half the time).
@@ -337,20 +344,21 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         shared.withLock { state in state.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
-    /// At exit, or when the program finalizes MPI: cancels what was never sent, lets what was sent
-    /// finish, stops every worker, and returns when the workers were told to stop.
+    /// At exit, or when the program finalizes MPI: runs every job already submitted to completion
+    /// (as Python does at interpreter exit; an executor shut down with `cancelFutures` has none
+    /// left), stops every worker, and returns when the workers were told to stop. No new executor
+    /// or job is accepted from here on.
     ///
     /// From any thread but the dispatcher's, that is when the dispatcher thread has ended. On the
     /// dispatcher thread (a done-callback that finalizes MPI), this thread cannot wait for its own
     /// loop: it makes the rounds itself, and the loop ends when the callback returns.
     func finish() {
-        let cancelled: [(Job, Client)] = shared.withLock { state in
+        let queued: Int = shared.withLock { state in
             state.finishing = true
-            return state.takeAllQueued()
+            return state.queuedCount
         }
-        for (job, client) in cancelled {
-            job.cancel()
-            client.outstanding.leave()
+        if queued > 0 {
+            logger.info("running \(queued) queued tasks of the MPI pool before MPI is finalized")
         }
         wake.signal()
         if isDispatcherThread {
@@ -365,7 +373,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func finishOnDispatcherThread() {
         while makeProgress({ () -> Bool in
             _ = round(onDispatcherThread: true)
-            return isQuiet
+            return isQuiet && queued.count.load(ordering: .acquiring) == 0
         }) != true {
             sched_yield()
         }
@@ -551,7 +559,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         progress.withLock { _ in
             let expectingMessages = !isQuiet || workers.contains { !$0.saidHello }
             return shared.withLock { state in
-                if state.finishing && isQuiet { return .stop }
+                if state.finishing && isQuiet && state.queuedCount == 0 { return .stop }
                 // Results can only be polled for: just after activity poll again at once (the next
                 // result usually follows within microseconds), then sleep in growing steps. (A job
                 // still queued after a round waits for a result too: every worker's window is full.)
@@ -576,16 +584,16 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func dispatch(onDispatcherThread: Bool) throws -> Bool {
         var sent = false
         if workers.isEmpty {
-            guard onDispatcherThread else { return false }
-            while let (job, client) = nextJob() {
-                runLocally(job, client: client)
-                sent = true
-            }
-            return sent
+            // One job a round, completed at the end of the round: a quick task is not held back
+            // until the slow ones queued behind it have run too.
+            guard onDispatcherThread, let (job, client) = nextJob() else { return false }
+            runLocally(job, client: client)
+            return true
         }
         guard queued.count.load(ordering: .acquiring) > 0 else { return false }
-        // Each job goes to the least loaded worker with room in its window.
-        while let worker = leastLoadedWorkerWithRoom() {
+        // Each job goes to the worker the shared policy picks: an idle one first, one busy with a
+        // quick task only while none is idle or starting.
+        while let worker = DispatchPolicy.target(among: workers, starting: awaitingHello) {
             guard let (job, client) = nextJob() else { return sent }
             do {
                 try send(job, of: client, to: worker)
@@ -598,16 +606,6 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             sent = true
         }
         return sent
-    }
-
-    /// The worker that said hello with the fewest tasks in flight, if it has room for one more.
-    private func leastLoadedWorkerWithRoom() -> WorkerSlot? {
-        var best: WorkerSlot?
-        for worker in workers where worker.hello != nil && worker.inFlight.count < worker.window.size {
-            if worker.inFlight.isEmpty { return worker }
-            if best.map({ worker.inFlight.count < $0.inFlight.count }) ?? true { best = worker }
-        }
-        return best
     }
 
     /// The next job to run, taking turns between clients, marked running; nil when none is queued.
@@ -737,6 +735,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     private func welcome(_ worker: WorkerSlot, _ bytes: [UInt8]) {
+        if !worker.saidHello { awaitingHello -= 1 }
         worker.saidHello = true
         guard let hello = try? WireDecoder().decode(WorkerHello.self, from: bytes) else {
             breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a malformed hello"))

@@ -23,8 +23,11 @@ import MPI
 /// rank 0's own dispatcher thread, one at a time. ``Executors/automatic(logger:)`` picks this
 /// executor only when an MPI launcher started more than one process.
 ///
-/// When the program exits, rank 0 waits for the tasks already sent, cancels those never sent, stops
-/// every worker and finalizes MPI, so the job ends with rank 0's exit status. An uncaught error on
+/// When the program exits (`main` returns or `exit` is called), rank 0 first runs every task already
+/// submitted to completion, as Python does at interpreter exit, also for an executor that was never
+/// shut down or was shut down with `wait: false`; then it stops every worker and finalizes MPI, so
+/// the job ends with rank 0's exit status. To drop pending work instead, shut the executor down
+/// with `cancelFutures: true`. An uncaught error on
 /// rank 0 ends rank 0 abnormally, and the launcher then ends the whole job with a non-zero status.
 /// A worker rank that crashes also ends the job (MPI has no way to replace a rank); before it dies
 /// it writes which rank, pid and host it was, and which function it was running, to standard error.

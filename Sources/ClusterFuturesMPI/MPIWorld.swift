@@ -94,8 +94,8 @@ enum MPIWorld {
         }
     }
 
-    /// Rank 0's side of ending the pool, once, while MPI still runs: the dispatcher finishes the
-    /// tasks in flight (queued ones that were never sent are cancelled), every worker is told to
+    /// Rank 0's side of ending the pool, once, while MPI still runs: the dispatcher runs every task
+    /// submitted (those in flight and those still queued) to completion, every worker is told to
     /// stop, and all ranks leave the pool's communicator. Later submits and new pools are refused.
     private static func stopPool() {
         let (master, dispatcher) = box.state.withLock { state -> (Master?, MPIDispatcher?) in

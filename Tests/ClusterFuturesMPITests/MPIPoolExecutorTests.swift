@@ -1,5 +1,6 @@
 import ClusterFuturesMPI
 import ClusterFuturesTestSupport
+import Foundation
 import Testing
 
 /// Launches `mpi-pool-test-programs` under a real `mpiexec -n 1/2/4` (and without it) and checks
@@ -78,6 +79,23 @@ struct MPIPoolExecutorTests {
         try expectSuccess(2, "spawn")
     }
 
+    @Test("the executor contract's scenarios (ContractScenarios) on the MPI pool", arguments: [1, 2, 4])
+    func contract(processes: Int) throws {
+        let details = try expectSuccess(processes, "contract", timeout: 120)
+        #expect(details["contract"]?.contains("FAILED") == false)
+    }
+
+    @Test("a program that returns from main with work queued: every task runs before the job exits 0",
+          arguments: [1, 2], ["wait", "nowait"])
+    func exitRunsPendingWork(processes: Int, shutdown: String) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cf-exit-pending-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try expectSuccess(processes, "exit-pending", environment: ["CF_TEST_OUTPUT": path, "CF_TEST_SHUTDOWN": shutdown])
+        let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
+        #expect(lines.count == 20, "lines written by the tasks: \(lines.count) of 20")
+        #expect(Set(lines).count == 20, "each task ran once")
+    }
+
     @Test("a program that returns while a task runs: the job still finalizes and exits 0")
     func exitWhileRunning() throws {
         try expectSuccess(4, "exit-running", "exit-running")
@@ -87,7 +105,7 @@ struct MPIPoolExecutorTests {
           arguments: [1, 2, 4])
     func programFinalizesMPI(processes: Int) throws {
         let details = try expectSuccess(processes, "finalize")
-        #expect(details["finalize"] == "all-done=true")
+        #expect(details["finalize"] == "all-done=true cancelled=0", "queued tasks run before MPI is finalized")
     }
 
     @Test("MPI.finalize() or shutdown(wait: true) in a done-callback, on the pool's thread or a thread waiting for a result, returns; the work finishes, the job exits 0",

@@ -80,7 +80,39 @@ enum PoolTestPrograms {
         "uncaught": uncaught,
         "crash": crash,
         "pool-crash": processPoolCrash,
+        "contract": contract,
+        "exit-pending": exitPending,
     ]
+
+    /// Every scenario of ``ContractScenarios`` on an MPI pool; the detail lists each one's outcome.
+    static func contract() throws -> String {
+        let pool = try attempt("making the pool") { try MPIPoolExecutor() }
+        defer { pool.shutdown() }
+        let (report, passed) = ContractScenarios.runAll(on: ContractScenarios.Subject(pool))
+        let lines = report.map { name, outcome in
+            switch outcome {
+            case .success(let detail): "\(name): \(detail.isEmpty ? "passed" : detail)"
+            case .failure(let failure): "\(name): FAILED: \(failure)"
+            }
+        }
+        try check(passed, lines.joined(separator: "; "))
+        return lines.joined(separator: "; ")
+    }
+
+    /// Submits 20 tasks that each append a line to the file `CF_TEST_OUTPUT` names, then returns
+    /// from `main` without waiting (after `shutdown(wait: false)` when `CF_TEST_SHUTDOWN` is
+    /// `nowait`): every line must be in the file once the job has exited.
+    static func exitPending() throws -> String {
+        guard let path = ProcessInfo.processInfo.environment["CF_TEST_OUTPUT"] else {
+            throw Failure(message: "CF_TEST_OUTPUT is not set")
+        }
+        let pool = try attempt("making the pool") { try MPIPoolExecutor() }
+        for index in 0..<20 {
+            _ = try attempt("submit") { try pool.submit(AppendLine(), LineToAppend(path: path, line: "line \(index)", delayMilliseconds: 20)) }
+        }
+        if ProcessInfo.processInfo.environment["CF_TEST_SHUTDOWN"] == "nowait" { pool.shutdown(wait: false, cancelFutures: false) }
+        return "submitted=20"
+    }
 
     /// Results come back right, from every worker rank, for small and large messages and batches.
     static func results() throws -> String {
@@ -330,7 +362,7 @@ enum PoolTestPrograms {
     }
 
     /// The program finalizes MPI itself while the pool has tasks out and queued: the pool stops
-    /// first (what was sent finishes, what was queued is cancelled), every later submit is refused,
+    /// first (everything submitted finishes, nothing is cancelled), every later submit is refused,
     /// and the job ends with exit status 0.
     static func finalize() throws -> String {
         try attempt("finalize") {
@@ -354,13 +386,13 @@ enum PoolTestPrograms {
             try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
             let another = try error(from: "a new pool after MPI.finalize()") { _ = try MPIPoolExecutor() }
             try check(another is ClusterFuturesError, "\(another)")
-            return "all-done=\(finished + cancelled == futures.count)"
+            return "all-done=\(finished + cancelled == futures.count) cancelled=\(cancelled)"
         }
     }
 
     /// How a done-callback stops the pool in ``stopInCallback(_:waiting:)``.
     enum Stop {
-        /// `MPI.finalize()`: the pool stops first; what was sent finishes, what was queued is cancelled.
+        /// `MPI.finalize()`: the pool stops first, once everything submitted has finished.
         case finalize
         /// `shutdown(wait: true)`: later submits are refused, and everything submitted finishes.
         case shutdown

@@ -45,7 +45,36 @@ case "crash-ignoring-sigchld":
     }
     print("next: \(try pool.submit(Square(), 7).result(timeout: .seconds(60)))")
     pool.shutdown()
+case "exit-pending":
+    // Submits 20 tasks that each append a line to PATH, then leaves: returns from the program
+    // (`return`), after `shutdown(wait: false)` (`nowait`), or calls `exit(0)` (`exit`). Every line
+    // must be written before the process ends.
+    let path = String(arguments.dropFirst().first ?? "")
+    let how = arguments.dropFirst(2).first ?? "return"
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    for index in 0..<20 {
+        _ = try pool.submit(AppendLine(), LineToAppend(path: path, line: "line \(index)", delayMilliseconds: 20))
+    }
+    print("submitted 20")
+    fflush(nil)
+    if how == "nowait" { pool.shutdown(wait: false, cancelFutures: false) }
+    if how == "exit" { exit(0) }
+case "queued-cpu":
+    // One worker, 16 tasks of 60 ms: 15 wait in the queue. Prints this process's CPU time and the
+    // wall time until all are done.
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    _ = try pool.submit(Square(), 1).result()
+    let clock = ContinuousClock()
+    let cpuBefore = processCPUTime()
+    let started = clock.now
+    let futures = try (0..<16).map { _ in try pool.submit(SleepMicroseconds(), 60_000) }
+    for future in futures { _ = try future.result() }
+    let wall = clock.now - started
+    let cpu = processCPUTime() - cpuBefore
+    print("cpu_ms=\(cpu.components.seconds * 1000 + cpu.components.attoseconds / 1_000_000_000_000_000) "
+          + "wall_ms=\(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000)")
+    pool.shutdown()
 default:
-    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld")
+    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | exit-pending PATH [return|nowait|exit] | queued-cpu")
     exit(2)
 }

@@ -38,6 +38,14 @@ int cf_arena_claim(void *arena);
 /// Releases a claimed arena (busy word → 0), after its payload has been copied out.
 void cf_arena_release(void *arena);
 
+/// A worker claims task `sequence` before it starts it, in the claim word `word` it shares with
+/// its pool: 1 when it may run it, 0 when the pool took it back (see `cf_task_revoke`).
+int cf_task_claim(uint64_t *word, uint64_t sequence);
+
+/// The pool takes back the tasks after `running` up to `through`, sent ahead to a worker busy with
+/// `running`: 1 when none of them had started, and none will; 0 when the worker had moved on.
+int cf_task_revoke(uint64_t *word, uint64_t running, uint64_t through);
+
 /// Copies the GNU build id of the running executable into `buffer`; returns its length, or 0 when
 /// the executable has none.
 size_t cf_build_id(uint8_t *buffer, size_t capacity);

@@ -90,7 +90,8 @@ final class PoolIOLoop: @unchecked Sendable {
                                       maxPayload: settings.maxMessageBytes,
                                       taskArena: arenas ? taskArena?.arena : nil,
                                       resultArena: arenas ? resultArena?.arena : nil,
-                                      windowLimit: settings.tasksInFlightPerWorker))
+                                      windowLimit: settings.tasksInFlightPerWorker,
+                                      taskBudget: settings.maxTasksPerChild))
         } catch {
             throw ClusterFuturesError(.brokenExecutor, "could not start a worker from \(settings.executable): \(error)")
         }
@@ -121,6 +122,7 @@ final class PoolIOLoop: @unchecked Sendable {
                 signalledTermination = true
                 for worker in workers { SystemCalls.signal(worker.pid, signal) }
             }
+            reclaimSentAhead()
             dispatch()
             flushWrites()
             let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
@@ -153,18 +155,46 @@ final class PoolIOLoop: @unchecked Sendable {
         engine.shared.withLock { $0.finished = true }
     }
 
-    /// Hands queued jobs to ready workers, least loaded first, up to the per-worker depth.
+    /// Hands queued jobs to the workers ``DispatchPolicy`` picks: idle ones first, and ahead of a
+    /// running task only while the worker's tasks are quick.
     private func dispatch() {
         defer { returnUnsentJobs() }
-        // Round r tops every worker up to r + 1 tasks, so the least loaded are served first. A round
-        // that finds every worker already past r gives nothing, and the next one is still tried.
-        for round in 0..<settings.tasksInFlightPerWorker {
-            for worker in workers where worker.phase == .ready && worker.inFlight.count <= round
-                && worker.inFlight.count < worker.window.size {
-                if let budget = settings.maxTasksPerChild, worker.tasksSent >= budget { continue }
-                guard let job = nextRunnableJob() else { return }
-                send(job, to: worker)
+        let starting = startingWorkers
+        while let worker = DispatchPolicy.target(among: workers, starting: starting) {
+            guard let job = nextRunnableJob() else { return }
+            send(job, to: worker)
+        }
+    }
+
+    /// Workers started and not yet taking tasks: queued work waits for them rather than queue
+    /// behind a busy worker.
+    private var startingWorkers: Int {
+        workers.count { $0.phase == .starting || $0.phase == .initializing }
+    }
+
+    /// Takes back the tasks sent ahead to workers that turned out to be busy with a long task, so
+    /// that they go to the next free worker instead of waiting behind it.
+    private func reclaimSentAhead() {
+        var now: ContinuousClock.Instant?
+        for worker in workers where worker.inFlight.count >= 2 {
+            guard let claim = worker.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
+            let time = now ?? .now
+            now = time
+            guard DispatchPolicy.shouldReclaim(from: worker, now: time),
+                  worker.nextReclaimAttempt.map({ time >= $0 }) ?? true else { continue }
+            guard claim.revoke(running: running.id, through: last.id) else {
+                // It has not claimed the task it was sent (it may still be reading it), or has just
+                // moved on and its answer is on the way: look again a little later.
+                worker.nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
+                continue
             }
+            let reclaimed = worker.inFlight.dropFirst().map(\.job)
+            worker.inFlight.removeLast(reclaimed.count)
+            worker.tasksSent -= reclaimed.count
+            worker.window.fallBack()
+            requeued.insert(contentsOf: reclaimed, at: 0)
+            lastActivity = time
+            logger.trace("took back \(reclaimed.count) tasks sent ahead to \(worker.name), busy with a long task")
         }
     }
 
@@ -243,8 +273,11 @@ final class PoolIOLoop: @unchecked Sendable {
         }
         var timeout = pollTimeout()
         if timeout != 0 {
+            // Queued work is only a reason not to sleep when a worker can take it: while every
+            // worker is busy, the next result or hello wakes this thread.
+            let canSend = !requeued.isEmpty || DispatchPolicy.target(among: workers, starting: startingWorkers) != nil
             let mayHaveWork = engine.shared.withLock { state in
-                if !state.queue.isEmpty || state.broken != nil { return true }
+                if (canSend && !state.queue.isEmpty) || state.broken != nil { return true }
                 state.ioSleeping = true
                 return false
             }
@@ -277,6 +310,14 @@ final class PoolIOLoop: @unchecked Sendable {
         if ContinuousClock.now - lastActivity < settings.spin {
             sched_yield()
             return 0
+        }
+        // Tasks sent ahead to a busy worker are taken back when its task turns out to be long.
+        let reclaim = workers.lazy.filter { $0.claim != nil }.compactMap { worker in
+            DispatchPolicy.reclaimDeadline(for: worker).map { max($0, worker.nextReclaimAttempt ?? $0) }
+        }.min()
+        if let reclaim {
+            let wait = reclaim - .now
+            return wait <= .zero ? 0 : Int32(clamping: wait.clampedNanoseconds / 1_000_000 + 1)
         }
         if settings.idleTimeout != nil && workers.contains(where: { $0.phase == .ready && $0.inFlight.isEmpty }) { return 50 }
         if workers.contains(where: { $0.phase == .stopping }) { return 50 }

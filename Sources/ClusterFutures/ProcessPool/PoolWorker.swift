@@ -8,7 +8,7 @@ import Musl
 #endif
 
 /// One worker process as the pool's I/O thread sees it. Used only on that thread.
-final class PoolWorker {
+final class PoolWorker: DispatchCandidate {
     enum Phase: Equatable {
         /// Spawned; its hello has not arrived.
         case starting
@@ -31,6 +31,11 @@ final class PoolWorker {
     let reader: FrameReader
     let writer: FrameWriter
     let origin: TaskOrigin
+    /// The claim word shared with the worker, through which tasks sent ahead are taken back; nil
+    /// without shared memory, and then nothing is taken back.
+    let claim: TaskClaim?
+    /// Not before then: the last attempt to take tasks back found the worker between tasks.
+    var nextReclaimAttempt: ContinuousClock.Instant?
 
     var phase: Phase = .starting
     /// Tasks sent and not yet answered, oldest first; the first is the one running.
@@ -44,17 +49,25 @@ final class PoolWorker {
     var idleSince = ContinuousClock.now
     /// Why the pool retired it, when the pool did: overrides the exit status in the error.
     var retireReason: ClusterFuturesError?
+    /// The most tasks it may be sent in its life (`maxTasksPerChild`), if limited.
+    let taskBudget: Int?
+
+    var acceptsTasks: Bool { phase == .ready && taskBudget.map { tasksSent < $0 } ?? true }
+    var tasksInFlight: Int { inFlight.count }
+    var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
 
     init(index: Int, pid: pid_t, toWorker: FileDescriptor, fromWorker: FileDescriptor, maxPayload: Int,
-         taskArena: SharedArena?, resultArena: SharedArena?, windowLimit: Int) {
+         taskArena: SharedArena?, resultArena: SharedArena?, windowLimit: Int, taskBudget: Int?) {
         self.index = index
         self.pid = pid
         self.toWorker = toWorker
         self.fromWorker = fromWorker
         self.reader = FrameReader(maxPayload: maxPayload, arena: resultArena)
         self.writer = FrameWriter(arena: taskArena)
+        self.claim = taskArena?.taskClaim
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: pid, worker: index)
         self.window = PipelineWindow(limit: windowLimit)
+        self.taskBudget = taskBudget
     }
 
     var name: String { "worker \(index) (pid \(pid))" }

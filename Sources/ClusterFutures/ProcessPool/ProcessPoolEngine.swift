@@ -68,10 +68,12 @@ final class ProcessPoolEngine: @unchecked Sendable {
     func start() {
         guard let loop else { return }
         finishedGroup.enter()
+        Self.running.add(self)
         let thread = Thread { [self] in
             shared.withLock { $0.ioThread = pthread_self() }
             loop.run()
             self.loop = nil
+            Self.running.remove(self)
             finishedGroup.leave()
         }
         thread.name = "ClusterFutures.LocalProcessPoolExecutor"
@@ -121,12 +123,50 @@ final class ProcessPoolEngine: @unchecked Sendable {
         waitUntilFinished()
     }
 
+    /// The pools whose I/O thread runs. When the program exits they finish their work first.
+    private static let running = RunningPools()
+
+    /// Every pool still running, as the program exits: each runs what was submitted to it to
+    /// completion (a pool shut down with `cancelFutures` has nothing left), then stops its
+    /// workers, as Python's executors do at interpreter exit. Pending work is never dropped
+    /// silently.
+    fileprivate static func finishAtExit() {
+        for engine in running.all {
+            let pending = engine.shared.withLock { $0.queue.count }
+            if pending > 0 {
+                engine.settings.logger.info("running \(pending) queued tasks of the process pool before the program exits")
+            }
+            engine.shutdown(wait: true, cancelFutures: false)
+        }
+    }
+
     /// Blocks until the I/O thread has stopped every worker and ended; returns at once when called
     /// on the I/O thread itself (from a done-callback), which would otherwise wait for itself.
     private func waitUntilFinished() {
         let onIOThread = shared.withLock { state in state.ioThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
         if !onIOThread { finishedGroup.wait() }
     }
+}
+
+/// The process pools whose I/O thread runs, for the exit handler; registered on first use.
+private final class RunningPools: Sendable {
+    private let engines = Mutex<[ObjectIdentifier: ProcessPoolEngine]>([:])
+    private let registered = Mutex(false)
+
+    func add(_ engine: ProcessPoolEngine) {
+        let first = registered.withLock { registered in
+            defer { registered = true }
+            return !registered
+        }
+        if first { atexit { ProcessPoolEngine.finishAtExit() } }
+        engines.withLock { $0[ObjectIdentifier(engine)] = engine }
+    }
+
+    func remove(_ engine: ProcessPoolEngine) {
+        engines.withLock { _ = $0.removeValue(forKey: ObjectIdentifier(engine)) }
+    }
+
+    var all: [ProcessPoolEngine] { engines.withLock { Array($0.values) } }
 }
 
 /// A registered function that runs once in every worker before its first task.

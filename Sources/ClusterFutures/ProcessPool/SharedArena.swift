@@ -12,7 +12,8 @@ import Musl
 /// and releases the arena. This skips the pipe's two kernel copies and its page-by-page buffer
 /// allocation, which dominate for messages of megabytes.
 ///
-/// The first 64 bytes hold a busy word. A sender claims the arena with compare-and-swap and, when it
+/// The first 64 bytes hold a busy word (and, in the pool-to-worker arena, the ``TaskClaim`` word
+/// at offset 8). A sender claims the arena with compare-and-swap and, when it
 /// is still busy with the previous payload, sends inline through the pipe instead: nobody ever
 /// waits on an arena. The pipe write and read that carry the header order the payload's bytes.
 // @unchecked Sendable: the mapping is shared on purpose with another process; within this one it
@@ -24,6 +25,10 @@ final class SharedArena: @unchecked Sendable {
 
     private let base: UnsafeMutableRawPointer
     private let size: Int
+
+    /// The claim word in the arena's header (bytes 8 to 15), through which the pool takes back
+    /// tasks sent ahead to the worker; used in the pool-to-worker arena only.
+    var taskClaim: TaskClaim { TaskClaim(word: base + 8) }
 
     /// The largest payload the arena holds.
     var capacity: Int { size - Self.headerSize }

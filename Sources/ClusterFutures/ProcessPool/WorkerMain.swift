@@ -100,7 +100,10 @@ enum WorkerLoop {
         writer.enqueue(.hello, id: 0, payload: hello.bytes)
         try flushBlocking(writer, to: output)
 
-        let reader = FrameReader(maxPayload: Int.max, arena: arena(at: CF_WORKER_TASK_ARENA_FD))
+        let taskArena = arena(at: CF_WORKER_TASK_ARENA_FD)
+        let reader = FrameReader(maxPayload: Int.max, arena: taskArena)
+        // Through it the pool takes back tasks sent ahead while this worker runs a long one.
+        let claim = taskArena?.taskClaim
         let registry = FunctionRegistry.shared
         // Functions by the prefix of their task messages, which is the same for every call.
         var functions: [ArraySlice<UInt8>: FunctionRegistry.Entry] = [:]
@@ -126,6 +129,8 @@ enum WorkerLoop {
                     }
                     writer.enqueue(.ready, id: 0, payload: [])
                 case .task:
+                    // Taken back by the pool (it runs elsewhere): skipped, unanswered.
+                    if let claim, !claim.claim(frame.id) { continue }
                     let task = try TaskMessage(decoding: frame.payload)
                     let reply: [UInt8]
                     if let entry = functions[task.prefix] {

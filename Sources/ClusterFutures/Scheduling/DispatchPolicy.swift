@@ -1,0 +1,71 @@
+/// A worker as ``DispatchPolicy`` sees it: whether it takes tasks, how many it has in flight, its
+/// window, and when its oldest task in flight was sent.
+@_spi(ExecutorImplementation)
+public protocol DispatchCandidate: AnyObject {
+    /// Whether the worker takes tasks now (started, welcomed, not stopping or retiring).
+    var acceptsTasks: Bool { get }
+    /// Tasks sent to it and not answered.
+    var tasksInFlight: Int { get }
+    /// How many tasks it may have in flight.
+    var window: PipelineWindow { get }
+    /// When the oldest task in flight was sent; nil when none is.
+    var oldestSentAt: ContinuousClock.Instant? { get }
+}
+
+/// Which worker gets the next task, for every pool: the one place that decides it.
+///
+/// - A worker with nothing in flight comes first: a task never waits behind another while a
+///   worker is idle.
+/// - While a worker is still starting, nothing is sent ahead to a busy one: the starting worker
+///   takes the task as soon as it is ready.
+/// - Otherwise a task is sent ahead, to the least loaded worker, only when its window has room
+///   (its tasks have been finishing quickly) and the task it runs now started less than
+///   ``PipelineWindow/quickTask`` ago. A worker busy with a long task is sent nothing more.
+///
+/// "Running" keeps meaning handed to a worker: a task sent ahead is running.
+@_spi(ExecutorImplementation)
+public enum DispatchPolicy {
+    /// A worker whose current task has run this long has the tasks sent ahead to it taken back
+    /// (``TaskClaim``), to go to a free worker.
+    public static let reclaimAfter: Duration = .milliseconds(2)
+
+    /// Whether the tasks sent ahead to `worker` should be taken back now: it has some, and the
+    /// task it runs started at least ``reclaimAfter`` ago.
+    @inlinable
+    public static func shouldReclaim(from worker: some DispatchCandidate, now: ContinuousClock.Instant) -> Bool {
+        guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return false }
+        return now - worker.window.startOfOldest(sentAt: sentAt) >= reclaimAfter
+    }
+
+    /// When ``shouldReclaim(from:now:)`` will first hold for `worker`, if it has tasks sent ahead.
+    @inlinable
+    public static func reclaimDeadline(for worker: some DispatchCandidate) -> ContinuousClock.Instant? {
+        guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return nil }
+        return worker.window.startOfOldest(sentAt: sentAt) + reclaimAfter
+    }
+
+    /// The worker that should get the next task, or nil when the task should stay queued.
+    ///
+    /// - Parameters:
+    ///   - workers: the pool's workers.
+    ///   - starting: how many workers are starting and will take tasks soon.
+    ///   - now: the time, read only when no worker is idle.
+    @inlinable
+    public static func target<Workers: Collection>(
+        among workers: Workers, starting: Int, now: () -> ContinuousClock.Instant = { .now }
+    ) -> Workers.Element? where Workers.Element: DispatchCandidate {
+        for worker in workers where worker.acceptsTasks && worker.tasksInFlight == 0 { return worker }
+        guard starting == 0 else { return nil }
+        var best: Workers.Element?
+        var instant: ContinuousClock.Instant?
+        for worker in workers where worker.acceptsTasks && worker.tasksInFlight < worker.window.size {
+            if let best, best.tasksInFlight <= worker.tasksInFlight { continue }
+            guard let sentAt = worker.oldestSentAt else { continue }
+            let time = instant ?? now()
+            instant = time
+            guard time - worker.window.startOfOldest(sentAt: sentAt) < PipelineWindow.quickTask else { continue }
+            best = worker
+        }
+        return best
+    }
+}

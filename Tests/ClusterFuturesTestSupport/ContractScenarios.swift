@@ -1,0 +1,143 @@
+import ClusterFutures
+
+/// The executor contract as scenarios that run unchanged on every executor: the inline executor
+/// (lazy and eager), the process pool, and the MPI pool under `mpiexec -n 1`, `-n 2` and `-n 4`
+/// (where `mpi-pool-test-programs contract` runs them on rank 0).
+///
+/// Each scenario throws ``Failure`` when a check does not hold. A scenario about workers running
+/// side by side is skipped (returns "skipped") where the executor has fewer than it needs.
+public enum ContractScenarios {
+    /// A check that did not hold.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The executor under test and what it promises.
+    public struct Subject: Sendable {
+        public var executor: any Executor
+        /// Tasks run in the caller's thread (the inline executor): nothing runs beside it.
+        public var runsInCaller: Bool
+
+        public init(_ executor: any Executor, runsInCaller: Bool = false) {
+            self.executor = executor
+            self.runsInCaller = runsInCaller
+        }
+
+        /// Workers that run tasks at the same time.
+        var parallelWorkers: Int { runsInCaller ? 0 : executor.numWorkers }
+    }
+
+    /// A scenario: its name and its body, which returns a short detail for the report.
+    public typealias Scenario = (name: String, run: @Sendable (Subject) throws -> String)
+
+    /// Every scenario, in the order they run.
+    public static let all: [Scenario] = [
+        ("quick-then-slow", quickThenSlow),
+        ("slow-then-quick", slowThenQuick),
+        ("unordered-map-yields-the-quick-one-first", unorderedMapYieldsTheQuickOneFirst),
+        ("short-tasks-around-a-long-one", shortTasksAroundALongOne),
+        ("half-millisecond-tasks-around-a-long-one", halfMillisecondTasksAroundALongOne),
+    ]
+
+    /// Runs every scenario on `subject`; returns `(name, detail or failure)` for each, and whether
+    /// all passed.
+    public static func runAll(on subject: Subject) -> (report: [(String, Result<String, Failure>)], passed: Bool) {
+        var report: [(String, Result<String, Failure>)] = []
+        for scenario in all {
+            do {
+                report.append((scenario.name, .success(try scenario.run(subject))))
+            } catch let failure as Failure {
+                report.append((scenario.name, .failure(failure)))
+            } catch {
+                report.append((scenario.name, .failure(Failure(description: "threw \(error)"))))
+            }
+        }
+        return (report, report.allSatisfy { if case .success = $0.1 { true } else { false } })
+    }
+
+    static func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+        if !condition { throw Failure(description: message()) }
+    }
+
+    /// Generous: only to catch a hang.
+    static let hang: Duration = .seconds(30)
+
+    /// A quick task submitted before a slow one completes first: in a world of one MPI process it
+    /// used to wait until the slow one had run too.
+    static func quickThenSlow(_ subject: Subject) throws -> String {
+        let executor = subject.executor
+        let quick = try executor.submit(Square(), 7)
+        let slow = try executor.submit(SleepMicroseconds(), 1_500_000)
+        let (done, _) = Futures.wait([quick, slow], timeout: hang, returnWhen: .firstCompleted)
+        try check(done.contains { $0 === quick }, "the quick task was not done first: done \(done.count)")
+        if !subject.runsInCaller {
+            try check(!slow.isDone, "the quick task's future completed only once the slow one was done")
+        }
+        try check(try quick.result() == 49, "square of 7")
+        try check(try slow.result(timeout: hang) == 1_500_000, "the slow task's result")
+        return ""
+    }
+
+    /// A slow task, then a quick one, on two or more workers: the quick one runs on another worker
+    /// at once, not behind the slow one.
+    static func slowThenQuick(_ subject: Subject) throws -> String {
+        guard subject.parallelWorkers >= 2 else { return "skipped" }
+        let executor = subject.executor
+        let slow = try executor.submit(SleepMicroseconds(), 2_000_000)
+        let quick = try executor.submit(Square(), 5)
+        let (done, notDone) = Futures.wait([slow, quick], timeout: hang, returnWhen: .firstCompleted)
+        try check(done.count == 1 && done[0] === quick && notDone.count == 1,
+                  "the quick task waited behind the slow one (done first: \(done.map { $0 === quick ? "quick" : "slow" }))")
+        _ = try slow.result(timeout: hang)
+        return ""
+    }
+
+    /// `map(unordered: true)` over a 2.5 s and a 10 ms input with a 1.5 s timeout yields the quick
+    /// one before the timeout.
+    static func unorderedMapYieldsTheQuickOneFirst(_ subject: Subject) throws -> String {
+        guard subject.parallelWorkers >= 2 else { return "skipped" }
+        let results = try subject.executor.map(SleepMicroseconds(), [2_500_000, 10_000], timeout: .milliseconds(1_500),
+                                               unordered: true)
+        let first: Int?
+        do {
+            first = try results.next()
+        } catch {
+            throw Failure(description: "nothing before the timeout: \(error)")
+        }
+        try check(first == 10_000, "first result \(String(describing: first))")
+        return ""
+    }
+
+    /// Quick tasks grow every worker's window; then a long task comes with more quick ones right
+    /// behind it. None of those may wait for the long one: each quick task is done while the long
+    /// one still runs.
+    static func shortTasksAroundALongOne(_ subject: Subject) throws -> String {
+        guard subject.parallelWorkers >= 2 else { return "skipped" }
+        let executor = subject.executor
+        for _ in 0..<3 { _ = try executor.map(Square(), 0..<400).collect() }
+        let before = try (0..<50).map { try executor.submit(SleepMicroseconds(), $0 % 3) }
+        let long = try executor.submit(SleepMicroseconds(), 3_000_000)
+        let after = try (0..<200).map { try executor.submit(SleepMicroseconds(), $0 % 3) }
+        let (_, notDone) = Futures.wait(before + after, timeout: hang)
+        try check(notDone.isEmpty, "\(notDone.count) quick tasks not done after \(hang)")
+        try check(!long.isDone, "a quick task waited for the long one to finish")
+        _ = try long.result(timeout: hang)
+        return ""
+    }
+
+    /// 200 tasks of 0.5 ms with one of 3 s among them: every short task is done while the long one
+    /// still runs (it used to be that one of them waited for it, in about half the runs).
+    static func halfMillisecondTasksAroundALongOne(_ subject: Subject) throws -> String {
+        guard subject.parallelWorkers >= 2 else { return "skipped" }
+        let executor = subject.executor
+        let inputs = (0..<200).map { $0 == 60 ? 3_000_000 : 500 }
+        let futures = try inputs.map { try executor.submit(SleepMicroseconds(), $0) }
+        let long = futures[60]
+        let short = futures.enumerated().filter { $0.offset != 60 }.map(\.element)
+        let (_, notDone) = Futures.wait(short, timeout: hang)
+        try check(notDone.isEmpty, "\(notDone.count) short tasks not done after \(hang)")
+        try check(!long.isDone, "a short task waited for the long one to finish")
+        _ = try long.result(timeout: hang)
+        return ""
+    }
+}
