@@ -134,6 +134,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let kind: Kind
         let client: Client
         let sentAt: ContinuousClock.Instant
+        /// Its number among the tasks sent to this worker, from 1 (see `TaskClaim`).
+        let sequence: UInt64
     }
 
     // @exclusivity(unchecked) here and on the progress state below: all of it is touched only
@@ -153,8 +155,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var initializedClients = Set<Int>()
         /// The out-of-band buffers of its next result, received just before it.
         @exclusivity(unchecked) var buffers: [WireBuffer] = []
+        /// Task messages sent to it so far: the last one's number.
+        @exclusivity(unchecked) var sentTasks: UInt64 = 0
+        /// A ``ReclaimRequest`` was sent and not answered: it is sent nothing until the answer.
+        @exclusivity(unchecked) var reclaimPending = false
+        /// Not before then: the last request found the worker between tasks.
+        @exclusivity(unchecked) var nextReclaimAttempt: ContinuousClock.Instant?
 
-        var acceptsTasks: Bool { hello != nil }
+        var acceptsTasks: Bool { hello != nil && !reclaimPending }
         var tasksInFlight: Int { inFlight.count }
         var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
 
@@ -224,6 +232,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
         }
     }
+    /// Jobs taken back from workers busy with a long task, to go to the next free one first.
+    @exclusivity(unchecked) private var reclaimed = Deque<(Job, Client)>()
     /// Worker ranks whose hello has not arrived yet.
     @exclusivity(unchecked) private var awaitingHello: Int
     /// In a world of one: the clients whose initializer has run here.
@@ -495,6 +505,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             // more poll after its result would only delay it.
             active = try receiveResults(atMost: onDispatcherThread ? Int.max : 1) || active
             active = try completeSends() || active
+            active = try reclaimSentAhead() || active
             active = try dispatch(onDispatcherThread: onDispatcherThread) || active
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
@@ -538,9 +549,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// How many threads are helping now.
     private let helpers = Atomic<Int>(0)
 
-    /// Nothing sent and unanswered, nothing still leaving.
+    /// Nothing sent and unanswered (a reclaim request included), nothing still leaving, nothing
+    /// taken back and not sent again.
     private var isQuiet: Bool {
-        pendingSends.isEmpty && workers.allSatisfy { $0.inFlight.isEmpty }
+        pendingSends.isEmpty && reclaimed.isEmpty && workers.allSatisfy { $0.inFlight.isEmpty && !$0.reclaimPending }
     }
 
     private enum Wait {
@@ -590,7 +602,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             runLocally(job, client: client)
             return true
         }
-        guard queued.count.load(ordering: .acquiring) > 0 else { return false }
+        guard queued.count.load(ordering: .acquiring) > 0 || !reclaimed.isEmpty else { return false }
         // Each job goes to the worker the shared policy picks: an idle one first, one busy with a
         // quick task only while none is idle or starting.
         while let worker = DispatchPolicy.target(among: workers, starting: awaitingHello) {
@@ -610,6 +622,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     /// The next job to run, taking turns between clients, marked running; nil when none is queued.
     private func nextJob() -> (Job, Client)? {
+        // Taken back from a busy worker: already running, so ahead of the queue.
+        if let reclaimed = reclaimed.popFirst() { return reclaimed }
         while true {
             let next: (Job, Client)? = shared.withLock { state in
                 state.broken == nil ? state.popNext() : nil
@@ -622,20 +636,21 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     private func send(_ job: Job, of client: Client, to worker: WorkerSlot) throws {
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
-            try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
-                         buffers: [], to: worker)
-            worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now))
+            let sequence = try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
+                                        buffers: [], to: worker)
+            worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now, sequence: sequence))
             worker.initializedClients.insert(client.id)
         }
-        try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request, buffers: job.requestBuffers, to: worker)
-        worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now))
+        let sequence = try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request,
+                                    buffers: job.requestBuffers, to: worker)
+        worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now, sequence: sequence))
     }
 
     /// Sends a task: its function's definition the first time, its out-of-band buffers if any,
-    /// then the request.
+    /// then the request. Returns the task's number among those sent to the worker.
     private func sendTask(
         _ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], buffers: [WireBuffer], to worker: WorkerSlot
-    ) throws {
+    ) throws -> UInt64 {
         let number = try functionNumber(for: function)
         if number >= worker.defined.count || !worker.defined[number] {
             try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
@@ -644,6 +659,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         try communicator.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
+        worker.sentTasks += 1
+        return worker.sentTasks
     }
 
     /// Sends one message of a task. A small one, or a large one to a worker with nothing else to do
@@ -701,6 +718,52 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         received.append(Received(job: job, client: client, outcome: outcome))
     }
 
+    // MARK: Taking back tasks sent ahead
+
+    /// Asks each worker that turned out to be busy with a long task to give back the tasks sent
+    /// ahead to it (``ReclaimRequest``); returns whether it asked any.
+    private func reclaimSentAhead() throws -> Bool {
+        var now: ContinuousClock.Instant?
+        var asked = false
+        for worker in workers where worker.inFlight.count >= 2 && !worker.reclaimPending {
+            let time = now ?? .now
+            now = time
+            guard DispatchPolicy.shouldReclaim(from: worker, now: time),
+                  worker.nextReclaimAttempt.map({ time >= $0 }) ?? true,
+                  let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
+            try communicator.send(ReclaimRequest(running: running.sequence, through: last.sequence),
+                                  to: worker.rank, tag: PoolTag.reclaim)
+            worker.reclaimPending = true
+            asked = true
+        }
+        return asked
+    }
+
+    /// A worker's ``ReclaimReply``: the tasks it gave back go to the next free worker, ahead of
+    /// the queue (an initializer it gave back is sent again before its executor's next task there).
+    private func reclaimAnswered(by worker: WorkerSlot, _ bytes: [UInt8]) {
+        guard worker.reclaimPending, let reply = try? WireDecoder().decode(ReclaimReply.self, from: bytes) else {
+            breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent an unexpected or malformed reclaim reply"))
+            return
+        }
+        worker.reclaimPending = false
+        guard reply.reclaimed else {
+            worker.nextReclaimAttempt = .now + DispatchPolicy.reclaimAfter
+            return
+        }
+        // Every task after the one it runs, up to `through`; the one it runs may have been
+        // answered already, or not yet.
+        let takenBack = { (sent: Sent) in sent.sequence > reply.running && sent.sequence <= reply.through }
+        for sent in worker.inFlight where takenBack(sent) {
+            switch sent.kind {
+            case .job(let job): reclaimed.append((job, sent.client))
+            case .initializer: worker.initializedClients.remove(sent.client.id)
+            }
+        }
+        worker.inFlight.removeAll(where: takenBack)
+        worker.window.fallBack()
+    }
+
     // MARK: Receiving
 
     /// Handles the messages that have arrived, up to `limit` of them; returns whether there was any.
@@ -719,6 +782,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 } catch let error as ClusterFuturesError {
                     breakPool(error)
                 }
+            case PoolTag.reclaimed:
+                reclaimAnswered(by: worker, bytes)
             case PoolTag.result:
                 guard let sent = worker.inFlight.popFirst() else {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
@@ -777,7 +842,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             client.broken = error
             return state.takeQueued(of: client)
         }
-        for job in queued {
+        // Jobs taken back from a worker were queued again, in effect: they fail with the rest.
+        let takenBack = reclaimed.filter { $0.1 === client }.map(\.0)
+        if !takenBack.isEmpty { reclaimed.removeAll { $0.1 === client } }
+        for job in queued + takenBack {
             received.append(Received(job: job, client: client, outcome: .failure(error, nil)))
         }
         return error
@@ -797,7 +865,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         guard let queued else { return }
         logger.error("the MPI pool is broken: \(error.message)")
-        for (job, client) in queued {
+        let takenBack = Array(reclaimed)
+        reclaimed.removeAll()
+        for (job, client) in queued + takenBack {
             received.append(Received(job: job, client: client, outcome: .failure(error, nil)))
         }
         for worker in workers {

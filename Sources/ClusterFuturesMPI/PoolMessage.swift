@@ -18,6 +18,10 @@ enum PoolTag {
     /// that go with it, which follow at once, each as one ``bufferData`` message of its raw bytes.
     static let buffers = 5
     static let bufferData = 6
+    /// Rank 0 → worker: a ``ReclaimRequest``, to take back the tasks sent ahead of a long one.
+    static let reclaim = 7
+    /// Worker → rank 0: a ``ReclaimReply``, whether they were taken back.
+    static let reclaimed = 8
     /// Rank 0 → worker: `taskBase + n` carries an encoded request for function number n, with
     /// nothing else, so that the request is sent from and received into its own buffer.
     static let taskBase = 16
@@ -36,7 +40,7 @@ struct WorkerHello: Codable, Equatable {
     var host: String
     var pid: Int32
 
-    static let protocolVersion = 1
+    static let protocolVersion = 2
 }
 
 /// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of
@@ -108,4 +112,20 @@ extension Communicator {
 struct FunctionDefinition: Codable, Equatable {
     var number: Int
     var taskPrefix: [UInt8]
+}
+
+/// Rank 0 takes back the tasks a worker was sent after the one it runs: those numbered
+/// `running + 1 ... through` (tasks are numbered from 1 in the order sent to that worker). See
+/// `TaskClaim`.
+struct ReclaimRequest: Codable, Equatable {
+    var running: UInt64
+    var through: UInt64
+}
+
+/// A worker's answer to a ``ReclaimRequest``: whether the tasks after `running` up to `through` were taken back
+/// (none had started, and the worker skips them), or not (it had moved on).
+struct ReclaimReply: Codable, Equatable {
+    var running: UInt64
+    var through: UInt64
+    var reclaimed: Bool
 }

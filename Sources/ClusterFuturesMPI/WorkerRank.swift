@@ -46,6 +46,11 @@ enum WorkerRank {
         /// The out-of-band buffers of the next task.
         var buffers: [WireBuffer] = []
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
+        // Takes back, for rank 0, tasks sent ahead while this rank runs a long one.
+        let watcher = ReclaimWatcher(communicator: communicator)
+        defer { watcher.stop() }
+        /// The number of the last task received (tasks are numbered from 1, in the order sent).
+        var sequence: UInt64 = 0
         while true {
             guard let (bytes, status) = try communicator.receiveBytesIfAvailable(from: 0) else {
                 backoff.pause()
@@ -71,17 +76,28 @@ enum WorkerRank {
                     crashMessage: strdup("ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
                                          + "MPI cannot replace a rank, so the launcher ends the job")),
                     at: definition.number, growingWith: nil)
+            case PoolTag.reclaim:
+                try watcher.answer(bytes)
             case let tag where tag >= PoolTag.taskBase:
+                sequence += 1
+                // Taken back by rank 0, which sends it elsewhere: skipped, unanswered.
+                guard watcher.claim.claim(sequence) else {
+                    buffers = []
+                    backoff.reset()
+                    continue
+                }
                 let number = tag - PoolTag.taskBase
                 let reply: Payload
                 if number < functions.count, let function = functions[number] {
                     cf_set_crash_message(function.crashMessage)
+                    watcher.taskStarted()
                     if let entry = function.entry {
                         reply = entry.serve(bytes[...], buffers: buffers, outOfBandMinimum: BufferList.minimumBytes)
                     } else {
                         // A function this build lacks: the registry's reply that fails the call.
                         reply = Payload(bytes: registry.serve(taskPrefix: function.taskPrefix, request: bytes[...]))
                     }
+                    watcher.taskEnded()
                     cf_set_crash_message(nil)
                 } else {
                     reply = Payload(bytes: FunctionRegistry.failureReply(ClusterFuturesError(.protocolViolation,

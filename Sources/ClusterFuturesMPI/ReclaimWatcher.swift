@@ -1,0 +1,87 @@
+import CClusterFuturesSystem
+@_spi(ExecutorImplementation) import ClusterFutures
+import ClusterFuturesWire
+import Foundation
+import MPI
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A worker rank's second thread: while the rank runs a task, it answers rank 0's requests to take
+/// back the tasks sent ahead of it (``ReclaimRequest``), so that they go to a free worker instead of
+/// waiting behind a long task. Between tasks the rank's own loop answers them.
+///
+/// Both sides decide through the rank's ``TaskClaim``: the task loop claims each task before it
+/// starts it, and a request takes back only tasks not yet claimed.
+final class ReclaimWatcher: Sendable {
+    private let communicator: Communicator
+    let claim: TaskClaim
+    /// Set while the task loop runs a task; the watcher looks for requests only then.
+    private let inTask = Atomic<Bool>(false)
+    private let stopping = Atomic<Bool>(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    /// How often the watcher looks: while a task runs, and while the rank is idle (when it only
+    /// reads a flag).
+    static let interval: Duration = .milliseconds(1)
+    static let idleInterval: Duration = .milliseconds(10)
+
+    init(communicator: Communicator) {
+        self.communicator = communicator
+        self.claim = TaskClaim.allocate()
+        let thread = Thread { [self] in watch() }
+        thread.name = "ClusterFutures.ReclaimWatcher"
+        thread.start()
+    }
+
+    /// The task loop starts a task, or has finished one.
+    func taskStarted() { inTask.store(true, ordering: .relaxed) }
+    func taskEnded() { inTask.store(false, ordering: .relaxed) }
+
+    /// Stops the thread and returns once it has made its last MPI call.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        stopped.wait()
+    }
+
+    private func watch() {
+        defer { stopped.signal() }
+        // A task is seen running on two looks in a row before the watcher calls MPI: short tasks
+        // never cost a probe.
+        var sawTask = false
+        while !stopping.load(ordering: .relaxed) {
+            let running = inTask.load(ordering: .relaxed)
+            if running && sawTask {
+                do {
+                    while let (bytes, _) = try communicator.receiveBytesIfAvailable(from: .rank(0), tag: .value(PoolTag.reclaim)) {
+                        try answer(bytes)
+                    }
+                } catch {
+                    cf_write_stderr("ClusterFutures MPI worker rank \(communicator.rank): taking back tasks failed: \(error)\n")
+                    return
+                }
+            }
+            sawTask = running
+            sleep(running ? Self.interval : Self.idleInterval)
+        }
+    }
+
+    /// Answers one ``ReclaimRequest``, from this thread or the task loop.
+    func answer(_ bytes: [UInt8]) throws {
+        guard let request = try? WireDecoder().decode(ReclaimRequest.self, from: bytes) else {
+            throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed reclaim request")
+        }
+        let reclaimed = claim.revoke(running: request.running, through: request.through)
+        try communicator.send(ReclaimReply(running: request.running, through: request.through, reclaimed: reclaimed), to: 0, tag: PoolTag.reclaimed)
+    }
+
+    private func sleep(_ duration: Duration) {
+        var request = timespec(tv_sec: Int(duration.components.seconds), tv_nsec: Int(duration.components.attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        _ = nanosleep(&request, &remaining)
+    }
+}
