@@ -45,7 +45,19 @@ case "crash-ignoring-sigchld":
     }
     print("next: \(try pool.submit(Square(), 7).result(timeout: .seconds(60)))")
     pool.shutdown()
+case "worker-stderr":
+    // Standard error goes where standard output goes, so the test reads both: what a worker writes
+    // to its standard error must come out of the pool's, unchanged, before the pool reports it.
+    dup2(1, 2)
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    do {
+        _ = try pool.submit(WriteStderrThenExit(), 2).result(timeout: .seconds(60))
+    } catch {
+        print("error: \(error)")
+    }
+    pool.shutdown()
+    print("done")
 default:
-    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld")
+    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | worker-stderr")
     exit(2)
 }
