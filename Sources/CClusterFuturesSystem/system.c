@@ -15,10 +15,12 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
-                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, pid_t *pid) {
+                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, int error_fd,
+                    pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawnattr_t attributes;
     int error = posix_spawn_file_actions_init(&actions);
@@ -32,27 +34,38 @@ int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
     sigemptyset(&none);
     sigfillset(&all);
     short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-    // dup2 onto the fixed numbers clears close-on-exec there. Both sources first move to numbers
-    // above every descriptor involved, so that neither dup2 can clobber the other's source.
+    // dup2 onto the fixed numbers clears close-on-exec there. All sources first move to numbers
+    // above every descriptor involved, so that no dup2 can clobber another's source.
     int spare = (input_fd > output_fd ? input_fd : output_fd);
     if (task_arena_fd > spare) spare = task_arena_fd;
     if (result_arena_fd > spare) spare = result_arena_fd;
+    if (error_fd > spare) spare = error_fd;
     if (spare < CF_WORKER_RESULT_ARENA_FD) spare = CF_WORKER_RESULT_ARENA_FD;
     int spare_input = spare + 1, spare_output = spare + 2, spare_tasks = spare + 3, spare_results = spare + 4;
+    int spare_error = spare + 5;
     int arenas = task_arena_fd >= 0 && result_arena_fd >= 0;
-    if (!error) error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, input_fd, spare_input);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, output_fd, spare_output);
     if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, task_arena_fd, spare_tasks);
     if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, result_arena_fd, spare_results);
+    if (!error && error_fd >= 0) error = posix_spawn_file_actions_adddup2(&actions, error_fd, spare_error);
+    // Only now, with every source moved away: one of them may be descriptor 0.
+    if (!error) error = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_input, CF_WORKER_INPUT_FD);
     if (!error) error = posix_spawn_file_actions_adddup2(&actions, spare_output, CF_WORKER_OUTPUT_FD);
     if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, spare_tasks, CF_WORKER_TASK_ARENA_FD);
     if (!error && arenas) error = posix_spawn_file_actions_adddup2(&actions, spare_results, CF_WORKER_RESULT_ARENA_FD);
+    if (!error && error_fd >= 0) error = posix_spawn_file_actions_adddup2(&actions, spare_error, STDERR_FILENO);
+    if (!error && error_fd >= 0) error = posix_spawn_file_actions_addclose(&actions, spare_error);
     if (!error && arenas) error = posix_spawn_file_actions_addclose(&actions, spare_tasks);
     if (!error && arenas) error = posix_spawn_file_actions_addclose(&actions, spare_results);
     if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_input);
     if (!error) error = posix_spawn_file_actions_addclose(&actions, spare_output);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+    // Nothing else of the parent's: a descriptor it left open across exec (its own, or a
+    // library's) would otherwise live on in every worker and in whatever a task starts.
+    if (!error) error = posix_spawn_file_actions_addclosefrom_np(&actions, CF_WORKER_RESULT_ARENA_FD + 1);
+#endif
     if (!error) error = posix_spawnattr_setsigmask(&attributes, &none);
     if (!error) error = posix_spawnattr_setsigdefault(&attributes, &all);
     if (!error) error = posix_spawnattr_setflags(&attributes, flags);
@@ -139,6 +152,22 @@ int cf_start_parent_watchdog(int fd, int exit_code) {
     pthread_attr_destroy(&attributes);
     if (error) free(context);
     return error;
+}
+
+int cf_pidfd_open(pid_t pid) {
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+
+int cf_set_close_on_exec(int fd) {
+    int flags = fcntl(fd, F_GETFD);
+    if (flags < 0) return -1;
+    return fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
 }
 
 int cf_pipe_cloexec(int fds[2]) {

@@ -1,4 +1,5 @@
 import ClusterFutures
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -72,7 +73,10 @@ public struct SquareOrCrash: RemoteFunction {
 
 /// Writes bad bytes into the worker's result channel, in a worker only.
 public struct CorruptChannel: RemoteFunction {
-    public enum Kind: String, Codable, Sendable { case unknownKind, oversized, truncated }
+    /// `duplicateResult` forges a well-formed result frame for the task id given as input, after
+    /// 200 ms (so that the task queued behind is in flight by then), then returns normally: the
+    /// worker's own answer that follows is a second answer to a task already answered.
+    public enum Kind: String, Codable, Sendable { case unknownKind, oversized, truncated, duplicateResult }
     public var kind: Kind
     public var callerPID: Int32
     public init(_ kind: Kind) {
@@ -92,9 +96,14 @@ public struct CorruptChannel: RemoteFunction {
             header[0] = 6
             header[16] = 100  // 100 bytes promised, 10 sent, then the worker exits
             header += [UInt8](repeating: 7, count: 10)
+        case .duplicateResult:
+            usleep(200_000)
+            header[0] = 6
+            withUnsafeBytes(of: UInt64(x).littleEndian) { header.replaceSubrange(8..<16, with: $0) }
         }
         _ = header.withUnsafeBytes { write(4, $0.baseAddress, $0.count) }
         if kind == .truncated { _exit(0) }
+        if kind == .duplicateResult { return x }
         sleep(30)
         return x
     }
@@ -135,5 +144,83 @@ public struct BusyFor: RemoteFunction {
         var spins = 0
         while clock.now < end { spins &+= 1 }
         return spins
+    }
+}
+
+/// What ``SpawnBackgroundSleeper`` started.
+public struct BackgroundChild: Codable, Sendable {
+    /// The child's pid, for the test to kill it.
+    public var pid: Int32
+    /// The child's descriptors above standard error that are open files of its worker too: what it
+    /// inherited from the worker (the pool's pipes and arenas, or anything else the worker held).
+    public var descriptors: [Int]
+    /// What those are, as `/proc` shows them (`4 -> pipe:[1234]`).
+    public var targets: [String]
+}
+
+/// Starts `/bin/sleep seconds` in the background from the worker, as `system("sleep 20 &")` does,
+/// and returns its pid and the worker's descriptors it inherited; in a worker only. With
+/// `leakResultPipe`, it first clears close-on-exec on the worker's result pipe, as a careless task
+/// might, so the child holds that pipe open for its whole life.
+public struct SpawnBackgroundSleeper: RemoteFunction {
+    public var seconds: Int
+    public var leakResultPipe: Bool
+    public var callerPID: Int32
+    public init(seconds: Int, leakResultPipe: Bool = false) {
+        self.seconds = seconds
+        self.leakResultPipe = leakResultPipe
+        self.callerPID = getpid()
+    }
+    public func callAsFunction(_ x: Int) throws -> BackgroundChild {
+        guard getpid() != callerPID else { throw RefusedToCrashHere() }
+        if leakResultPipe { _ = fcntl(4, F_SETFD, 0) }
+        let arguments = ["/bin/sleep", String(seconds)]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        // posix_spawn returns once the child has run exec, so its inherited descriptors are final.
+        let error = posix_spawn(&pid, "/bin/sleep", nil, nil, argv, environ)
+        guard error == 0 else { throw PlainError(reason: "posix_spawn(/bin/sleep) failed: \(error)") }
+        // Compared by what they are: the child's own start-up may have a file or two open.
+        let workers = Set(Self.openFiles(of: "self").values)
+        let shared = Self.openFiles(of: String(pid)).filter { workers.contains($0.value) }.sorted { $0.key < $1.key }
+        return BackgroundChild(pid: pid, descriptors: shared.map(\.key), targets: shared.map { "\($0.key) -> \($0.value)" })
+    }
+
+    /// The open descriptors above 2 of a process and what each refers to.
+    private static func openFiles(of process: String) -> [Int: String] {
+        let directory = "/proc/\(process)/fd"
+        var files: [Int: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let fd = Int(name), fd > 2,
+                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory + "/" + name) else { continue }
+            files[fd] = target
+        }
+        return files
+    }
+}
+
+/// Calls `fatalError` with its input as the message, in a worker only.
+public struct FatalErrorSaying: RemoteFunction {
+    public var callerPID: Int32
+    public init() { callerPID = getpid() }
+    public func callAsFunction(_ message: String) throws -> Int {
+        guard getpid() != callerPID else { throw RefusedToCrashHere() }
+        fatalError(message)
+    }
+}
+
+/// Writes `lines` numbered lines (`line 1` ... `line N`) to standard error, then exits with status
+/// 3, in a worker only.
+public struct WriteStderrThenExit: RemoteFunction {
+    public var callerPID: Int32
+    public init() { callerPID = getpid() }
+    public func callAsFunction(_ lines: Int) throws -> Int {
+        guard getpid() != callerPID else { throw RefusedToCrashHere() }
+        for line in 1...max(1, lines) {
+            let text = Array("line \(line)\n".utf8)
+            _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        }
+        exit(3)
     }
 }

@@ -209,7 +209,8 @@ public enum TestFunctions {
         Square.self, Echo.self, Scale.self, FailOn.self, CountCalls.self, WaitAtGate.self,
         SleepThenReturn.self, PassFragile.self, NestedSquare.self,
         WorkerPID.self, Crash.self, SquareOrCrash.self, CorruptChannel.self, SetWorkerTag.self,
-        ReadWorkerTag.self, BusyFor.self, Summarize.self, SleepMicroseconds.self, AppendLine.self,
+        ReadWorkerTag.self, BusyFor.self, Summarize.self, SpawnBackgroundSleeper.self, FatalErrorSaying.self,
+        WriteStderrThenExit.self, SleepMicroseconds.self, AppendLine.self,
     ]
 
     /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).

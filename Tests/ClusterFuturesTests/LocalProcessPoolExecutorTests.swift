@@ -187,8 +187,22 @@ import Glibc
         case .unknownKind: #expect(message.contains("unknown kind"), "\(message)")
         case .oversized: #expect(message.contains("oversized"), "\(message)")
         case .truncated: #expect(message.contains("truncated"), "\(message)")
+        case .duplicateResult: Issue.record("covered by aWorkerRetiredForACorruptReplyRequeuesTheTaskQueuedBehind")
         }
         #expect(try pool.submit(Square(), 7).result(timeout: Self.hang) == 49)
+    }
+
+    @Test func aWorkerRetiredForACorruptReplyRequeuesTheTaskQueuedBehind() throws {
+        let pool = try pool(1) { $0.tasksInFlightPerWorker = 2 }
+        defer { pool.shutdown() }
+        // Task 1 of this pool (ids count from 1) forges an answer to itself after 200 ms; the square,
+        // sent ahead to the same worker by then, has not started when the worker's own answer to
+        // task 1 follows and gets the worker retired.
+        let forging = try pool.submit(CorruptChannel(.duplicateResult), 1)
+        let queued = try pool.submit(Square(), 7)
+        #expect(try queued.result(timeout: Self.hang) == 49, "the unstarted task ran on the next worker")
+        #expect(forging.isDone)
+        #expect(queued.origin?.pid != forging.origin?.pid, "not on the retired worker")
     }
 
     @Test func shortTasksDoNotQueueBehindALongOne() throws {
@@ -201,6 +215,81 @@ import Glibc
         let (done, _) = Futures.wait(short, timeout: .milliseconds(2_000))
         #expect(done.count >= 19, "\(done.count) of 20 short tasks finished while the long one ran")
         #expect(!long.isDone)
+    }
+
+    @Test func aCrashErrorEndsWithTheWorkersLastWordsOnStderr() throws {
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let error = #expect(throws: ClusterFuturesError.self) {
+            try pool.submit(FatalErrorSaying(), "boom-marker").result(timeout: Self.hang)
+        }
+        #expect(error?.code == .workerLost)
+        let message = error?.message ?? ""
+        #expect(message.contains("boom-marker"), "\(message)")
+        #expect(message.contains("last words on stderr"), "\(message)")
+        #expect(try pool.submit(Square(), 3).result(timeout: Self.hang) == 9)
+    }
+
+    @Test func onlyTheLastLinesOfAWorkersStderrGoInTheError() throws {
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let error = #expect(throws: ClusterFuturesError.self) {
+            try pool.submit(WriteStderrThenExit(), 20).result(timeout: Self.hang)
+        }
+        let message = error?.message ?? ""
+        #expect(message.contains("exit status 3"), "\(message)")
+        #expect(message.hasSuffix("line 20"), "\(message)")
+        #expect(message.contains("line 13\n"), "\(message)")
+        #expect(!message.contains("line 12\n"), "at most 8 lines: \(message)")
+    }
+
+    @Test func whatAWorkerWritesToStderrStillReachesThePoolsStderr() throws {
+        let scenario = try TestPrograms.start(["worker-stderr"])
+        var lines: [String] = []
+        while let line = scenario.readLine() {
+            lines.append(line)
+            if line == "done" { break }
+        }
+        #expect(TestPrograms.wait(scenario.pid) == 0)
+        let first = lines.firstIndex(of: "line 1")
+        let second = lines.firstIndex(of: "line 2")
+        let error = lines.firstIndex { $0.hasPrefix("error: ") }
+        #expect(first != nil && second != nil && error != nil, "\(lines)")
+        if let first, let second, let error { #expect(first < second && second < error, "in order, before the error: \(lines)") }
+        #expect(lines.last == "done")
+    }
+
+    // MARK: Children of tasks
+
+    @Test func aTasksChildInheritsNoneOfThePoolsDescriptorsAndShutdownDoesNotWaitForIt() throws {
+        let pool = try pool(1)
+        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 20), 0).result(timeout: Self.hang)
+        defer { kill(child.pid, SIGKILL) }
+        #expect(child.descriptors.isEmpty, "the child holds its worker's \(child.targets)")
+        let clock = ContinuousClock()
+        let started = clock.now
+        pool.shutdown()
+        let took = clock.now - started
+        #expect(took < .seconds(10), "shutdown took \(took) while the 20 s child lived")
+        #expect(TestPrograms.isAlive(child.pid), "the child itself was left alone")
+    }
+
+    @Test(arguments: [false, true])
+    func aCrashIsReportedPromptlyThoughATaskLeftAChildRunning(leakResultPipe: Bool) throws {
+        let pool = try pool(1)
+        defer { pool.shutdown() }
+        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 20, leakResultPipe: leakResultPipe), 0)
+            .result(timeout: Self.hang)
+        defer { kill(child.pid, SIGKILL) }
+        // With the leak, the child holds the worker's result pipe: only the process's own end tells.
+        #expect(child.descriptors == (leakResultPipe ? [4] : []), "\(child.targets)")
+        let clock = ContinuousClock()
+        let started = clock.now
+        let error = #expect(throws: ClusterFuturesError.self) { try pool.submit(Crash(.exit3), 1).result(timeout: Self.hang) }
+        let took = clock.now - started
+        #expect(error?.code == .workerLost)
+        #expect(took < .seconds(10), "the crash was reported after \(took)")
+        #expect(try pool.submit(Square(), 6).result(timeout: Self.hang) == 36)
     }
 
     // MARK: Initializer, budget, identity

@@ -74,7 +74,19 @@ case "queued-cpu":
     print("cpu_ms=\(cpu.components.seconds * 1000 + cpu.components.attoseconds / 1_000_000_000_000_000) "
           + "wall_ms=\(wall.components.seconds * 1000 + wall.components.attoseconds / 1_000_000_000_000_000)")
     pool.shutdown()
+case "worker-stderr":
+    // Standard error goes where standard output goes, so the test reads both: what a worker writes
+    // to its standard error must come out of the pool's, unchanged, before the pool reports it.
+    dup2(1, 2)
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    do {
+        _ = try pool.submit(WriteStderrThenExit(), 2).result(timeout: .seconds(60))
+    } catch {
+        print("error: \(error)")
+    }
+    pool.shutdown()
+    print("done")
 default:
-    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | exit-pending PATH [return|nowait|exit] | queued-cpu")
+    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | worker-stderr | exit-pending PATH [return|nowait|exit] | queued-cpu")
     exit(2)
 }

@@ -17,11 +17,22 @@
 #define CF_WORKER_RESULT_ARENA_FD 6
 
 /// Starts `path` with `argv` and `envp`; in the child, `input_fd` becomes descriptor 3,
-/// `output_fd` descriptor 4, standard input reads /dev/null, standard output and error are
-/// inherited, every signal has its default action and none is blocked. Every other descriptor
-/// must already be close-on-exec. Returns 0 and the pid, or an errno value.
+/// `output_fd` descriptor 4, the arenas 5 and 6, standard input reads /dev/null, standard output
+/// is inherited, standard error is `error_fd` (inherited when it is -1), every signal has its
+/// default action and none is blocked. Every descriptor above 6 is closed in the child (where
+/// glibc has `posix_spawn_file_actions_addclosefrom_np`; elsewhere every other descriptor must
+/// already be close-on-exec). The child's 3 to 6 are not close-on-exec: the worker marks them so
+/// as it starts. Returns 0 and the pid, or an errno value.
 int cf_spawn_worker(const char *path, char *const argv[], char *const envp[],
-                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, pid_t *pid);
+                    int input_fd, int output_fd, int task_arena_fd, int result_arena_fd, int error_fd,
+                    pid_t *pid);
+
+/// A descriptor for process `pid` (`pidfd_open`, Linux 5.3 and later), close-on-exec, readable
+/// once the process has ended; -1 with errno (ENOSYS where the kernel or headers lack it).
+int cf_pidfd_open(pid_t pid);
+
+/// Sets close-on-exec on `fd`. Returns 0 or -1 with errno.
+int cf_set_close_on_exec(int fd);
 
 /// A close-on-exec memfd of `size` bytes, or -1 with errno.
 int cf_memfd(const char *name, size_t size);

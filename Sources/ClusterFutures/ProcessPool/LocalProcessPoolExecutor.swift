@@ -21,9 +21,12 @@ import Musl
 ///
 /// A worker that dies during a task (a `fatalError`, a signal, an `exit`) fails only that task's
 /// future, with ``ClusterFuturesError/Code-swift.struct/workerLost`` naming the function, the signal
-/// or exit status and the pid; the pool starts a replacement, tasks queued behind it run elsewhere,
-/// and the executor stays usable. Workers exit within a second of the pool's process ending,
-/// however it ends, even by `SIGKILL`.
+/// or exit status and the pid, and ending with the last lines the worker wrote to standard error
+/// (a `fatalError`'s message); the pool starts a replacement, tasks queued behind it run elsewhere,
+/// and the executor stays usable. Workers' standard error reaches the program's unchanged, through
+/// the pool. Processes a task starts inherit none of the pool's descriptors, and the pool sees a
+/// worker's end when its process ends, whatever its children do. Workers exit within a second of
+/// the pool's process ending, however it ends, even by `SIGKILL`.
 public final class LocalProcessPoolExecutor: Executor {
     /// How a pool is set up.
     public struct Configuration: Sendable {

@@ -22,6 +22,9 @@ final class PoolIOLoop: @unchecked Sendable {
     private var requeued = Deque<Job>()
     /// Jobs taken from the shared queue in a batch and not yet sent; returned to it after dispatch.
     private var taken = Deque<Job>()
+    /// Standard errors of ended workers that a child of theirs still holds open: still read and
+    /// passed on until their end of file.
+    private var orphanedStderr: [WorkerStderr] = []
     private var nextWorkerIndex = 0
     private var nextTaskID: UInt64 = 1
     private var signalledTermination = false
@@ -56,12 +59,17 @@ final class PoolIOLoop: @unchecked Sendable {
         do {
             let tasks = try SystemCalls.pipe()
             let results = try SystemCalls.pipe()
+            // The worker's standard error comes through the pool, which passes it on and keeps its
+            // last lines for the error that reports a crash.
+            let errors = try SystemCalls.pipe()
             SystemCalls.growPipe(tasks.write, to: 1 << 20)
             SystemCalls.growPipe(results.write, to: 1 << 20)
             defer {
                 try? tasks.read.close()
                 try? results.write.close()
+                try? errors.write.close()
             }
+            let stderr = WorkerStderr(descriptor: errors.read)
             var environment = ProcessEnvironment.current.filter { !$0.hasPrefix(CF_WORKER_ENVIRONMENT_NAME + "=") }
             environment.append("\(CF_WORKER_ENVIRONMENT_NAME)=\(WorkerLaunch(index: index, parent: getpid()).environmentValue)")
             // In a program that links MPICH over UCX, every process that loads UCX gets its handler
@@ -80,13 +88,22 @@ final class PoolIOLoop: @unchecked Sendable {
                 try? taskArena?.fd.close()
                 try? resultArena?.fd.close()
             }
-            let pid = try SystemCalls.spawnWorker(
-                path: settings.executable, arguments: [settings.executable], environment: environment,
-                input: tasks.read, output: results.write,
-                taskArena: arenas ? taskArena?.fd : nil, resultArena: arenas ? resultArena?.fd : nil)
+            let pid: pid_t
+            do {
+                pid = try SystemCalls.spawnWorker(
+                    path: settings.executable, arguments: [settings.executable], environment: environment,
+                    input: tasks.read, output: results.write,
+                    taskArena: arenas ? taskArena?.fd : nil, resultArena: arenas ? resultArena?.fd : nil,
+                    errorOutput: errors.write)
+            } catch {
+                stderr.close()
+                throw error
+            }
             try SystemCalls.setNonBlocking(tasks.write)
             try SystemCalls.setNonBlocking(results.read)
+            try SystemCalls.setNonBlocking(errors.read)
             workers.append(PoolWorker(index: index, pid: pid, toWorker: tasks.write, fromWorker: results.read,
+                                      processDescriptor: SystemCalls.processDescriptor(pid), stderr: stderr,
                                       maxPayload: settings.maxMessageBytes,
                                       taskArena: arenas ? taskArena?.arena : nil,
                                       resultArena: arenas ? resultArena?.arena : nil,
@@ -151,6 +168,11 @@ final class PoolIOLoop: @unchecked Sendable {
     private func finish() {
         for worker in workers { SystemCalls.signal(worker.pid, SIGKILL) }
         for worker in workers { reap(worker) }
+        for stderr in workers.compactMap(\.stderr) + orphanedStderr {
+            stderr.drain()
+            stderr.close()
+        }
+        orphanedStderr.removeAll()
         workers.removeAll()
         engine.shared.withLock { $0.finished = true }
     }
@@ -266,11 +288,9 @@ final class PoolIOLoop: @unchecked Sendable {
 
     private func waitForEvents() {
         var descriptors = [pollfd(fd: engine.wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-        for worker in workers {
-            descriptors.append(pollfd(fd: worker.fromWorker.rawValue, events: Int16(POLLIN), revents: 0))
-            let wantsWrite = !worker.writer.isEmpty && worker.toWorker != nil
-            descriptors.append(pollfd(fd: worker.toWorker?.rawValue ?? -1, events: wantsWrite ? Int16(POLLOUT) : 0, revents: 0))
-        }
+        for worker in workers { worker.appendPollDescriptors(to: &descriptors) }
+        let orphansStart = descriptors.count
+        for stderr in orphanedStderr { descriptors.append(pollfd(fd: stderr.descriptor?.rawValue ?? -1, events: Int16(POLLIN), revents: 0)) }
         var timeout = pollTimeout()
         if timeout != 0 {
             // Queued work is only a reason not to sleep when a worker can take it: while every
@@ -295,12 +315,19 @@ final class PoolIOLoop: @unchecked Sendable {
         }
         var gone: [(PoolWorker, ClusterFuturesError?)] = []
         for (index, worker) in workers.enumerated() {
-            let readEvents = descriptors[1 + 2 * index].revents
-            if readEvents != 0 {
+            let base = 1 + PoolWorker.pollDescriptorCount * index
+            if descriptors[base + 3].revents != 0 { worker.stderr?.drain() }
+            let readEvents = descriptors[base].revents
+            let exited = descriptors[base + 2].revents != 0
+            if readEvents != 0 || exited {
                 lastActivity = .now
-                if let ending = readResults(from: worker) { gone.append(ending) }
+                if let ending = readResults(from: worker, exited: exited) { gone.append(ending) }
             }
         }
+        for (offset, stderr) in orphanedStderr.enumerated() where descriptors[orphansStart + offset].revents != 0 {
+            stderr.drain()
+        }
+        orphanedStderr.removeAll { $0.descriptor == nil }
         for (worker, reason) in gone { workerEnded(worker, reason: reason) }
     }
 
@@ -327,21 +354,25 @@ final class PoolIOLoop: @unchecked Sendable {
     // MARK: Results
 
     /// Reads and handles every frame available from `worker`; returns the worker and why it ended
-    /// when it has.
-    private func readResults(from worker: PoolWorker) -> (PoolWorker, ClusterFuturesError?)? {
+    /// when it has: at the result pipe's end of file, or when the process has `exited` (its pidfd
+    /// said so), though a child of it may still hold the pipe open.
+    private func readResults(from worker: PoolWorker, exited: Bool) -> (PoolWorker, ClusterFuturesError?)? {
         var frames: [Frame] = []
-        let open: Bool
+        var open = true
+        var badMessage: ClusterFuturesError?
         do {
             open = try worker.reader.readAvailable(from: worker.fromWorker, into: &frames)
         } catch let error as FrameError {
-            return (worker, retire(worker, ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(error)")))
+            badMessage = ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(error)")
         } catch {
-            return (worker, nil)
+            open = false
         }
+        // Frames that arrived whole before a bad one are answers like any other.
         for frame in frames {
             if let violation = handle(frame, from: worker) { return (worker, retire(worker, violation)) }
         }
-        if open { return nil }
+        if let badMessage { return (worker, retire(worker, badMessage)) }
+        if open && !exited { return nil }
         if worker.retireReason == nil && worker.reader.isMidFrame {
             worker.retireReason = ClusterFuturesError(.protocolViolation,
                 "\(worker.name) ended in the middle of a message (a truncated frame)")
@@ -389,9 +420,12 @@ final class PoolIOLoop: @unchecked Sendable {
                 "the initializer \(settings.initializer?.name ?? "?") failed in \(worker.name): \(reason)"))
         case (.result, .ready), (.result, .stopping):
             guard let first = worker.inFlight.first, first.id == frame.id else {
+                // A second answer to the task it answered last: it was still on that one.
+                if frame.id == worker.lastAnsweredID { worker.retiredBetweenTasks = true }
                 return ClusterFuturesError(.protocolViolation, "\(worker.name) answered task \(frame.id), which it was not running")
             }
             worker.inFlight.removeFirst()
+            worker.lastAnsweredID = first.id
             worker.idleSince = .now
             worker.window.recordResult(sentAt: first.sentAt)
             first.job.complete(reply: frame.payload, origin: worker.origin)
@@ -408,9 +442,12 @@ final class PoolIOLoop: @unchecked Sendable {
 
     // MARK: Endings
 
-    /// A worker's result pipe reached end of file: it exited, planned or not.
+    /// A worker's process ended (its pidfd), or its result pipe reached end of file: it exited,
+    /// planned or not, or was killed for a protocol violation.
     private func workerEnded(_ worker: PoolWorker, reason: ClusterFuturesError?) {
         let status = reap(worker)
+        // Read only once the process is gone: a crash's message is written just before the end.
+        let lastWords = collectStderr(of: worker)
         workers.removeAll { $0 === worker }
         let phase = engine.shared.withLock { $0.phase }
         switch worker.phase {
@@ -418,26 +455,30 @@ final class PoolIOLoop: @unchecked Sendable {
             if case .terminating = phase { return }
             let during = worker.phase == .initializing
                 ? "while running the initializer \(settings.initializer?.name ?? "")" : "while starting"
-            breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)"))
+            breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)\(lastWords)"))
         case .retiring where worker.inFlight.isEmpty:
             logger.debug("\(worker.name) retired after \(worker.tasksSent) tasks")
         case .stopping where worker.inFlight.isEmpty:
             break
         case .ready, .retiring, .stopping:
-            guard let running = worker.inFlight.popFirst() else {
-                if worker.phase == .ready { logger.warning("\(worker.name) exited with \(status) while idle; replacing it") }
-                return
-            }
+            // Only the task it was running fails; those sent ahead had not started and go to the
+            // next free worker, whatever ended this one (unless every worker is being stopped).
+            let running = worker.retiredBetweenTasks ? nil : worker.inFlight.popFirst()
             let error: ClusterFuturesError
             if let reason {
                 error = reason
-            } else if case .terminating(_, let caller) = phase {
+            } else if let running, case .terminating(_, let caller) = phase {
                 error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.job.functionName)")
+            } else if let running {
+                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.job.functionName)\(lastWords)")
             } else {
-                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.job.functionName)")
+                if worker.phase == .ready { logger.warning("\(worker.name) exited with \(status) while idle; replacing it") }
+                return
             }
-            logger.warning("\(error.message); replacing it")
-            running.job.fail(error, origin: worker.origin)
+            if let running {
+                logger.warning("\(error.message); replacing it")
+                running.job.fail(error, origin: worker.origin)
+            }
             let unstarted = worker.inFlight.map(\.job)
             if case .terminating = phase {
                 for job in unstarted { job.fail(error, origin: worker.origin) }
@@ -445,6 +486,15 @@ final class PoolIOLoop: @unchecked Sendable {
                 requeued.insert(contentsOf: unstarted, at: 0)
             }
         }
+    }
+
+    /// Reads the rest of what an ended worker wrote to standard error, and returns its last lines
+    /// as the end of an error message ("" when it wrote nothing). A pipe a child of the worker
+    /// still holds stays in the poll set, so what the child writes is still passed on.
+    private func collectStderr(of worker: PoolWorker) -> String {
+        guard let stderr = worker.stderr else { return "" }
+        if stderr.drain() { orphanedStderr.append(stderr) }
+        return stderr.lastLines.map { "; its last words on stderr: \($0)" } ?? ""
     }
 
     /// Waits for a worker's exit status: at once for one that is exiting, SIGKILL after a second.

@@ -56,6 +56,13 @@ enum WorkerLoop {
     static let orphanedStatus: Int32 = 0
 
     static func runAndExit() -> Never {
+        // The spawn put the pool's pipes and arenas at fixed numbers, which clears close-on-exec
+        // there. Set it again first of all: whatever a task starts (`system("sleep 20 &")`) must hold
+        // none of them, or the pool would see this worker's end only when that child's ends, and
+        // the pool's pipes would be open to it. (Absent arenas fail with EBADF: nothing to mark.)
+        for fd in [CF_WORKER_INPUT_FD, CF_WORKER_OUTPUT_FD, CF_WORKER_TASK_ARENA_FD, CF_WORKER_RESULT_ARENA_FD] {
+            try? SystemCalls.setCloseOnExec(FileDescriptor(rawValue: fd))
+        }
         guard let value = getenv(CF_WORKER_ENVIRONMENT_NAME).map({ String(cString: $0) }),
               let launch = WorkerLaunch(environmentValue: value) else {
             cf_write_stderr("ClusterFutures: malformed \(CF_WORKER_ENVIRONMENT_NAME) in the environment\n")

@@ -42,6 +42,40 @@ enum SystemCalls {
         _ = try retrying("fcntl(F_SETFL)") { fcntl(fd.rawValue, F_SETFL, flags | O_NONBLOCK) }
     }
 
+    /// Sets close-on-exec on `fd`, so that nothing the process starts inherits it.
+    static func setCloseOnExec(_ fd: FileDescriptor) throws(SystemCallError) {
+        _ = try retrying("fcntl(F_SETFD)") { cf_set_close_on_exec(fd.rawValue) }
+    }
+
+    /// A descriptor that becomes readable (`POLLIN`) when process `pid`, a child not yet reaped,
+    /// has ended (`pidfd_open`); nil where there is none (ENOSYS before Linux 5.3, a sandbox that
+    /// refuses it, or a process already gone), and then the caller relies on other signs.
+    static func processDescriptor(_ pid: pid_t) -> FileDescriptor? {
+        guard let fd = try? retrying("pidfd_open", { cf_pidfd_open(pid) }) else { return nil }
+        return FileDescriptor(rawValue: fd)
+    }
+
+    /// Writes all of `bytes`, waiting while a non-blocking descriptor is full; gives up silently on
+    /// an error (a closed standard error, say), as there is nobody to tell.
+    static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let written: Int?
+            do {
+                written = try write(fd, [rest])
+            } catch {
+                return
+            }
+            guard let written else {
+                var descriptor = [pollfd(fd: fd.rawValue, events: Int16(POLLOUT), revents: 0)]
+                guard (try? poll(&descriptor, timeout: -1)) != nil else { return }
+                continue
+            }
+            if written == 0 { return }
+            rest = UnsafeRawBufferPointer(rebasing: rest[written...])
+        }
+    }
+
     /// Asks for a larger pipe buffer; a refusal is harmless, so it is ignored.
     static func growPipe(_ fd: FileDescriptor, to bytes: Int32) {
         _ = cf_set_pipe_size(fd.rawValue, bytes)
@@ -131,13 +165,14 @@ enum SystemCalls {
     static func spawnWorker(
         path: String, arguments: [String], environment: [String],
         input: FileDescriptor, output: FileDescriptor,
-        taskArena: FileDescriptor?, resultArena: FileDescriptor?
+        taskArena: FileDescriptor?, resultArena: FileDescriptor?, errorOutput: FileDescriptor?
     ) throws(SystemCallError) -> pid_t {
         var pid: pid_t = 0
         let error = withCStrings(arguments) { argv in
             withCStrings(environment) { envp in
                 cf_spawn_worker(path, argv, envp, input.rawValue, output.rawValue,
-                                taskArena?.rawValue ?? -1, resultArena?.rawValue ?? -1, &pid)
+                                taskArena?.rawValue ?? -1, resultArena?.rawValue ?? -1,
+                                errorOutput?.rawValue ?? -1, &pid)
             }
         }
         guard error == 0 else { throw SystemCallError(call: "posix_spawn(\(path))", errno: Errno(rawValue: error)) }
