@@ -295,9 +295,9 @@ final class PoolIOLoop: @unchecked Sendable {
         if timeout != 0 {
             // Queued work is only a reason not to sleep when a worker can take it: while every
             // worker is busy, the next result or hello wakes this thread.
-            let canSend = !requeued.isEmpty || DispatchPolicy.target(among: workers, starting: startingWorkers) != nil
+            let canSend = DispatchPolicy.target(among: workers, starting: startingWorkers) != nil
             let mayHaveWork = engine.shared.withLock { state in
-                if (canSend && !state.queue.isEmpty) || state.broken != nil { return true }
+                if (canSend && !(state.queue.isEmpty && requeued.isEmpty)) || state.broken != nil { return true }
                 state.ioSleeping = true
                 return false
             }
