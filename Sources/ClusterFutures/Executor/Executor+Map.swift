@@ -22,7 +22,9 @@ extension Executor {
     ///   - unordered: yield results as they complete instead of in input order.
     /// - Returns: the results. The error of input *k* is thrown when the iteration reaches it, after
     ///   every result before it; the iteration then ends and cancels the rest. Abandoning the
-    ///   iteration cancels what has not started.
+    ///   iteration cancels what has not started, and so does cancelling the Swift task that iterates
+    ///   with `for try await`: the iteration then throws `CancellationError` at once, even while it
+    ///   waits for a result.
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for a `chunkSize` or
     ///   `bufferSize` below 1, and whatever ``submit(_:batch:)`` throws.
     public func map<F: RemoteFunction, Inputs: Sequence<F.Input>>(
@@ -55,6 +57,11 @@ extension Executor {
 ///
 /// Iterate with ``next()`` from synchronous code, or `for try await` from asynchronous code;
 /// ``collect()`` gathers them all. Dropping it part-way cancels the chunks that have not started.
+///
+/// The map owns its chunks' futures, so cancelling the Swift task that iterates asynchronously
+/// cancels them as dropping it does: the iteration throws `CancellationError` (promptly, also while
+/// it is suspended waiting for a result), the chunks not yet handed to a worker are cancelled, those
+/// running finish unseen, and the iteration is over.
 public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
     public typealias Element = Output
     public typealias Failure = any Error
@@ -104,6 +111,10 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
 
     /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
     /// (a lazy inline task still runs in the caller).
+    ///
+    /// - Throws: as ``next()``; `CancellationError` when the awaiting Swift task is cancelled, before
+    ///   or while it waits, after cancelling every chunk that has not started and ending the
+    ///   iteration.
     public func next(isolation actor: isolated (any Actor)?) async throws -> Output? {
         try await nextSuspending(isolation: actor)
     }
@@ -187,6 +198,11 @@ public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorPro
                 throw error
             }
         }
+    }
+
+    /// The map owns its futures: a cancelled iteration cancels those not started, as ``cancel()`` does.
+    func taskWasCancelled() {
+        end()
     }
 
     func expire() throws {

@@ -185,8 +185,14 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     var hasFailed: Bool { storage.withLock { $0.state == .finished && $0.error != nil } }
 
     /// Awaits completion without blocking a thread. When the awaiting task is cancelled, the future is
-    /// cancelled if still pending, and the wait ends with `CancellationError` either way.
+    /// cancelled if still pending, and the wait ends with `CancellationError` either way; a task
+    /// cancelled already does not run a lazy task in the caller, it cancels it.
     func awaitEnding() async throws -> Ending {
+        if let finished = try finishedEnding() { return finished }
+        if Task.isCancelled {
+            cancel()
+            throw CancellationError()
+        }
         runIfOnDemand()
         if let finished = try finishedEnding() { return finished }
         let resumption = Resumption()
@@ -415,7 +421,8 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
     ///
     /// If the awaiting Swift task is cancelled, the future is cancelled too when it is still pending,
     /// and the await throws `CancellationError` at once; a task already running goes on, and its
-    /// result stays available through this future.
+    /// result stays available through this future. A lazy inline task is not run by an await in a
+    /// task that is already cancelled; a future already finished gives its result even then.
     public var value: Value {
         get async throws { try unwrap(await awaitEnding()) }
     }

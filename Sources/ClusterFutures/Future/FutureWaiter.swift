@@ -1,14 +1,29 @@
 import Dispatch
 import Synchronization
 
+/// How an async wait on a ``FutureWaiter`` ended.
+enum AsyncWaitOutcome: Sendable, Hashable {
+    /// A future signalled the waiter.
+    case signalled
+    /// The deadline passed first.
+    case timedOut
+    /// The waiting Swift task was cancelled first.
+    case cancelled
+}
+
 /// Blocks a thread, or suspends a task, until one of the futures it is registered with completes, and
 /// remembers them in the order they completed. The futures signal it; signals are counted, so none
-/// is lost between a check and a wait. A waiter is used either blocking or async, not both.
+/// is lost between a check and a wait. A waiter is used either blocking or async, not both, and by
+/// one waiting thread or task at a time.
 final class FutureWaiter: Sendable {
     private struct AsyncState {
         var signals = 0
-        var continuation: CheckedContinuation<Bool, Never>?
+        var continuation: CheckedContinuation<AsyncWaitOutcome, Never>?
+        /// Numbers the async waits; a wait ended early (deadline, cancellation) moves it on, so that
+        /// whatever else would end the same wait finds it already over.
         var generation = 0
+        /// Why the current wait ended early, for a continuation installed only after it did.
+        var endedEarly: AsyncWaitOutcome?
     }
 
     private let semaphore = DispatchSemaphore(value: 0)
@@ -19,7 +34,7 @@ final class FutureWaiter: Sendable {
     func notify(_ future: AnyFuture) {
         completed.withLock { $0.append(future) }
         semaphore.signal()
-        let continuation = asyncState.withLock { state -> CheckedContinuation<Bool, Never>? in
+        let continuation = asyncState.withLock { state -> CheckedContinuation<AsyncWaitOutcome, Never>? in
             guard let continuation = state.continuation else {
                 state.signals += 1
                 return nil
@@ -27,7 +42,7 @@ final class FutureWaiter: Sendable {
             state.continuation = nil
             return continuation
         }
-        continuation?.resume(returning: true)
+        continuation?.resume(returning: .signalled)
     }
 
     /// The futures that completed since the last call, in order.
@@ -47,47 +62,58 @@ final class FutureWaiter: Sendable {
         return semaphore.wait(timeout: .now() + .nanoseconds(remaining.clampedNanoseconds)) == .success
     }
 
-    /// Suspends until a signal. Returns false when `deadline` passed first.
-    func waitAsync(until deadline: Deadline) async -> Bool {
+    /// Suspends until a signal, until `deadline` passes, or until the waiting Swift task is
+    /// cancelled, whichever comes first; at once if the task already is cancelled and no signal is
+    /// waiting. Never blocks a thread.
+    func waitAsync(until deadline: Deadline) async -> AsyncWaitOutcome {
         let generation: Int? = asyncState.withLock { state in
             if state.signals > 0 {
                 state.signals -= 1
                 return nil
             }
             state.generation += 1
+            state.endedEarly = nil
             return state.generation
         }
-        guard let generation else { return true }
+        guard let generation else { return .signalled }
         let timer: Task<Void, Never>? = deadline.remaining.map { remaining in
             Task { [self] in
                 try? await Task.sleep(for: remaining)
-                self.expire(generation: generation)
+                self.endEarly(generation: generation, as: .timedOut)
             }
         }
         defer { timer?.cancel() }
-        return await withCheckedContinuation { continuation in
-            let resumeNow: Bool? = asyncState.withLock { state in
-                if state.signals > 0 {
-                    state.signals -= 1
-                    return true
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow: AsyncWaitOutcome? = asyncState.withLock { state in
+                    if state.signals > 0 {
+                        state.signals -= 1
+                        return .signalled
+                    }
+                    if state.generation != generation { return state.endedEarly ?? .timedOut }
+                    state.continuation = continuation
+                    return nil
                 }
-                if state.generation != generation { return false }
-                state.continuation = continuation
-                return nil
+                if let resumeNow { continuation.resume(returning: resumeNow) }
             }
-            if let resumeNow { continuation.resume(returning: resumeNow) }
+        } onCancel: {
+            // Runs at once, before the operation, when the task is already cancelled: the wait then
+            // finds its generation over when it installs its continuation.
+            self.endEarly(generation: generation, as: .cancelled)
         }
     }
 
-    /// Ends the async wait of `generation` with a timeout, unless a signal ended it first.
-    private func expire(generation: Int) {
-        let continuation = asyncState.withLock { state -> CheckedContinuation<Bool, Never>? in
+    /// Ends the async wait of `generation` with `outcome`, unless a signal, or another early end,
+    /// ended it first.
+    private func endEarly(generation: Int, as outcome: AsyncWaitOutcome) {
+        let continuation = asyncState.withLock { state -> CheckedContinuation<AsyncWaitOutcome, Never>? in
             guard state.generation == generation else { return nil }
             state.generation += 1
+            state.endedEarly = outcome
             defer { state.continuation = nil }
             return state.continuation
         }
-        continuation?.resume(returning: false)
+        continuation?.resume(returning: outcome)
     }
 }
 

@@ -65,6 +65,12 @@ public enum Futures {
     ///
     /// The timeout is measured from this call. When it passes, `next()` throws
     /// ``ClusterFuturesError/Code-swift.struct/timedOut`` and the futures not yet yielded stay so.
+    ///
+    /// Cancelling the Swift task that iterates with `for try await` makes the iteration throw
+    /// `CancellationError` at once, even while it waits, and leaves the futures alone: they belong
+    /// to the caller, who may still wait for them or ``AnyFuture/cancel()`` them (Python's
+    /// `as_completed` does not cancel futures either). `map`, by contrast, owns its futures and
+    /// cancels those not started (``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``).
     public static func asCompleted<F: AnyFuture>(
         _ futures: some Sequence<F>,
         timeout: Duration? = nil
@@ -80,7 +86,9 @@ public enum Futures {
 
 /// The futures of ``Futures/asCompleted(_:timeout:)``, each yielded once as it completes.
 ///
-/// Iterate with ``next()`` from synchronous code or `for try await` from asynchronous code.
+/// Iterate with ``next()`` from synchronous code or `for try await` from asynchronous code. When the
+/// Swift task that iterates asynchronously is cancelled, the iteration throws `CancellationError`
+/// promptly, also while it waits, and cancels none of the futures: they are the caller's.
 public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
     public typealias Element = F
     public typealias Failure = any Error
@@ -111,6 +119,11 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
 
     /// The next future to complete, or nil when all have been yielded. Suspends without blocking a
     /// thread (a lazy inline task still runs in the caller).
+    ///
+    /// - Throws: ``ClusterFuturesError/Code-swift.struct/timedOut`` when the deadline passes first;
+    ///   `CancellationError` when the awaiting Swift task is cancelled, before or while it waits. No
+    ///   future is cancelled; a later call from a task that is not cancelled goes on yielding those
+    ///   not yet yielded.
     public func next(isolation actor: isolated (any Actor)?) async throws -> F? {
         try await nextSuspending(isolation: actor)
     }
@@ -127,6 +140,9 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
             lazy.runIfOnDemand()
         }
     }
+
+    /// The futures are the caller's: a cancelled iteration leaves them, and its own place, as they are.
+    func taskWasCancelled() {}
 
     func expire() throws {
         collectCompleted()

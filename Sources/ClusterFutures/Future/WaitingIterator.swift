@@ -24,6 +24,11 @@ protocol WaitingIterator: AnyObject {
     /// Called when a wait ran into the deadline: throws the timeout, unless something completed at
     /// the last moment and another step will find it.
     func expire() throws
+
+    /// Called when the Swift task awaiting the next element was cancelled, just before the
+    /// iteration throws `CancellationError`: does whatever the iterator owes its futures then (a
+    /// `map` cancels the chunks that have not started; `asCompleted` leaves the caller's futures be).
+    func taskWasCancelled()
 }
 
 extension WaitingIterator {
@@ -39,12 +44,24 @@ extension WaitingIterator {
     }
 
     /// The next element, suspending the task while nothing is ready.
+    ///
+    /// Throws `CancellationError`, after ``taskWasCancelled()``, when the task is cancelled: before a
+    /// step, and while suspended, at once rather than when the next future completes. The blocking
+    /// ``nextBlocking()`` knows nothing of tasks.
     func nextSuspending(isolation actor: isolated (any Actor)?) async throws -> Element? {
         while true {
+            if Task.isCancelled {
+                taskWasCancelled()
+                throw CancellationError()
+            }
             switch try step() {
             case .yield(let element): return element
             case .finished: return nil
-            case .mustWait: if await !waiter.waitAsync(until: deadline) { try expire() }
+            case .mustWait:
+                switch await waiter.waitAsync(until: deadline) {
+                case .signalled, .cancelled: continue  // the next round throws for a cancelled task
+                case .timedOut: try expire()
+                }
             }
         }
     }
