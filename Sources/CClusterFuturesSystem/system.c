@@ -311,3 +311,47 @@ void cf_install_crash_reporter(void) {
 void cf_set_crash_message(const char *message) {
     cf_crash_message = message;
 }
+
+static int stop_signal_fd = -1;
+
+static void forward_stop_signal(int signal) {
+    int saved = errno;
+    unsigned char byte = (unsigned char)signal;
+    ssize_t written;
+    do {
+        written = write(stop_signal_fd, &byte, 1);
+    } while (written < 0 && errno == EINTR);
+    errno = saved;
+}
+
+int cf_forward_stop_signals(int fd) {
+    stop_signal_fd = fd;
+    int installed = 0;
+    const int signals[] = {SIGINT, SIGTERM};
+    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction current;
+        if (sigaction(signals[i], NULL, &current) != 0) continue;
+        // The program's own handler, or an ignored signal, stays as it is.
+        if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) continue;
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = forward_stop_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        if (sigaction(signals[i], &action, NULL) == 0) installed++;
+    }
+    return installed;
+}
+
+void cf_reraise_with_default_action(int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(signal);
+}

@@ -1,4 +1,5 @@
 import ClusterFutures
+import Foundation
 
 /// The executor contract as scenarios that run unchanged on every executor: the inline executor
 /// (lazy and eager), the process pool, and the MPI pool under `mpiexec -n 1`, `-n 2` and `-n 4`
@@ -37,6 +38,8 @@ public enum ContractScenarios {
         ("unordered-map-yields-the-quick-one-first", unorderedMapYieldsTheQuickOneFirst),
         ("short-tasks-around-a-long-one", shortTasksAroundALongOne),
         ("half-millisecond-tasks-around-a-long-one", halfMillisecondTasksAroundALongOne),
+        // Last: it shuts the executor down.
+        ("shutdown-after-cancelling-a-queued-future", shutdownAfterCancellingAQueuedFuture),
     ]
 
     /// Runs every scenario on `subject`; returns `(name, detail or failure)` for each, and whether
@@ -123,6 +126,24 @@ public enum ContractScenarios {
         try check(!long.isDone, "a quick task waited for the long one to finish")
         _ = try long.result(timeout: hang)
         return ""
+    }
+
+    /// Every worker busy, one more task queued and then cancelled: `shutdown(wait: true)` returns
+    /// once the running tasks are done (the process pool used to sleep for ever, counting the
+    /// cancelled task as still queued).
+    static func shutdownAfterCancellingAQueuedFuture(_ subject: Subject) throws -> String {
+        let executor = subject.executor
+        let busy = try (0..<max(1, subject.parallelWorkers)).map { _ in try executor.submit(SleepMicroseconds(), 300_000) }
+        let queued = try executor.submit(Square(), 3)
+        let cancelled = queued.cancel()
+        let returned = DispatchSemaphore(value: 0)
+        Thread {
+            executor.shutdown(wait: true, cancelFutures: false)
+            returned.signal()
+        }.start()
+        try check(returned.wait(timeout: .now() + .seconds(30)) == .success, "shutdown(wait: true) did not return")
+        try check(busy.allSatisfy(\.isDone), "shutdown returned before the running tasks were done")
+        return cancelled ? "" : "the queued task had started"
     }
 
     /// 200 tasks of 0.5 ms with one of 3 s among them: every short task is done while the long one

@@ -129,8 +129,7 @@ final class PoolIOLoop: @unchecked Sendable {
     func run() {
         blockSIGPIPEOnThisThread()
         while true {
-            let (phase, broken, sharedQueueIsEmpty) = engine.shared.withLock { ($0.phase, $0.broken, $0.queue.isEmpty) }
-            let queueIsEmpty = sharedQueueIsEmpty && requeued.isEmpty && taken.isEmpty
+            let (phase, broken) = engine.shared.withLock { ($0.phase, $0.broken) }
             if let broken {
                 failEverything(broken)
                 break
@@ -142,6 +141,10 @@ final class PoolIOLoop: @unchecked Sendable {
             reclaimSentAhead()
             dispatch()
             flushWrites()
+            // Dispatch drops jobs whose futures were cancelled: what is left decides whether the
+            // workers can stop (deciding on the count from before it left a draining pool asleep,
+            // waiting for work that was gone).
+            let queueIsEmpty = requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
             let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
             let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
             if live < wanted {
@@ -153,6 +156,7 @@ final class PoolIOLoop: @unchecked Sendable {
                 }
             }
             stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
+            engine.tally.running.store(requeued.count + workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
             if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
                 for worker in workers where worker.phase != .stopping {
                     worker.phase = .stopping
@@ -429,6 +433,7 @@ final class PoolIOLoop: @unchecked Sendable {
             worker.idleSince = .now
             worker.window.recordResult(sentAt: first.sentAt)
             first.job.complete(reply: frame.payload, origin: worker.origin)
+            engine.tally.done.add(1, ordering: .relaxed)
         case (.retiring, .ready):
             worker.phase = .retiring
         case (.hello, .stopping), (.ready, .stopping), (.initializerFailed, .stopping):
@@ -478,10 +483,12 @@ final class PoolIOLoop: @unchecked Sendable {
             if let running {
                 logger.warning("\(error.message); replacing it")
                 running.job.fail(error, origin: worker.origin)
+                engine.tally.done.add(1, ordering: .relaxed)
             }
             let unstarted = worker.inFlight.map(\.job)
             if case .terminating = phase {
                 for job in unstarted { job.fail(error, origin: worker.origin) }
+                engine.tally.done.add(unstarted.count, ordering: .relaxed)
             } else {
                 requeued.insert(contentsOf: unstarted, at: 0)
             }
@@ -534,9 +541,11 @@ final class PoolIOLoop: @unchecked Sendable {
         for worker in workers {
             SystemCalls.signal(worker.pid, SIGKILL)
             for (_, job, _) in worker.inFlight { job.fail(error, origin: worker.origin) }
+            engine.tally.done.add(worker.inFlight.count, ordering: .relaxed)
             worker.inFlight.removeAll()
         }
         for job in queued + requeued + taken { job.fail(error, origin: nil) }
+        engine.tally.done.add(queued.count + requeued.count + taken.count, ordering: .relaxed)
         requeued.removeAll()
         taken.removeAll()
     }

@@ -48,6 +48,16 @@ final class ProcessPoolEngine: @unchecked Sendable {
 
     let settings: Settings
     let shared = Mutex(Shared())
+    /// What became of the pool's tasks, kept by the I/O thread, for the line a stop signal logs.
+    let tally = Tally()
+
+    /// Counts the I/O thread keeps, read from any thread.
+    final class Tally: Sendable {
+        /// Tasks whose futures were completed (a value, an error, or a failure of the pool's).
+        let done = Atomic<Int>(0)
+        /// Tasks handed to workers and not answered, with those taken back and not sent again.
+        let running = Atomic<Int>(0)
+    }
     let wake: WakeSignal
     private let finishedGroup = DispatchGroup()
     private var loop: PoolIOLoop?
@@ -69,6 +79,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         guard let loop else { return }
         finishedGroup.enter()
         Self.running.add(self)
+        StopSignals.watch()
         let thread = Thread { [self] in
             shared.withLock { $0.ioThread = pthread_self() }
             loop.run()
@@ -137,6 +148,20 @@ final class ProcessPoolEngine: @unchecked Sendable {
                 engine.settings.logger.info("running \(pending) queued tasks of the process pool before the program exits")
             }
             engine.shutdown(wait: true, cancelFutures: false)
+        }
+    }
+
+    /// `signal` (SIGINT or SIGTERM, left to its default action) is ending the program: every
+    /// running pool says in one line what became of its tasks, and stops its workers.
+    static func stopEveryPool(signal: Int32) {
+        let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+        for engine in running.all {
+            let queued = engine.shared.withLock { $0.queue.count }
+            let done = engine.tally.done.load(ordering: .relaxed)
+            let inFlight = engine.tally.running.load(ordering: .relaxed)
+            engine.settings.logger.notice(
+                "\(name): stopping the process pool's \(engine.settings.workers) workers; \(done) tasks done, \(inFlight) running, \(queued) never started")
+            engine.terminate(signal: SIGKILL, by: name)
         }
     }
 
