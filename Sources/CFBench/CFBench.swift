@@ -12,6 +12,7 @@ struct CFBench: ParsableCommand {
         Local.self,
         Idle.self,
         MPI.self,
+        Scaling.self,
     ]
 
     static let configuration = CommandConfiguration(

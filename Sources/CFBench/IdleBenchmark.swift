@@ -20,7 +20,7 @@ extension CFBench {
     struct Idle: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "idle",
-            abstract: "CPU used by an idle pool, and by a parent waiting on a long task (% of one core)."
+            abstract: "CPU used by an idle pool, by a parent waiting on a long task, and by a parent whose tasks queue (% of one core)."
         )
 
         @Option(help: "Seconds each measurement lasts.")
@@ -29,13 +29,21 @@ extension CFBench {
         func run() throws {
             let pool = try LocalProcessPoolExecutor(workers: 1)
             defer { pool.shutdown() }
-            print(try Self.measure(pool, seconds: seconds, label: "idle", parent: "pool"))
+            print(try Self.measure(pool, seconds: seconds, label: "idle", parent: "pool", caller: "parent",
+                                   workers: pool.numWorkers))
         }
 
         /// Measures, on `executor` with one worker, the CPU of the caller's process and of the
         /// worker (a process on this host) while nothing is submitted, then while one long task
-        /// sleeps; returns the line `<label>: <parent>_idle_parent_cpu_pct=..` and so on.
-        static func measure(_ executor: any Executor, seconds: Double, label: String, parent: String) throws -> String {
+        /// sleeps, then the caller's CPU while tasks queue behind its busy workers; returns the line
+        /// `<label>: <parent>_idle_parent_cpu_pct=.. ... queued_<caller>_cpu_pct=..`.
+        ///
+        /// - Parameters:
+        ///   - parent: the prefix of the idle figures (`pool`, `rank0`).
+        ///   - caller: what the queued figure calls the caller's process (`parent`, `rank0`).
+        ///   - workers: how many workers `executor` has, for the queued measurement.
+        static func measure(_ executor: any Executor, seconds: Double, label: String, parent: String,
+                            caller: String, workers: Int) throws -> String {
             _ = try executor.map(BenchPID(), 0..<200).collect()
             let worker = try executor.submit(BenchPID(), 0).result()
 
@@ -53,9 +61,44 @@ extension CFBench {
             let waitingParent = (processCPU() - waitingBefore) / seconds * 100
             let waitingWorker = (cpu(of: worker) - sleepingWorkerBefore) / seconds * 100
 
+            let queuedCaller = try queuedCallerCPU(executor, workers: workers)
+
             return String(format: "\(label): \(parent)_idle_parent_cpu_pct=%.2f \(parent)_idle_worker_cpu_pct=%.2f "
-                          + "waiting_parent_cpu_pct=%.2f waiting_worker_cpu_pct=%.2f",
-                          idleParent, idleWorker, waitingParent, waitingWorker)
+                          + "waiting_parent_cpu_pct=%.2f waiting_worker_cpu_pct=%.2f queued_\(caller)_cpu_pct=%.2f",
+                          idleParent, idleWorker, waitingParent, waitingWorker, queuedCaller)
+        }
+
+        /// Tasks per worker submitted at once by ``queuedCallerCPU(_:workers:)``: one runs, the rest
+        /// queue.
+        static let queuedTasksPerWorker = 16
+        /// Milliseconds each of those tasks sleeps.
+        static let queuedTaskMilliseconds = 60
+
+        /// The CPU of the caller's process, as a percentage of one core, from submitting
+        /// ``queuedTasksPerWorker`` tasks for each of `workers` workers, ``queuedTaskMilliseconds``
+        /// each, all at once (so all but one per worker wait in the queue), until the last is done.
+        /// `getrusage(RUSAGE_SELF)` counts every thread of this process and none of the workers,
+        /// which are other processes; the tasks sleep, so the workers leave the cores to the caller.
+        /// This thread blocks in `result()` and adds nothing of its own.
+        static func queuedCallerCPU(_ executor: any Executor, workers: Int) throws -> Double {
+            let count = queuedTasksPerWorker * max(1, workers)
+            let clock = ContinuousClock()
+            let cpuBefore = processCPU()
+            let start = clock.now
+            let futures = try (0..<count).map { _ in try executor.submit(BenchSleep(), queuedTaskMilliseconds) }
+            for future in futures {
+                guard try future.result() == queuedTaskMilliseconds else {
+                    throw ExecutorWorkloads.Mismatch(what: "a queued sleep returned the wrong value")
+                }
+            }
+            let wall = elapsed(clock.now - start)
+            return (processCPU() - cpuBefore) / wall * 100
+        }
+
+        /// A duration in seconds.
+        private static func elapsed(_ duration: Duration) -> Double {
+            let parts = duration.components
+            return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
         }
 
         /// CPU seconds this process has used, all threads.

@@ -4,7 +4,8 @@ import ClusterFuturesMPI
 extension CFBench {
     /// `mpiexec -n 2 cf-bench mpi`: the executor workloads on ``MPIPoolExecutor``, for reading beside
     /// `python-mpi4py.futures` and `c-mpi` from `../shared/anchors/run-anchors 1`, then the CPU that
-    /// rank 0 and an idle worker rank use while nothing runs and while one long task sleeps.
+    /// rank 0 and an idle worker rank use while nothing runs and while one long task sleeps, and that
+    /// rank 0 uses while tasks queue behind busy workers.
     struct MPI: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "mpi",
@@ -45,7 +46,8 @@ extension CFBench {
                 }
                 if roundtripRuns != nil || echoRuns != nil { return }
                 print(try ExecutorWorkloads.run(pool, label: label))
-                print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0"))
+                print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0", caller: "rank0",
+                                       workers: pool.numWorkers))
             }
         }
     }

@@ -12,6 +12,8 @@ enum CFBenchMain {
         BenchEcho.self,
         BenchPID.self,
         BenchSleep.self,
+        BenchPiSlice.self,
+        BenchBurn.self,
     ]
 
     /// Bootstraps the runtime (printing the error to standard error and exiting with status 1 if
