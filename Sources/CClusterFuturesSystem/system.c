@@ -313,37 +313,21 @@ void cf_set_crash_message(const char *message) {
 }
 
 static int stop_signal_fd = -1;
+static int stop_done_fd = -1;
 
+// Runs in whichever thread the signal interrupts (the pools' own threads block it). It hands the
+// signal to the watcher thread, waits in here (so the program's own code does not go on after an
+// interrupted system call) until the watcher has stopped the pools, or 3 seconds at most (a lock
+// the interrupted thread holds could stall the watcher; the workers then end with their parent),
+// and ends the process as the signal would have.
 static void forward_stop_signal(int signal) {
-    int saved = errno;
     unsigned char byte = (unsigned char)signal;
     ssize_t written;
     do {
         written = write(stop_signal_fd, &byte, 1);
     } while (written < 0 && errno == EINTR);
-    errno = saved;
-}
-
-int cf_forward_stop_signals(int fd) {
-    stop_signal_fd = fd;
-    int installed = 0;
-    const int signals[] = {SIGINT, SIGTERM};
-    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
-        struct sigaction current;
-        if (sigaction(signals[i], NULL, &current) != 0) continue;
-        // The program's own handler, or an ignored signal, stays as it is.
-        if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) continue;
-        struct sigaction action;
-        memset(&action, 0, sizeof action);
-        action.sa_handler = forward_stop_signal;
-        sigemptyset(&action.sa_mask);
-        action.sa_flags = SA_RESTART;
-        if (sigaction(signals[i], &action, NULL) == 0) installed++;
-    }
-    return installed;
-}
-
-void cf_reraise_with_default_action(int signal) {
+    struct pollfd done = {.fd = stop_done_fd, .events = POLLIN, .revents = 0};
+    poll(&done, 1, 3000);
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_handler = SIG_DFL;
@@ -355,3 +339,24 @@ void cf_reraise_with_default_action(int signal) {
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     raise(signal);
 }
+
+int cf_forward_stop_signals(int signal_fd, int done_fd) {
+    stop_signal_fd = signal_fd;
+    stop_done_fd = done_fd;
+    int installed = 0;
+    const int signals[] = {SIGINT, SIGTERM};
+    for (unsigned i = 0; i < sizeof signals / sizeof signals[0]; i++) {
+        struct sigaction current;
+        if (sigaction(signals[i], NULL, &current) != 0) continue;
+        // The program's own handler, or an ignored signal, stays as it is.
+        if ((current.sa_flags & SA_SIGINFO) || current.sa_handler != SIG_DFL) continue;
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = forward_stop_signal;
+        sigfillset(&action.sa_mask);
+        action.sa_flags = SA_RESTART;
+        if (sigaction(signals[i], &action, NULL) == 0) installed++;
+    }
+    return installed;
+}
+

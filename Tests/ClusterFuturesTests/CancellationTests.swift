@@ -161,10 +161,12 @@ import Testing
     }
 
     @Test func asCompletedThrowsFromItsWaitAndLeavesTheFutures() async throws {
-        // One task in flight: the first future runs for 2 s, the second waits in the pool's queue.
+        // One task in flight: the first future runs for 60 s (long enough to be seen running however
+        // late this task is scheduled), the second waits in the pool's queue. The pool is stopped
+        // at the end rather than waited for.
         let pool = try pool(tasksInFlight: 1)
-        defer { finish(pool) }
-        let futures = try [0, 1].map { try pool.submit(SleepThenReturn(milliseconds: 2_000), $0) }
+        defer { pool.killWorkers() }
+        let futures = try [0, 1].map { try pool.submit(SleepThenReturn(milliseconds: 60_000), $0) }
         let task = Task { () async -> (any Error)? in
             do {
                 for try await _ in Futures.asCompleted(futures) {

@@ -26,6 +26,28 @@ struct ProcessPoolExitTests {
         #expect(Set(lines).count == 20, "each task ran once")
     }
 
+    @Test("SIGINT or SIGTERM: one line says what became of the tasks, the workers stop, the program ends by the signal",
+          arguments: [SIGINT, SIGTERM])
+    func aStopSignalIsReported(signal: Int32) throws {
+        let scenario = try TestPrograms.start(["interrupt-report"])
+        #expect(scenario.readLine() == "ready 4")
+        // As a person's Ctrl-C would, the signal comes while the program waits for its task, not in
+        // the middle of writing the line just read: a signal that interrupts a thread holding the
+        // lock of standard error stalls the report, and the program ends by the signal without it
+        // after 3 s (see StopSignals).
+        usleep(200_000)
+        kill(scenario.pid, signal)
+        var lines: [String] = []
+        while let line = scenario.readLine() { lines.append(line) }
+        let status = TestPrograms.wait(scenario.pid)
+        #expect(status & 0x7f == signal, "the program ends as the signal ends it: status \(status)")
+        let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+        let report = lines.filter { $0.contains("\(name): stopping the process pool's 1 worker;") }
+        #expect(report.count == 1, "\(lines)")
+        #expect(report.first?.hasSuffix("3 tasks done, 1 running, 4 never started") == true, "\(lines)")
+        #expect(!lines.contains("not interrupted"))
+    }
+
     @Test("the parent sleeps while tasks queue behind a busy worker")
     func theParentSleepsWhileTasksQueue() throws {
         let scenario = try TestPrograms.start(["queued-cpu"])

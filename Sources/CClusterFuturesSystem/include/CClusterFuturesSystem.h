@@ -70,12 +70,9 @@ int cf_affinity_cpu_count(void);
 int cf_start_parent_watchdog(int fd, int exit_code);
 
 /// For SIGINT and SIGTERM, where the program left the default action, installs a handler that writes
-/// the signal's number as one byte to `fd` (async-signal-safe). Returns how many it installed.
-int cf_forward_stop_signals(int fd);
-
-/// Restores the default action for `signal` and raises it again, so that the process ends as the
-/// signal would have ended it.
-void cf_reraise_with_default_action(int signal);
+/// the signal's number as one byte to `signal_fd`, waits until `done_fd` reads end of file (at most
+/// 3 s), then ends the process as the signal would have. Returns how many it installed.
+int cf_forward_stop_signals(int signal_fd, int done_fd);
 
 /// pipe2(fds, O_CLOEXEC). Returns 0 or -1 with errno.
 int cf_pipe_cloexec(int fds[2]);

@@ -134,12 +134,23 @@ final class PoolIOLoop: @unchecked Sendable {
                 failEverything(broken)
                 break
             }
-            if case .terminating(let signal, _) = phase, !signalledTermination {
-                signalledTermination = true
-                for worker in workers { SystemCalls.signal(worker.pid, signal) }
+            if case .terminating(let signal, let caller) = phase {
+                if !signalledTermination {
+                    signalledTermination = true
+                    for worker in workers { SystemCalls.signal(worker.pid, signal) }
+                }
+                // Taken back from a worker and not sent again: they fail as the running ones do.
+                let stopped = Array(requeued)
+                requeued.removeAll()
+                for job in stopped {
+                    job.fail(ClusterFuturesError(.workerLost, "the pool was stopped by \(caller) before \(job.functionName) ran"),
+                             origin: nil)
+                }
+                engine.tally.done.add(stopped.count, ordering: .relaxed)
+            } else {
+                reclaimSentAhead()
+                dispatch()
             }
-            reclaimSentAhead()
-            dispatch()
             flushWrites()
             // Dispatch drops jobs whose futures were cancelled: what is left decides whether the
             // workers can stop (deciding on the count from before it left a draining pool asleep,
@@ -156,7 +167,8 @@ final class PoolIOLoop: @unchecked Sendable {
                 }
             }
             stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
-            engine.tally.running.store(requeued.count + workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
+            engine.tally.running.store(workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
+            engine.tally.takenBack.store(requeued.count, ordering: .relaxed)
             if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
                 for worker in workers where worker.phase != .stopping {
                     worker.phase = .stopping
@@ -550,6 +562,8 @@ final class PoolIOLoop: @unchecked Sendable {
         taken.removeAll()
     }
 
+    /// SIGPIPE: a worker gone mid-write is seen as an error of the write. (SIGINT and SIGTERM are
+    /// blocked from the thread's start: see `StopSignals.start(_:)`.)
     private func blockSIGPIPEOnThisThread() {
         var set = sigset_t()
         sigemptyset(&set)

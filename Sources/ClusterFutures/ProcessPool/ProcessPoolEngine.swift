@@ -55,8 +55,10 @@ final class ProcessPoolEngine: @unchecked Sendable {
     final class Tally: Sendable {
         /// Tasks whose futures were completed (a value, an error, or a failure of the pool's).
         let done = Atomic<Int>(0)
-        /// Tasks handed to workers and not answered, with those taken back and not sent again.
+        /// Tasks handed to workers and not answered.
         let running = Atomic<Int>(0)
+        /// Tasks taken back from a busy worker and not sent again: they never started.
+        let takenBack = Atomic<Int>(0)
     }
     let wake: WakeSignal
     private let finishedGroup = DispatchGroup()
@@ -88,7 +90,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
             finishedGroup.leave()
         }
         thread.name = "ClusterFutures.LocalProcessPoolExecutor"
-        thread.start()
+        StopSignals.start(thread)
     }
 
     /// Queues a job for the next free worker.
@@ -151,16 +153,18 @@ final class ProcessPoolEngine: @unchecked Sendable {
         }
     }
 
+    private static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+
     /// `signal` (SIGINT or SIGTERM, left to its default action) is ending the program: every
     /// running pool says in one line what became of its tasks, and stops its workers.
     static func stopEveryPool(signal: Int32) {
         let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
         for engine in running.all {
-            let queued = engine.shared.withLock { $0.queue.count }
+            let queued = engine.shared.withLock { $0.queue.count } + engine.tally.takenBack.load(ordering: .relaxed)
             let done = engine.tally.done.load(ordering: .relaxed)
             let inFlight = engine.tally.running.load(ordering: .relaxed)
             engine.settings.logger.notice(
-                "\(name): stopping the process pool's \(engine.settings.workers) workers; \(done) tasks done, \(inFlight) running, \(queued) never started")
+                "\(name): stopping the process pool's \(counted(engine.settings.workers, "worker")); \(counted(done, "task")) done, \(inFlight) running, \(queued) never started")
             engine.terminate(signal: SIGKILL, by: name)
         }
     }

@@ -13,7 +13,11 @@ import Musl
 /// running and never started, stops its workers, and then the program ends as the signal would
 /// have ended it. A program that handles or ignores these signals itself is left alone.
 ///
-/// The handler only writes the signal's number to a pipe; a thread of its own does the rest.
+/// The handler hands the signal to a thread of its own, which does the rest, and waits for it in the
+/// interrupted thread, so the program's code does not go on meanwhile. It waits at most 3 s: a
+/// signal that interrupts a thread holding a lock the report needs (standard error's, while that
+/// thread writes to it) ends the program without the report, and the workers, whose parent is
+/// gone, exit within a second.
 enum StopSignals {
     /// Installs the handlers once, the first time a pool starts.
     static func watch() {
@@ -22,26 +26,38 @@ enum StopSignals {
 
     private static let installed: Bool = {
         guard let (read, write) = try? SystemCalls.pipe() else { return false }
-        guard cf_forward_stop_signals(write.rawValue) > 0 else {
-            try? read.close()
-            try? write.close()
+        guard let (doneRead, doneWrite) = try? SystemCalls.pipe() else { return false }
+        guard cf_forward_stop_signals(write.rawValue, doneRead.rawValue) > 0 else {
+            for descriptor in [read, write, doneRead, doneWrite] { try? descriptor.close() }
             return false
         }
         let thread = Thread {
             var byte: UInt8 = 0
-            while true {
-                // A blocking read: one byte per signal; end of file or an error cannot happen
-                // while the write end stays open, and would end the thread.
-                let count = try? withUnsafeMutableBytes(of: &byte) { buffer throws(SystemCallError) in
-                    try SystemCalls.read(read, into: buffer)
-                }
-                guard count == 1 else { return }
-                ProcessPoolEngine.stopEveryPool(signal: Int32(byte))
-                cf_reraise_with_default_action(Int32(byte))
+            // A blocking read of the first signal; end of file or an error cannot happen while the
+            // write end stays open.
+            let count = try? withUnsafeMutableBytes(of: &byte) { buffer throws(SystemCallError) in
+                try SystemCalls.read(read, into: buffer)
             }
+            if count == 1 { ProcessPoolEngine.stopEveryPool(signal: Int32(byte)) }
+            // The handler, waiting in the interrupted thread, now ends the process.
+            try? doneWrite.close()
         }
         thread.name = "ClusterFutures.StopSignals"
-        thread.start()
+        start(thread)
         return true
     }()
+
+    /// Starts `thread` with SIGINT and SIGTERM blocked from its first instruction (a thread inherits
+    /// its creator's signal mask): a pool's own threads must never run the handler, which waits
+    /// for them.
+    static func start(_ thread: Thread) {
+        var set = sigset_t()
+        var previous = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &set, &previous)
+        thread.start()
+        pthread_sigmask(SIG_SETMASK, &previous, nil)
+    }
 }
