@@ -134,13 +134,17 @@ import Testing
         let pool = try pool(tasksInFlight: 2)
         defer { finish(pool) }
         let futures = try Self.inputs.map { try pool.submit(SleepThenReturn(milliseconds: Self.taskMilliseconds), $0) }
-        let run = await Iteration.cancelled(afterMilliseconds: 350) { Futures.asCompleted(futures) }
-        let states = futures.map(\.state)
+        let seen = Mutex<[FutureState]>([])
+        let run = await Iteration.cancelled(afterMilliseconds: 350, { Futures.asCompleted(futures) },
+                                            ended: { seen.withLock { $0 = futures.map(\.state) } })
+        let states = seen.withLock { $0 }
         #expect(run.error is CancellationError, "the iteration ended with \(String(describing: run.error))")
         #expect(run.received < Self.farFewer, "\(run.received) of 40 futures were yielded")
         #expect(run.receivedAfterCancel <= 1, "\(run.receivedAfterCancel) futures were yielded after the cancel")
         #expect(!states.contains(.cancelled), "the caller's futures were left alone: \(states)")
-        #expect(states.contains(.pending), "some were still to run when the iteration ended: \(states)")
+        // (Whether some were still pending when it ended depends on how soon this machine runs the
+        // cancelled task: with every cooperative thread busy in other tests, all 40 may be done
+        // by then. What does not depend on it: fewer than 40 were yielded, none after the cancel.)
         // They go on to finish, each with its value.
         let (done, notDone) = Futures.wait(futures, timeout: Self.hang)
         #expect(done.count == 40 && notDone.isEmpty)
@@ -247,12 +251,16 @@ struct Iteration {
     var receivedAfterCancel: Int
 
     /// Iterates the sequence `make` returns in a new task, and cancels that task after `milliseconds`.
+    /// `ended` runs in the iterating task as soon as the iteration ends, before this returns: what
+    /// it looks at is seen then, however late the caller resumes on a loaded machine.
     static func cancelled<S: AsyncSequence & SendableMetatype>(
         afterMilliseconds milliseconds: Int,
-        _ make: @escaping @Sendable () throws -> S
+        _ make: @escaping @Sendable () throws -> S,
+        ended: @escaping @Sendable () -> Void = {}
     ) async -> Iteration {
         let counts = Counts()
         let task = Task { () async -> (any Error)? in
+            defer { ended() }
             do {
                 for try await _ in try make() { counts.receive() }
                 return nil
