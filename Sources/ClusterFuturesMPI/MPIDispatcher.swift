@@ -240,8 +240,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) private var locallyInitialized = Set<Int>()
     /// Marks the threads completing futures in ``makeProgress(_:)``, where done-callbacks run.
     private let completing = ThreadMark()
-    /// Whether the workers were told to stop; only on the dispatcher thread.
-    @exclusivity(unchecked) private var stoppedWorkers = false
+    /// Set once, on the dispatcher thread, when the workers were told to stop.
+    private let workersStopped = Atomic<Bool>(false)
+    /// Whether the workers were told to stop (MPI may be finalized from then on): no thread calls
+    /// MPI for the pool after it.
+    private var stoppedWorkers: Bool { workersStopped.load(ordering: .acquiring) }
     /// Only on the dispatcher thread.
     @exclusivity(unchecked) private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     private let localOrigin: TaskOrigin
@@ -311,6 +314,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         // In a world of one, sending is running the task: only the dispatcher thread does that.
         let dispatched = workers.isEmpty ? nil : makeProgress { () -> Bool in
+            guard !stoppedWorkers else { return false }
             do {
                 return try dispatch(onDispatcherThread: false)
             } catch {
@@ -393,7 +397,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Tells the workers to stop, once, from the dispatcher thread; the loop ends after it.
     private func stopWorkers() {
         guard !stoppedWorkers else { return }
-        stoppedWorkers = true
+        workersStopped.store(true, ordering: .releasing)
         let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
         Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
     }
@@ -499,6 +503,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// One round of progress, inside `progress`'s lock: results in, sends completed, queued jobs
     /// out. Returns whether anything happened.
     private func round(onDispatcherThread: Bool) -> Bool {
+        // A thread still waiting for a result when a done-callback finalized MPI: nothing more comes.
+        guard !stoppedWorkers else { return false }
         var active = false
         do {
             // A waiting thread takes one message a round, and looks at its future in between: one
@@ -725,7 +731,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func reclaimSentAhead() throws -> Bool {
         var now: ContinuousClock.Instant?
         var asked = false
+        var someoneIsIdle: Bool?
         for worker in workers where worker.inFlight.count >= 2 && !worker.reclaimPending {
+            let idle = someoneIsIdle ?? DispatchPolicy.someoneIsIdle(among: workers)
+            someoneIsIdle = idle
+            guard idle else { return false }
             let time = now ?? .now
             now = time
             guard DispatchPolicy.shouldReclaim(from: worker, now: time),

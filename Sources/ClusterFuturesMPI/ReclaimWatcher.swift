@@ -25,9 +25,12 @@ final class ReclaimWatcher: Sendable {
     private let stopping = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// How often the watcher looks: while a task runs, and while the rank is idle (when it only
-    /// reads a flag).
+    /// How often the watcher looks: while a task runs, first every millisecond, then at intervals
+    /// that double up to 16 ms (a long task is taken back from a few milliseconds to 16 ms late,
+    /// for a few dozen probes a second); while the rank is between tasks, every 10 ms, reading a
+    /// flag only.
     static let interval: Duration = .milliseconds(1)
+    static let longestInterval: Duration = .milliseconds(16)
     static let idleInterval: Duration = .milliseconds(10)
 
     init(communicator: Communicator) {
@@ -53,6 +56,7 @@ final class ReclaimWatcher: Sendable {
         // A task is seen running on two looks in a row before the watcher calls MPI: short tasks
         // never cost a probe.
         var sawTask = false
+        var interval = Self.interval
         while !stopping.load(ordering: .relaxed) {
             let running = inTask.load(ordering: .relaxed)
             if running && sawTask {
@@ -66,7 +70,13 @@ final class ReclaimWatcher: Sendable {
                 }
             }
             sawTask = running
-            sleep(running ? Self.interval : Self.idleInterval)
+            if running {
+                sleep(interval)
+                interval = min(interval * 2, Self.longestInterval)
+            } else {
+                interval = Self.interval
+                sleep(Self.idleInterval)
+            }
         }
     }
 

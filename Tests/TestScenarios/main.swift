@@ -87,12 +87,12 @@ case "worker-stderr":
     pool.shutdown()
     print("done")
 case "interrupt-report":
-    // Standard error goes where standard output goes. Three tasks done, one running, four queued,
-    // then it waits for a signal.
+    // Standard error goes where standard output goes. Three tasks done, one running, four more
+    // submitted, then it waits for a signal.
     dup2(1, 2)
     let pool = try LocalProcessPoolExecutor(workers: 1)
-    // Tasks of a millisecond: the pool sends nothing ahead of a task (it does only while tasks
-    // are quick), so the four queued tasks stay queued.
+    // Tasks of a millisecond: the pool sends one task ahead of the running one, no more (more only
+    // while tasks are quick), so three of the four stay queued.
     for _ in 0..<3 { _ = try pool.submit(SleepMicroseconds(), 1_000).result() }
     let running = try pool.submit(SleepMicroseconds(), 60_000_000)
     let queued = try (0..<4).map { _ in try pool.submit(Square(), 1) }

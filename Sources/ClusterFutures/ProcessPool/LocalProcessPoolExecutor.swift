@@ -27,6 +27,12 @@ import Musl
 /// the pool. Processes a task starts inherit none of the pool's descriptors, and the pool sees a
 /// worker's end when its process ends, whatever its children do. Workers exit within a second of
 /// the pool's process ending, however it ends, even by `SIGKILL`.
+///
+/// A task never waits behind another while a worker is idle: see <doc:HowThePoolsSchedule>. When
+/// the program exits (`main` returns, or `exit` is called) with work submitted and not done, that
+/// work runs to completion first, also after `shutdown(wait: false)`; `shutdown(wait:cancelFutures:)`
+/// with `cancelFutures: true` drops it instead. On Ctrl-C or `SIGTERM` left to their default action,
+/// the pool logs how many tasks were done, running and never started, and stops its workers.
 public final class LocalProcessPoolExecutor: Executor {
     /// How a pool is set up.
     public struct Configuration: Sendable {
@@ -42,10 +48,12 @@ public final class LocalProcessPoolExecutor: Executor {
         public var maxTasksPerChild: Int?
         /// Stop workers that have been idle this long, and start them again when work comes.
         public var idleTimeout: Duration?
-        /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 2 and
-        /// sends more only while tasks finish quickly (under 200 µs), which keeps a worker busy and
-        /// batches small messages; one slow task brings it back to 2, so long tasks never wait behind
-        /// each other on one worker while another is free. At least 1; 32 by default.
+        /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 1 and
+        /// sends more only while its tasks finish quickly (under 200 µs), which keeps a worker busy
+        /// and batches small messages; one slow task brings it back to 1. Nothing is sent ahead while
+        /// another worker is idle or starting, and tasks sent ahead of one that runs past 2 ms are
+        /// taken back for the next free worker (see <doc:HowThePoolsSchedule>). At least 1; 32 by
+        /// default.
         public var tasksInFlightPerWorker: Int = 32
         /// The largest message a worker may send back; a larger one retires that worker.
         public var maxMessageBytes: Int = 1 << 32

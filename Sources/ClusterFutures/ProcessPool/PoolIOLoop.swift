@@ -213,6 +213,7 @@ final class PoolIOLoop: @unchecked Sendable {
     /// Takes back the tasks sent ahead to workers that turned out to be busy with a long task, so
     /// that they go to the next free worker instead of waiting behind it.
     private func reclaimSentAhead() {
+        guard DispatchPolicy.someoneIsIdle(among: workers) else { return }
         var now: ContinuousClock.Instant?
         for worker in workers where worker.inFlight.count >= 2 {
             guard let claim = worker.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
@@ -355,7 +356,7 @@ final class PoolIOLoop: @unchecked Sendable {
             return 0
         }
         // Tasks sent ahead to a busy worker are taken back when its task turns out to be long.
-        let reclaim = workers.lazy.filter { $0.claim != nil }.compactMap { worker in
+        let reclaim = !DispatchPolicy.someoneIsIdle(among: workers) ? nil : workers.lazy.filter { $0.claim != nil }.compactMap { worker in
             DispatchPolicy.reclaimDeadline(for: worker).map { max($0, worker.nextReclaimAttempt ?? $0) }
         }.min()
         if let reclaim {

@@ -79,7 +79,7 @@ final class PoolWorker: DispatchCandidate {
         self.writer = FrameWriter(arena: taskArena)
         self.claim = taskArena?.taskClaim
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: pid, worker: index)
-        self.window = PipelineWindow(limit: windowLimit)
+        self.window = PipelineWindow(limit: windowLimit, reclaimable: claim != nil)
         self.taskBudget = taskBudget
     }
 

@@ -19,18 +19,28 @@ public protocol DispatchCandidate: AnyObject {
 /// - While a worker is still starting, nothing is sent ahead to a busy one: the starting worker
 ///   takes the task as soon as it is ready.
 /// - Otherwise a task is sent ahead, to the least loaded worker, only when its window has room
-///   (its tasks have been finishing quickly) and the task it runs now started less than
-///   ``PipelineWindow/quickTask`` ago. A worker busy with a long task is sent nothing more.
+///   (one task ahead, more while its tasks finish quickly) and the task it runs now started less
+///   than ``PipelineWindow/quickTask`` ago. A worker busy with a long task is sent nothing more.
+/// - Tasks already sent ahead of a task that runs past ``reclaimAfter`` are taken back as soon as
+///   another worker is idle, and go to it.
 ///
 /// "Running" keeps meaning handed to a worker: a task sent ahead is running.
 @_spi(ExecutorImplementation)
 public enum DispatchPolicy {
-    /// A worker whose current task has run this long has the tasks sent ahead to it taken back
-    /// (``TaskClaim``), to go to a free worker.
+    /// A worker whose current task has run this long, while another worker is idle, has the tasks
+    /// sent ahead to it taken back (``TaskClaim``), for the idle one.
     public static let reclaimAfter: Duration = .milliseconds(2)
 
-    /// Whether the tasks sent ahead to `worker` should be taken back now: it has some, and the
-    /// task it runs started at least ``reclaimAfter`` ago.
+    /// Whether any of `workers` takes tasks and has none: then tasks sent ahead to a busy worker
+    /// are better taken back (``shouldReclaim(from:now:)``).
+    @inlinable
+    public static func someoneIsIdle<Workers: Collection>(among workers: Workers) -> Bool
+    where Workers.Element: DispatchCandidate {
+        workers.contains { $0.acceptsTasks && $0.tasksInFlight == 0 }
+    }
+
+    /// Whether the tasks sent ahead to `worker` should be taken back now, given that another worker
+    /// is idle: it has some, and the task it runs started at least ``reclaimAfter`` ago.
     @inlinable
     public static func shouldReclaim(from worker: some DispatchCandidate, now: ContinuousClock.Instant) -> Bool {
         guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return false }
