@@ -522,9 +522,16 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// What a thread waiting for one of the pool's futures does before it sleeps: it helps
     /// (``startHelping()``), runs rounds of progress while it spins (``help()``), and stops
     /// (``stopHelping()``). While any thread helps, the dispatcher thread stays asleep.
-    func startHelping() {
+    func startHelping() -> Bool {
+        guard tasksAreQuick.load(ordering: .relaxed) else { return false }
         helpers.add(1, ordering: .relaxed)
+        return true
     }
+
+    /// Whether the last task took less than ``helpWorthwhile``: only then does a thread waiting
+    /// for a result spin and help (for up to a millisecond); after long tasks it sleeps at once.
+    private let tasksAreQuick = Atomic<Bool>(true)
+    static let helpWorthwhile: Duration = .milliseconds(1)
 
     /// A round of progress if no other thread is making one, else a yield.
     ///
@@ -799,7 +806,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
-                worker.window.recordResult(sentAt: sent.sentAt)
+                let now = ContinuousClock.now
+                tasksAreQuick.store(now - worker.window.startOfOldest(sentAt: sent.sentAt) < Self.helpWorthwhile, ordering: .relaxed)
+                worker.window.recordResult(sentAt: sent.sentAt, now: now)
                 complete(sent, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:

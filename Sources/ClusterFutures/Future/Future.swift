@@ -135,9 +135,10 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         let deadline = Deadline(timeout: timeout)
         // Results from a busy pool arrive microseconds apart; waking from a sleep takes tens.
         let clock = ContinuousClock()
-        let helper = storage.withLock { $0.waitHelper }
+        // A helper that expects no quick result (its tasks have been long) is not helped: the
+        // thread spins as briefly as for any future, then sleeps.
+        let helper = storage.withLock { $0.waitHelper }.flatMap { $0.startHelping() ? $0 : nil }
         let spun: Ending? = try {
-            helper?.startHelping()
             defer { helper?.stopHelping() }
             let spinUntil = clock.now.advanced(by: helper == nil ? Self.spin : Self.helpedSpin)
             // The clock is read every few rounds (in a virtual machine it costs more than a round).
@@ -304,8 +305,10 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
 /// quick result needs no hand-off between threads. `@_spi(ExecutorImplementation)`.
 @_spi(ExecutorImplementation)
 public protocol FutureWaitHelper: AnyObject, Sendable {
-    /// A thread starts spinning for a result.
-    func startHelping()
+    /// A thread starts spinning for a result. Returns false, and the thread does not help, when a
+    /// quick result is not expected (the executor's tasks have been taking long): spinning would
+    /// only cost CPU. After false, ``stopHelping()`` is not called.
+    func startHelping() -> Bool
     /// One step of progress; called over and over while the thread spins. Must not block.
     func help()
     /// The thread stops spinning: its result came, or it is about to sleep until it does.
