@@ -9,35 +9,39 @@ import Glibc
 import Musl
 #endif
 
-/// The pool's I/O thread: owns the workers, moves jobs to them and results back.
-// @unchecked Sendable: created before the I/O thread starts and used only on it afterwards.
-final class PoolIOLoop: @unchecked Sendable {
+/// The process pool's scheduler, run by its I/O thread: owns the workers, decides what each is sent
+/// and when, reads their answers, completes futures, and replaces workers that die. What it sends
+/// and receives goes through `transport`, which only moves frames: pipes to worker processes, or,
+/// in tests, memory.
+// @unchecked Sendable: created before the I/O thread starts and used only on it afterwards (or, in
+// tests, only on the thread that steps it).
+final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
+    typealias Worker = PoolWorker<Transport.Link>
+
     private unowned let engine: ProcessPoolEngine
+    private let transport: Transport
     private var settings: ProcessPoolEngine.Settings { engine.settings }
     private var logger: Logger { engine.settings.logger }
 
-    private var workers: [PoolWorker] = []
+    private var workers: [Worker] = []
     /// Jobs a worker had been sent but not started when it died: already running, so they go to the
     /// next free worker ahead of the queue.
     private var requeued = Deque<Job>()
     /// Jobs taken from the shared queue in a batch and not yet sent; returned to it after dispatch.
     private var taken = Deque<Job>()
-    /// Standard errors of ended workers that a child of theirs still holds open: still read and
-    /// passed on until their end of file.
-    private var orphanedStderr: [WorkerStderr] = []
     private var nextWorkerIndex = 0
     private var nextTaskID: UInt64 = 1
     private var signalledTermination = false
-    private var lastActivity = ContinuousClock.now
+    private var lastActivity: ContinuousClock.Instant
+    /// The time: the clock's, or a test's.
+    private let now: () -> ContinuousClock.Instant
 
-    init(engine: ProcessPoolEngine) {
+    init(engine: ProcessPoolEngine, transport: Transport, now: @escaping () -> ContinuousClock.Instant = { .now }) {
         self.engine = engine
+        self.transport = transport
+        self.now = now
+        self.lastActivity = now()
     }
-
-    /// The largest payload that travels through a worker's shared arena; larger ones use the pipe.
-    static let arenaCapacity = 16 << 20
-    /// UCX's setting for what it does on a crash signal; workers get `none` (see `spawnWorker()`).
-    static let ucxHandleErrors = "UCX_HANDLE_ERRORS"
 
     // MARK: Workers
 
@@ -56,62 +60,9 @@ final class PoolIOLoop: @unchecked Sendable {
     private func spawnWorker() throws(ClusterFuturesError) {
         let index = nextWorkerIndex
         nextWorkerIndex += 1
-        do {
-            let tasks = try SystemCalls.pipe()
-            let results = try SystemCalls.pipe()
-            // The worker's standard error comes through the pool, which passes it on and keeps its
-            // last lines for the error that reports a crash.
-            let errors = try SystemCalls.pipe()
-            SystemCalls.growPipe(tasks.write, to: 1 << 20)
-            SystemCalls.growPipe(results.write, to: 1 << 20)
-            defer {
-                try? tasks.read.close()
-                try? results.write.close()
-                try? errors.write.close()
-            }
-            let stderr = WorkerStderr(descriptor: errors.read)
-            var environment = ProcessEnvironment.current.filter { !$0.hasPrefix(CF_WORKER_ENVIRONMENT_NAME + "=") }
-            environment.append("\(CF_WORKER_ENVIRONMENT_NAME)=\(WorkerLaunch(index: index, parent: getpid()).environmentValue)")
-            // In a program that links MPICH over UCX, every process that loads UCX gets its handler
-            // for crash signals: it prints a backtrace of bare addresses before the pool reports the
-            // crash in one line, and it is not async-signal-safe (a crash inside malloc could hang
-            // the worker). Workers go without it, unless the user set UCX_HANDLE_ERRORS.
-            if !environment.contains(where: { $0.hasPrefix(Self.ucxHandleErrors + "=") }) {
-                environment.append(Self.ucxHandleErrors + "=none")
-            }
-            // Shared memory for large payloads, one arena each way; without it, everything goes
-            // through the pipes.
-            let taskArena = SharedArena.create(name: "cf-tasks-\(index)", capacity: Self.arenaCapacity)
-            let resultArena = SharedArena.create(name: "cf-results-\(index)", capacity: Self.arenaCapacity)
-            let arenas = taskArena != nil && resultArena != nil
-            defer {
-                try? taskArena?.fd.close()
-                try? resultArena?.fd.close()
-            }
-            let pid: pid_t
-            do {
-                pid = try SystemCalls.spawnWorker(
-                    path: settings.executable, arguments: [settings.executable], environment: environment,
-                    input: tasks.read, output: results.write,
-                    taskArena: arenas ? taskArena?.fd : nil, resultArena: arenas ? resultArena?.fd : nil,
-                    errorOutput: errors.write)
-            } catch {
-                stderr.close()
-                throw error
-            }
-            try SystemCalls.setNonBlocking(tasks.write)
-            try SystemCalls.setNonBlocking(results.read)
-            try SystemCalls.setNonBlocking(errors.read)
-            workers.append(PoolWorker(index: index, pid: pid, toWorker: tasks.write, fromWorker: results.read,
-                                      processDescriptor: SystemCalls.processDescriptor(pid), stderr: stderr,
-                                      maxPayload: settings.maxMessageBytes,
-                                      taskArena: arenas ? taskArena?.arena : nil,
-                                      resultArena: arenas ? resultArena?.arena : nil,
-                                      windowLimit: settings.tasksInFlightPerWorker,
-                                      taskBudget: settings.maxTasksPerChild))
-        } catch {
-            throw ClusterFuturesError(.brokenExecutor, "could not start a worker from \(settings.executable): \(error)")
-        }
+        let link = try transport.startWorker(index: index)
+        workers.append(Worker(index: index, link: link, windowLimit: settings.tasksInFlightPerWorker,
+                              taskBudget: settings.maxTasksPerChild, startedAt: now()))
     }
 
     /// How many workers there should be now.
@@ -126,69 +77,78 @@ final class PoolIOLoop: @unchecked Sendable {
 
     // MARK: The loop
 
+    /// Runs the loop until every worker has stopped, on the I/O thread.
     func run() {
         blockSIGPIPEOnThisThread()
-        while true {
-            let (phase, broken) = engine.shared.withLock { ($0.phase, $0.broken) }
-            if let broken {
-                failEverything(broken)
-                break
-            }
-            if case .terminating(let signal, let caller) = phase {
-                if !signalledTermination {
-                    signalledTermination = true
-                    for worker in workers { SystemCalls.signal(worker.pid, signal) }
-                }
-                // Taken back from a worker and not sent again: they fail as the running ones do.
-                let stopped = Array(requeued)
-                requeued.removeAll()
-                for job in stopped {
-                    job.fail(ClusterFuturesError(.workerLost, "the pool was stopped by \(caller) before \(job.functionName) ran"),
-                             origin: nil)
-                }
-                engine.tally.done.add(stopped.count, ordering: .relaxed)
-            } else {
-                reclaimSentAhead()
-                dispatch()
-            }
-            flushWrites()
-            // Dispatch drops jobs whose futures were cancelled: what is left decides whether the
-            // workers can stop (deciding on the count from before it left a draining pool asleep,
-            // waiting for work that was gone).
-            let queueIsEmpty = requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
-            let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
-            let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
-            if live < wanted {
-                do {
-                    for _ in live..<wanted { try spawnWorker() }
-                } catch {
-                    breakPool(error)
-                    continue
-                }
-            }
-            stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
-            engine.tally.running.store(workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
-            engine.tally.takenBack.store(requeued.count, ordering: .relaxed)
-            if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
-                for worker in workers where worker.phase != .stopping {
-                    worker.phase = .stopping
-                    worker.closeInput()
-                }
-                if workers.isEmpty { break }
-            }
-            waitForEvents()
+        while step() {}
+    }
+
+    /// One turn of the loop: takes back, dispatches, sends, starts and stops workers, then waits
+    /// for the transport (without a limit, unless `waiting` says otherwise) and handles what came.
+    /// Returns false once the pool has finished: every worker is gone.
+    func step(waiting: Int32? = nil) -> Bool {
+        let (phase, broken) = engine.shared.withLock { ($0.phase, $0.broken) }
+        if let broken {
+            failEverything(broken)
+            finish()
+            return false
         }
-        finish()
+        if case .terminating(let signal, let caller) = phase {
+            if !signalledTermination {
+                signalledTermination = true
+                for worker in workers { worker.link.signal(signal) }
+            }
+            // Taken back from a worker and not sent again: they fail as the running ones do.
+            let stopped = Array(requeued)
+            requeued.removeAll()
+            for job in stopped {
+                job.fail(ClusterFuturesError(.workerLost, "the pool was stopped by \(caller) before \(job.functionName) ran"),
+                         origin: nil)
+            }
+            engine.tally.done.add(stopped.count, ordering: .relaxed)
+        } else {
+            reclaimSentAhead()
+            dispatch()
+        }
+        flushWrites()
+        // Dispatch drops jobs whose futures were cancelled: what is left decides whether the
+        // workers can stop (deciding on the count from before it left a draining pool asleep,
+        // waiting for work that was gone).
+        let queueIsEmpty = requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
+        let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
+        let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
+        if live < wanted {
+            do {
+                for _ in live..<wanted { try spawnWorker() }
+            } catch {
+                breakPool(error)
+                return true
+            }
+        }
+        stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
+        engine.tally.running.store(workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
+        engine.tally.takenBack.store(requeued.count, ordering: .relaxed)
+        if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
+            for worker in workers where worker.phase != .stopping {
+                worker.phase = .stopping
+                worker.link.closeInput()
+            }
+            if workers.isEmpty {
+                finish()
+                return false
+            }
+        }
+        waitForEvents(limit: waiting)
+        return true
     }
 
     private func finish() {
-        for worker in workers { SystemCalls.signal(worker.pid, SIGKILL) }
-        for worker in workers { reap(worker) }
-        for stderr in workers.compactMap(\.stderr) + orphanedStderr {
-            stderr.drain()
-            stderr.close()
+        for worker in workers { worker.link.signal(SIGKILL) }
+        for worker in workers {
+            _ = worker.link.reap()
+            _ = worker.link.lastWords()
         }
-        orphanedStderr.removeAll()
+        transport.finish()
         workers.removeAll()
         engine.shared.withLock { $0.finished = true }
     }
@@ -198,7 +158,7 @@ final class PoolIOLoop: @unchecked Sendable {
     private func dispatch() {
         defer { returnUnsentJobs() }
         let starting = startingWorkers
-        while let worker = DispatchPolicy.target(among: workers, starting: starting) {
+        while let worker = DispatchPolicy.target(among: workers, starting: starting, now: now) {
             guard let job = nextRunnableJob() else { return }
             send(job, to: worker)
         }
@@ -214,11 +174,11 @@ final class PoolIOLoop: @unchecked Sendable {
     /// that they go to the next free worker instead of waiting behind it.
     private func reclaimSentAhead() {
         guard DispatchPolicy.someoneIsIdle(among: workers) else { return }
-        var now: ContinuousClock.Instant?
+        var instant: ContinuousClock.Instant?
         for worker in workers where worker.inFlight.count >= 2 {
-            guard let claim = worker.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
-            let time = now ?? .now
-            now = time
+            guard let claim = worker.link.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
+            let time = instant ?? now()
+            instant = time
             guard DispatchPolicy.shouldReclaim(from: worker, now: time),
                   worker.nextReclaimAttempt.map({ time >= $0 }) ?? true else { continue }
             guard claim.revoke(running: running.id, through: last.id) else {
@@ -271,48 +231,38 @@ final class PoolIOLoop: @unchecked Sendable {
         }
     }
 
-    private func send(_ job: Job, to worker: PoolWorker) {
+    private func send(_ job: Job, to worker: Worker) {
         let id = nextTaskID
         nextTaskID += 1
-        worker.inFlight.append((id, job, .now))
+        worker.inFlight.append((id, job, now()))
         worker.tasksSent += 1
-        worker.writer.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
+        worker.link.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
     }
 
     private func flushWrites() {
-        for worker in workers where !worker.writer.isEmpty {
-            guard let fd = worker.toWorker else { continue }
-            do {
-                _ = try worker.writer.flush(to: fd)
-            } catch {
-                // The worker is gone or going; its end of file on the result pipe tells how.
-                worker.closeInput()
-            }
-        }
+        for worker in workers where worker.link.hasPendingWrites { worker.link.flush() }
     }
 
     private func stopIdleWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) {
         guard let idleTimeout = settings.idleTimeout, phase == .running, queueIsEmpty else { return }
-        let now = ContinuousClock.now
-        for worker in workers where worker.phase == .ready && worker.inFlight.isEmpty && now - worker.idleSince >= idleTimeout {
+        let time = now()
+        for worker in workers where worker.phase == .ready && worker.inFlight.isEmpty && time - worker.idleSince >= idleTimeout {
             logger.debug("stopping idle \(worker.name)")
             worker.phase = .stopping
-            worker.closeInput()
+            worker.link.closeInput()
         }
     }
 
     // MARK: Waiting
 
-    private func waitForEvents() {
-        var descriptors = [pollfd(fd: engine.wake.descriptor.rawValue, events: Int16(POLLIN), revents: 0)]
-        for worker in workers { worker.appendPollDescriptors(to: &descriptors) }
-        let orphansStart = descriptors.count
-        for stderr in orphanedStderr { descriptors.append(pollfd(fd: stderr.descriptor?.rawValue ?? -1, events: Int16(POLLIN), revents: 0)) }
+    /// Waits for the transport, unless queued work can go out now, and handles what it reports.
+    /// `limit` caps the wait (tests step the loop without blocking).
+    private func waitForEvents(limit: Int32?) {
         var timeout = pollTimeout()
         if timeout != 0 {
             // Queued work is only a reason not to sleep when a worker can take it: while every
             // worker is busy, the next result or hello wakes this thread.
-            let canSend = DispatchPolicy.target(among: workers, starting: startingWorkers) != nil
+            let canSend = DispatchPolicy.target(among: workers, starting: startingWorkers, now: now) != nil
             let mayHaveWork = engine.shared.withLock { state in
                 if (canSend && !(state.queue.isEmpty && requeued.isEmpty)) || state.broken != nil { return true }
                 state.ioSleeping = true
@@ -320,47 +270,31 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             if mayHaveWork { timeout = 0 }
         }
-        do {
-            try SystemCalls.poll(&descriptors, timeout: timeout)
-        } catch {
-            logger.error("poll failed: \(error)")
-        }
+        if let limit, timeout < 0 || timeout > limit { timeout = limit }
+        let activity = transport.wait(on: workers.map(\.link), timeout: timeout)
         engine.shared.withLock { $0.ioSleeping = false }
-        if descriptors[0].revents != 0 {
-            engine.wake.drain()
-            lastActivity = .now
+        if activity.woken || !activity.links.isEmpty { lastActivity = now() }
+        var gone: [(Worker, ClusterFuturesError?)] = []
+        for link in activity.links {
+            let worker = workers[link.index]
+            if let ending = readResults(from: worker, link) { gone.append(ending) }
         }
-        var gone: [(PoolWorker, ClusterFuturesError?)] = []
-        for (index, worker) in workers.enumerated() {
-            let base = 1 + PoolWorker.pollDescriptorCount * index
-            if descriptors[base + 3].revents != 0 { worker.stderr?.drain() }
-            let readEvents = descriptors[base].revents
-            let exited = descriptors[base + 2].revents != 0
-            if readEvents != 0 || exited {
-                lastActivity = .now
-                if let ending = readResults(from: worker, exited: exited) { gone.append(ending) }
-            }
-        }
-        for (offset, stderr) in orphanedStderr.enumerated() where descriptors[orphansStart + offset].revents != 0 {
-            stderr.drain()
-        }
-        orphanedStderr.removeAll { $0.descriptor == nil }
         for (worker, reason) in gone { workerEnded(worker, reason: reason) }
     }
 
     /// 0 while recently busy (a short spin instead of a sleep, which is slow to wake from), else a
     /// wait bounded by the next timer, or none.
     private func pollTimeout() -> Int32 {
-        if ContinuousClock.now - lastActivity < settings.spin {
+        if now() - lastActivity < settings.spin {
             sched_yield()
             return 0
         }
         // Tasks sent ahead to a busy worker are taken back when its task turns out to be long.
-        let reclaim = !DispatchPolicy.someoneIsIdle(among: workers) ? nil : workers.lazy.filter { $0.claim != nil }.compactMap { worker in
+        let reclaim = !DispatchPolicy.someoneIsIdle(among: workers) ? nil : workers.lazy.filter { $0.link.claim != nil }.compactMap { worker in
             DispatchPolicy.reclaimDeadline(for: worker).map { max($0, worker.nextReclaimAttempt ?? $0) }
         }.min()
         if let reclaim {
-            let wait = reclaim - .now
+            let wait = reclaim - now()
             return wait <= .zero ? 0 : Int32(clamping: wait.clampedNanoseconds / 1_000_000 + 1)
         }
         if settings.idleTimeout != nil && workers.contains(where: { $0.phase == .ready && $0.inFlight.isEmpty }) { return 50 }
@@ -370,27 +304,19 @@ final class PoolIOLoop: @unchecked Sendable {
 
     // MARK: Results
 
-    /// Reads and handles every frame available from `worker`; returns the worker and why it ended
-    /// when it has: at the result pipe's end of file, or when the process has `exited` (its pidfd
-    /// said so), though a child of it may still hold the pipe open.
-    private func readResults(from worker: PoolWorker, exited: Bool) -> (PoolWorker, ClusterFuturesError?)? {
-        var frames: [Frame] = []
-        var open = true
-        var badMessage: ClusterFuturesError?
-        do {
-            open = try worker.reader.readAvailable(from: worker.fromWorker, into: &frames)
-        } catch let error as FrameError {
-            badMessage = ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(error)")
-        } catch {
-            open = false
-        }
+    /// Handles the frames `activity` brought from `worker`; returns the worker and why it ended
+    /// when it has: at the end of its messages, or when its process has ended, though a child of it
+    /// may still hold its pipes open.
+    private func readResults(from worker: Worker, _ activity: LinkActivity) -> (Worker, ClusterFuturesError?)? {
         // Frames that arrived whole before a bad one are answers like any other.
-        for frame in frames {
+        for frame in activity.frames {
             if let violation = handle(frame, from: worker) { return (worker, retire(worker, violation)) }
         }
-        if let badMessage { return (worker, retire(worker, badMessage)) }
-        if open && !exited { return nil }
-        if worker.retireReason == nil && worker.reader.isMidFrame {
+        if let badMessage = activity.badMessage {
+            return (worker, retire(worker, ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(badMessage)")))
+        }
+        guard activity.ended else { return nil }
+        if worker.retireReason == nil && activity.endedMidFrame {
             worker.retireReason = ClusterFuturesError(.protocolViolation,
                 "\(worker.name) ended in the middle of a message (a truncated frame)")
         }
@@ -398,15 +324,15 @@ final class PoolIOLoop: @unchecked Sendable {
     }
 
     /// Kills a worker the pool can no longer trust.
-    private func retire(_ worker: PoolWorker, _ reason: ClusterFuturesError) -> ClusterFuturesError {
+    private func retire(_ worker: Worker, _ reason: ClusterFuturesError) -> ClusterFuturesError {
         logger.warning("retiring \(worker.name): \(reason.message)")
         worker.retireReason = reason
-        SystemCalls.signal(worker.pid, SIGKILL)
+        worker.link.signal(SIGKILL)
         return reason
     }
 
     /// Handles one frame; returns a protocol violation, if it is one.
-    private func handle(_ frame: Frame, from worker: PoolWorker) -> ClusterFuturesError? {
+    private func handle(_ frame: Frame, from worker: Worker) -> ClusterFuturesError? {
         switch (frame.kind, worker.phase) {
         case (.hello, .starting):
             var fields = ByteReader(frame.payload)
@@ -426,11 +352,11 @@ final class PoolIOLoop: @unchecked Sendable {
             welcome.append(UInt64(settings.spin.clampedNanoseconds))
             var segments = [welcome.bytes]
             if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }
-            worker.writer.enqueue(.welcome, id: 0, segments: segments)
+            worker.link.enqueue(.welcome, id: 0, segments: segments)
             worker.phase = .initializing
         case (.ready, .initializing):
             worker.phase = .ready
-            worker.idleSince = .now
+            worker.idleSince = now()
         case (.initializerFailed, .initializing):
             let reason = String(decoding: frame.payload, as: UTF8.self)
             breakPool(ClusterFuturesError(.brokenExecutor,
@@ -443,8 +369,8 @@ final class PoolIOLoop: @unchecked Sendable {
             }
             worker.inFlight.removeFirst()
             worker.lastAnsweredID = first.id
-            worker.idleSince = .now
-            worker.window.recordResult(sentAt: first.sentAt)
+            worker.idleSince = now()
+            worker.window.recordResult(sentAt: first.sentAt, now: now())
             first.job.complete(reply: frame.payload, origin: worker.origin)
             engine.tally.done.add(1, ordering: .relaxed)
         case (.retiring, .ready):
@@ -462,10 +388,10 @@ final class PoolIOLoop: @unchecked Sendable {
 
     /// A worker's process ended (its pidfd), or its result pipe reached end of file: it exited,
     /// planned or not, or was killed for a protocol violation.
-    private func workerEnded(_ worker: PoolWorker, reason: ClusterFuturesError?) {
-        let status = reap(worker)
+    private func workerEnded(_ worker: Worker, reason: ClusterFuturesError?) {
+        let status = worker.link.reap()
         // Read only once the process is gone: a crash's message is written just before the end.
-        let lastWords = collectStderr(of: worker)
+        let lastWords = worker.link.lastWords()
         workers.removeAll { $0 === worker }
         let phase = engine.shared.withLock { $0.phase }
         switch worker.phase {
@@ -508,34 +434,6 @@ final class PoolIOLoop: @unchecked Sendable {
         }
     }
 
-    /// Reads the rest of what an ended worker wrote to standard error, and returns its last lines
-    /// as the end of an error message ("" when it wrote nothing). A pipe a child of the worker
-    /// still holds stays in the poll set, so what the child writes is still passed on.
-    private func collectStderr(of worker: PoolWorker) -> String {
-        guard let stderr = worker.stderr else { return "" }
-        if stderr.drain() { orphanedStderr.append(stderr) }
-        return stderr.lastLines.map { "; its last words on stderr: \($0)" } ?? ""
-    }
-
-    /// Waits for a worker's exit status: at once for one that is exiting, SIGKILL after a second.
-    @discardableResult
-    private func reap(_ worker: PoolWorker) -> ExitStatus {
-        worker.closeAll()
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: .seconds(1))
-        while clock.now < deadline {
-            do {
-                if let status = try SystemCalls.reap(worker.pid, block: false) { return ExitStatus(raw: status) }
-            } catch {
-                // ECHILD: the program ignores SIGCHLD (or reaps children itself): no status is kept.
-                return ExitStatus(raw: nil)
-            }
-            usleep(500)
-        }
-        SystemCalls.signal(worker.pid, SIGKILL)
-        return ExitStatus(raw: try? SystemCalls.reap(worker.pid, block: true))
-    }
-
     /// Marks the pool broken: every queued and running job fails with `error`, every worker is killed.
     private func breakPool(_ error: ClusterFuturesError) {
         let first = engine.shared.withLock { state -> Bool in
@@ -552,7 +450,7 @@ final class PoolIOLoop: @unchecked Sendable {
             return Array(state.queue)
         }
         for worker in workers {
-            SystemCalls.signal(worker.pid, SIGKILL)
+            worker.link.signal(SIGKILL)
             for (_, job, _) in worker.inFlight { job.fail(error, origin: worker.origin) }
             engine.tally.done.add(worker.inFlight.count, ordering: .relaxed)
             worker.inFlight.removeAll()

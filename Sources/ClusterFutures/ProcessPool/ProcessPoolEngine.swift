@@ -62,18 +62,38 @@ final class ProcessPoolEngine: @unchecked Sendable {
     }
     let wake: WakeSignal
     private let finishedGroup = DispatchGroup()
-    private var loop: PoolIOLoop?
+    private var loop: (any PoolLoop)?
 
-    init(settings: Settings) throws {
+    /// A pool of worker processes, reached through pipes.
+    convenience init(settings: Settings) throws {
+        try self.init(settings: settings) { engine in PipeTransport(settings: settings, wake: engine.wake) }
+    }
+
+    /// A pool whose workers `transport` reaches: pipes to processes, or memory in tests, which
+    /// may also give the time (`now`).
+    init<Transport: WorkerTransport>(
+        settings: Settings, transport: (ProcessPoolEngine) -> Transport,
+        now: @escaping () -> ContinuousClock.Instant = { .now }
+    ) throws {
         self.settings = settings
         do {
             wake = try WakeSignal()
         } catch {
             throw ClusterFuturesError(.brokenExecutor, "the process pool could not start: \(error.message)")
         }
-        let loop = PoolIOLoop(engine: self)
+        let loop = PoolIOLoop(engine: self, transport: transport(self), now: now)
         try loop.spawnInitialWorkers()
         self.loop = loop
+    }
+
+    /// One turn of the I/O loop on the calling thread, waiting at most `milliseconds`, for tests
+    /// that run a pool without its I/O thread (``start()`` not called). Returns false once the
+    /// pool has finished.
+    func step(waiting milliseconds: Int32 = 0) -> Bool {
+        guard let loop else { return false }
+        if loop.step(waiting: milliseconds) { return true }
+        self.loop = nil
+        return false
     }
 
     /// Starts the I/O thread.
@@ -176,6 +196,15 @@ final class ProcessPoolEngine: @unchecked Sendable {
         if !onIOThread { finishedGroup.wait() }
     }
 }
+
+/// What the engine runs on its I/O thread: the scheduler over whichever transport it was given.
+protocol PoolLoop: AnyObject, Sendable {
+    func spawnInitialWorkers() throws(ClusterFuturesError)
+    func run()
+    func step(waiting: Int32?) -> Bool
+}
+
+extension PoolIOLoop: PoolLoop {}
 
 /// The process pools whose I/O thread runs, for the exit handler; registered on first use.
 private final class RunningPools: Sendable {
