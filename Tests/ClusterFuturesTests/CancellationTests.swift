@@ -194,19 +194,11 @@ import Testing
     @Test func asCompletedInACancelledTaskThrowsBeforeItsFirstFuture() async throws {
         let executor = InlineDummyExecutor(mode: .eager)
         let futures = try (0..<10).map { try executor.submit(Square(), $0) }  // all done already
-        let task = Task { () async -> (any Error)? in
-            while !Task.isCancelled { await Task.yield() }
-            do {
-                for try await _ in Futures.asCompleted(futures) {
-                    return ClusterFuturesError(.invalidArgument, "a future was yielded")
-                }
-                return nil
-            } catch {
-                return error
+        let error = await Self.errorInACancelledTask {
+            for try await _ in Futures.asCompleted(futures) {
+                throw ClusterFuturesError(.invalidArgument, "a future was yielded")
             }
         }
-        task.cancel()
-        let error = await task.value
         #expect(error is CancellationError, "the iteration ended with \(String(describing: error))")
     }
 
@@ -215,23 +207,29 @@ import Testing
     @Test func awaitingALazyFutureInACancelledTaskCancelsItWithoutRunningIt() async throws {
         let token = UUID().uuidString
         let future = try InlineDummyExecutor(mode: .lazy).submit(CountCalls(token: token), 7)
-        let task = Task { () async -> (any Error)? in
-            while !Task.isCancelled { await Task.yield() }
-            do {
-                _ = try await future.value
-                return nil
-            } catch {
-                return error
-            }
-        }
-        task.cancel()
-        let error = await task.value
+        let error = await Self.errorInACancelledTask { _ = try await future.value }
         #expect(error is CancellationError, "the await ended with \(String(describing: error))")
         #expect(CallCounter.count(token) == 0, "the lazy task did not run in the cancelled task")
         #expect(future.isCancelled)
     }
 
     // MARK: Helpers
+
+    /// What `body` throws when it starts in a Swift task that is already cancelled; nil when it
+    /// throws nothing.
+    private static func errorInACancelledTask(_ body: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
+        let task = Task { () async -> (any Error)? in
+            while !Task.isCancelled { await Task.yield() }
+            do {
+                try await body()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        task.cancel()
+        return await task.value
+    }
 
     /// Polls `condition` until it holds; fails the test after ``hang``.
     private func waitUntil(_ condition: () -> Bool) async throws {

@@ -63,6 +63,20 @@ struct SchedulerTests {
             return made.future
         }
 
+        /// Two ready workers, three tasks: a long one, which worker 0 starts; `second`'s square,
+        /// which goes to worker 1 (idle first); `third`'s square, sent ahead to worker 0.
+        func longTaskWithOneSentAhead(second: Int, third: Int) throws -> (long: Future<Int>, longID: UInt64,
+                                                                          second: Future<Int>, ahead: Future<Int>) {
+            welcome(0, 1)
+            let long = try submitSleep(0)
+            let secondFuture = try submit(second)
+            let ahead = try submit(third)
+            step()
+            #expect(workers[0].taskIDs.count == 2 && workers[1].taskIDs.count == 1, "long and third on worker 0, second on 1")
+            let longID = try #require(workers[0].startNextTaskWithoutFinishing())
+            return (long, longID, secondFuture, ahead)
+        }
+
         func submitSleep(_ microseconds: Int) throws -> Future<Int> {
             let made = try Job.single(SleepMicroseconds(), microseconds, registry: .shared)
             if let job = made.job { try engine.enqueue(job) }
@@ -128,14 +142,7 @@ struct SchedulerTests {
 
     @Test func tasksSentAheadOfALongOneAreTakenBackForAnIdleWorker() throws {
         let pool = try Harness(workers: 2)
-        pool.welcome(0, 1)
-        let long = try pool.submitSleep(0)
-        let other = try pool.submit(6)
-        let ahead = try pool.submit(5)
-        pool.step()
-        // Worker 0: the long task, then the third sent ahead of it; worker 1, idle: the second.
-        #expect(pool.workers[0].taskIDs.count == 2 && pool.workers[1].taskIDs.count == 1)
-        let longID = try #require(pool.workers[0].startNextTaskWithoutFinishing())
+        let (long, longID, other, ahead) = try pool.longTaskWithOneSentAhead(second: 6, third: 5)
         try pool.workers[1].runNextTask()
         pool.step()
         #expect(try other.result(timeout: .zero) == 36)
@@ -169,14 +176,7 @@ struct SchedulerTests {
 
     @Test func aWorkerThatDiesFailsOnlyItsTaskTheOneAheadGoesElsewhereAndItIsReplaced() throws {
         let pool = try Harness(workers: 2)
-        pool.welcome(0, 1)
-        let running = try pool.submitSleep(0)
-        let busy = try pool.submitSleep(0)
-        let ahead = try pool.submit(7)
-        pool.step()
-        // Worker 0: the task that will crash, and the third sent ahead of it; worker 1: the second.
-        #expect(pool.workers[0].taskIDs.count == 2 && pool.workers[1].taskIDs.count == 1)
-        _ = pool.workers[0].startNextTaskWithoutFinishing()
+        let (running, _, busy, ahead) = try pool.longTaskWithOneSentAhead(second: 6, third: 7)
         pool.workers[0].stderr = "Fatal error: boom"
         pool.workers[0].die(by: SIGILL)
         pool.step()
