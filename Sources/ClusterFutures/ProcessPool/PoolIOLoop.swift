@@ -23,7 +23,11 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     private var settings: ProcessPoolEngine.Settings { engine.settings }
     private var logger: Logger { engine.settings.logger }
 
-    private var workers: [Worker] = []
+    private var workers: [Worker] = [] {
+        didSet { links = workers.map(\.link) }
+    }
+    /// The workers' links, in the same order, for the transport's wait: kept, not made each turn.
+    private var links: [Transport.Link] = []
     /// Jobs a worker had been sent but not started when it died: already running, so they go to the
     /// next free worker ahead of the queue.
     private var requeued = Deque<Job>()
@@ -271,7 +275,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             if mayHaveWork { timeout = 0 }
         }
         if let limit, timeout < 0 || timeout > limit { timeout = limit }
-        let activity = transport.wait(on: workers.map(\.link), timeout: timeout)
+        let activity = transport.wait(on: links, timeout: timeout)
         engine.shared.withLock { $0.ioSleeping = false }
         if activity.woken || !activity.links.isEmpty { lastActivity = now() }
         var gone: [(Worker, ClusterFuturesError?)] = []

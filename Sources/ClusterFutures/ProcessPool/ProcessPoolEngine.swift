@@ -62,7 +62,10 @@ final class ProcessPoolEngine: @unchecked Sendable {
     }
     let wake: WakeSignal
     private let finishedGroup = DispatchGroup()
-    private var loop: (any PoolLoop)?
+    /// The I/O loop's run and one turn of it, as closures made where the transport's type is known:
+    /// calling the loop through a protocol would run its unspecialized generic code (a pipe round
+    /// trip took 28 µs that way, against 17).
+    private var loop: (run: @Sendable () -> Void, step: @Sendable (Int32?) -> Bool)?
 
     /// A pool of worker processes, reached through pipes.
     convenience init(settings: Settings) throws {
@@ -83,7 +86,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         }
         let loop = PoolIOLoop(engine: self, transport: transport(self), now: now)
         try loop.spawnInitialWorkers()
-        self.loop = loop
+        self.loop = ({ loop.run() }, { loop.step(waiting: $0) })
     }
 
     /// One turn of the I/O loop on the calling thread, waiting at most `milliseconds`, for tests
@@ -91,7 +94,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     /// pool has finished.
     func step(waiting milliseconds: Int32 = 0) -> Bool {
         guard let loop else { return false }
-        if loop.step(waiting: milliseconds) { return true }
+        if loop.step(milliseconds) { return true }
         self.loop = nil
         return false
     }
@@ -196,15 +199,6 @@ final class ProcessPoolEngine: @unchecked Sendable {
         if !onIOThread { finishedGroup.wait() }
     }
 }
-
-/// What the engine runs on its I/O thread: the scheduler over whichever transport it was given.
-protocol PoolLoop: AnyObject, Sendable {
-    func spawnInitialWorkers() throws(ClusterFuturesError)
-    func run()
-    func step(waiting: Int32?) -> Bool
-}
-
-extension PoolIOLoop: PoolLoop {}
 
 /// The process pools whose I/O thread runs, for the exit handler; registered on first use.
 private final class RunningPools: Sendable {

@@ -13,7 +13,7 @@ import Musl
 ///
 /// What a transport can do is part of the loop's contract: it can block until something happens
 /// (a pipe's `poll`), and a worker it loses can be replaced by starting another.
-protocol WorkerTransport: AnyObject {
+protocol WorkerTransport: AnyObject, SendableMetatype {
     associatedtype Link: WorkerLink
 
     /// Starts worker `index` of the pool.
