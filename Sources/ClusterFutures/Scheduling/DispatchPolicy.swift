@@ -19,8 +19,9 @@ public protocol DispatchCandidate: AnyObject {
 /// - While a worker is still starting, nothing is sent ahead to a busy one: the starting worker
 ///   takes the task as soon as it is ready.
 /// - Otherwise a task is sent ahead, to the least loaded worker, only when its window has room
-///   (one task ahead, more while its tasks finish quickly) and the task it runs now started less
-///   than ``PipelineWindow/quickTask`` ago. A worker busy with a long task is sent nothing more.
+///   (one task ahead, more while its tasks finish quickly) and, while its window is at its initial
+///   size, the task it runs now started less than ``PipelineWindow/quickTask`` ago: a worker busy
+///   with a long task is sent nothing more.
 /// - Tasks already sent ahead of a task that runs past ``reclaimAfter`` are taken back as soon as
 ///   another worker is idle, and go to it.
 ///
@@ -70,10 +71,15 @@ public enum DispatchPolicy {
         var instant: ContinuousClock.Instant?
         for worker in workers where worker.acceptsTasks && worker.tasksInFlight < worker.window.size {
             if let best, best.tasksInFlight <= worker.tasksInFlight { continue }
-            guard let sentAt = worker.oldestSentAt else { continue }
-            let time = instant ?? now()
-            instant = time
-            guard time - worker.window.startOfOldest(sentAt: sentAt) < PipelineWindow.quickTask else { continue }
+            // A window past its initial size says the worker's tasks have been quick: no need to
+            // read the clock (which costs more than the rest of a dispatch here) for every task of
+            // a burst. If one turns out long, what was sent ahead of it is taken back.
+            if worker.window.size <= worker.window.initialSize {
+                guard let sentAt = worker.oldestSentAt else { continue }
+                let time = instant ?? now()
+                instant = time
+                guard time - worker.window.startOfOldest(sentAt: sentAt) < PipelineWindow.quickTask else { continue }
+            }
             best = worker
         }
         return best
