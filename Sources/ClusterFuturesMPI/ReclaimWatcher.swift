@@ -20,15 +20,17 @@ import Musl
 final class ReclaimWatcher: Sendable {
     private let communicator: Communicator
     let claim: TaskClaim
-    /// Set while the task loop runs a task; the watcher looks for requests only then.
-    private let inTask = Atomic<Bool>(false)
+    /// The number of the task the loop runs, 0 between tasks: the watcher looks for requests only
+    /// when it finds the same task running twice in a row, so a stream of short tasks costs it no
+    /// MPI call.
+    private let running = Atomic<UInt64>(0)
     private let stopping = Atomic<Bool>(false)
     private let stopped = DispatchSemaphore(value: 0)
 
-    /// How often the watcher looks: while a task runs, first every millisecond, then at intervals
-    /// that double up to 16 ms (a long task is taken back from a few milliseconds to 16 ms late,
-    /// for a few dozen probes a second); while the rank is between tasks, every 10 ms, reading a
-    /// flag only.
+    /// How often the watcher looks: every 10 ms, reading a number only; once it has seen one task
+    /// running on two looks, every millisecond, then at intervals that double up to 16 ms (tasks
+    /// sent ahead of a long one are given back 10 to 30 ms into it, for a few dozen probes a
+    /// second).
     static let interval: Duration = .milliseconds(1)
     static let longestInterval: Duration = .milliseconds(16)
     static let idleInterval: Duration = .milliseconds(10)
@@ -41,9 +43,9 @@ final class ReclaimWatcher: Sendable {
         thread.start()
     }
 
-    /// The task loop starts a task, or has finished one.
-    func taskStarted() { inTask.store(true, ordering: .relaxed) }
-    func taskEnded() { inTask.store(false, ordering: .relaxed) }
+    /// The task loop starts task `sequence`, or has finished it.
+    func taskStarted(_ sequence: UInt64) { running.store(sequence, ordering: .relaxed) }
+    func taskEnded() { running.store(0, ordering: .relaxed) }
 
     /// Stops the thread and returns once it has made its last MPI call.
     func stop() {
@@ -53,13 +55,12 @@ final class ReclaimWatcher: Sendable {
 
     private func watch() {
         defer { stopped.signal() }
-        // A task is seen running on two looks in a row before the watcher calls MPI: short tasks
-        // never cost a probe.
-        var sawTask = false
+        var seen: UInt64 = 0
         var interval = Self.interval
         while !stopping.load(ordering: .relaxed) {
-            let running = inTask.load(ordering: .relaxed)
-            if running && sawTask {
+            let task = running.load(ordering: .relaxed)
+            let long = task != 0 && task == seen
+            if long {
                 do {
                     while let (bytes, _) = try communicator.receiveBytesIfAvailable(from: .rank(0), tag: .value(PoolTag.reclaim)) {
                         try answer(bytes)
@@ -69,8 +70,8 @@ final class ReclaimWatcher: Sendable {
                     return
                 }
             }
-            sawTask = running
-            if running {
+            seen = task
+            if long {
                 sleep(interval)
                 interval = min(interval * 2, Self.longestInterval)
             } else {

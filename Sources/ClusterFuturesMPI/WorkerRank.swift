@@ -90,7 +90,7 @@ enum WorkerRank {
                 let reply: Payload
                 if number < functions.count, let function = functions[number] {
                     cf_set_crash_message(function.crashMessage)
-                    watcher.taskStarted()
+                    watcher.taskStarted(sequence)
                     if let entry = function.entry {
                         reply = entry.serve(bytes[...], buffers: buffers, outOfBandMinimum: BufferList.minimumBytes)
                     } else {

@@ -118,7 +118,10 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         // Dispatch drops jobs whose futures were cancelled: what is left decides whether the
         // workers can stop (deciding on the count from before it left a draining pool asleep,
         // waiting for work that was gone).
-        let queueIsEmpty = requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
+        // (Only a pool that is stopping, or stops idle workers, needs to know; the others skip the
+        // lock, which a burst of submits contends for.)
+        let queueIsEmpty = (phase == .running && settings.idleTimeout == nil) ? false
+            : requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
         let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
         let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
         if live < wanted {
