@@ -48,12 +48,12 @@ public final class LocalProcessPoolExecutor: Executor {
         public var maxTasksPerChild: Int?
         /// Stop workers that have been idle this long, and start them again when work comes.
         public var idleTimeout: Duration?
-        /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 1 and
-        /// sends more only while its tasks finish quickly (under 200 µs), which keeps a worker busy
-        /// and batches small messages; one slow task brings it back to 1. Nothing is sent ahead while
-        /// another worker is idle or starting, and tasks sent ahead of one that runs past 2 ms are
-        /// taken back for the next free worker (see <doc:HowThePoolsSchedule>). At least 1; 32 by
-        /// default.
+        /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 2 (the
+        /// task it runs and the next; 1 where there is no shared memory) and sends more only while its
+        /// tasks finish quickly (under 200 µs), which keeps a worker busy and batches small messages;
+        /// one slow task brings it back. Nothing is sent ahead while another worker is idle or
+        /// starting, and tasks sent ahead of one that runs past 2 ms are taken back as soon as another
+        /// worker is idle (see <doc:HowThePoolsSchedule>). At least 1; 32 by default.
         public var tasksInFlightPerWorker: Int = 32
         /// The largest message a worker may send back; a larger one retires that worker.
         public var maxMessageBytes: Int = 1 << 32
