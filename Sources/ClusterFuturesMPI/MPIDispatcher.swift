@@ -736,18 +736,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Asks each worker that turned out to be busy with a long task to give back the tasks sent
     /// ahead to it (``ReclaimRequest``); returns whether it asked any.
     private func reclaimSentAhead() throws -> Bool {
-        var now: ContinuousClock.Instant?
+        // Worth a look only when a worker has tasks sent ahead and another is idle (most rounds
+        // stop at the first check, without reading the clock).
+        guard workers.contains(where: { $0.inFlight.count >= 2 && !$0.reclaimPending }),
+              DispatchPolicy.someoneIsIdle(among: workers) else { return false }
+        let now = ContinuousClock.now
         var asked = false
-        var someoneIsIdle: Bool?
-        for worker in workers where worker.inFlight.count >= 2 && !worker.reclaimPending {
-            let idle = someoneIsIdle ?? DispatchPolicy.someoneIsIdle(among: workers)
-            someoneIsIdle = idle
-            guard idle else { return false }
-            let time = now ?? .now
-            now = time
-            guard DispatchPolicy.shouldReclaim(from: worker, now: time),
-                  worker.nextReclaimAttempt.map({ time >= $0 }) ?? true,
-                  let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
+        for worker in workers where !worker.reclaimPending && DispatchPolicy.shouldReclaim(from: worker, now: now) {
+            guard let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
             try communicator.send(ReclaimRequest(running: running.sequence, through: last.sequence),
                                   to: worker.rank, tag: PoolTag.reclaim)
             worker.reclaimPending = true
@@ -806,9 +802,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
-                let now = ContinuousClock.now
-                tasksAreQuick.store(now - worker.window.startOfOldest(sentAt: sent.sentAt) < Self.helpWorthwhile, ordering: .relaxed)
-                worker.window.recordResult(sentAt: sent.sentAt, now: now)
+                let took = worker.window.recordResult(sentAt: sent.sentAt)
+                tasksAreQuick.store(took < Self.helpWorthwhile, ordering: .relaxed)
                 complete(sent, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:

@@ -180,14 +180,12 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     /// Takes back the tasks sent ahead to workers that turned out to be busy with a long task, so
     /// that they go to the next free worker instead of waiting behind it.
     private func reclaimSentAhead() {
-        guard DispatchPolicy.someoneIsIdle(among: workers) else { return }
-        var instant: ContinuousClock.Instant?
-        for worker in workers where worker.inFlight.count >= 2 {
+        // Worth a look only when a worker has tasks sent ahead and another is idle (most turns stop
+        // at the first check, without reading the clock).
+        guard workers.contains(where: { $0.inFlight.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return }
+        let time = now()
+        for worker in workers where DispatchPolicy.shouldReclaim(from: worker, now: time) {
             guard let claim = worker.link.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
-            let time = instant ?? now()
-            instant = time
-            guard DispatchPolicy.shouldReclaim(from: worker, now: time),
-                  worker.nextReclaimAttempt.map({ time >= $0 }) ?? true else { continue }
             guard claim.revoke(running: running.id, through: last.id) else {
                 // It has not claimed the task it was sent (it may still be reading it), or has just
                 // moved on and its answer is on the way: look again a little later.
@@ -297,9 +295,8 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             return 0
         }
         // Tasks sent ahead to a busy worker are taken back when its task turns out to be long.
-        let reclaim = !DispatchPolicy.someoneIsIdle(among: workers) ? nil : workers.lazy.filter { $0.link.claim != nil }.compactMap { worker in
-            DispatchPolicy.reclaimDeadline(for: worker).map { max($0, worker.nextReclaimAttempt ?? $0) }
-        }.min()
+        let reclaim = !DispatchPolicy.someoneIsIdle(among: workers) ? nil
+            : workers.lazy.filter { $0.link.claim != nil }.compactMap(DispatchPolicy.reclaimDeadline(for:)).min()
         if let reclaim {
             let wait = reclaim - now()
             return wait <= .zero ? 0 : Int32(clamping: wait.clampedNanoseconds / 1_000_000 + 1)
@@ -376,8 +373,9 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             }
             worker.inFlight.removeFirst()
             worker.lastAnsweredID = first.id
-            worker.idleSince = now()
-            worker.window.recordResult(sentAt: first.sentAt, now: now())
+            let time = now()
+            worker.idleSince = time
+            worker.window.recordResult(sentAt: first.sentAt, now: time)
             first.job.complete(reply: frame.payload, origin: worker.origin)
             engine.tally.done.add(1, ordering: .relaxed)
         case (.retiring, .ready):

@@ -203,14 +203,11 @@ final class ProcessPoolEngine: @unchecked Sendable {
 /// The process pools whose I/O thread runs, for the exit handler; registered on first use.
 private final class RunningPools: Sendable {
     private let engines = Mutex<[ObjectIdentifier: ProcessPoolEngine]>([:])
-    private let registered = Mutex(false)
+    /// The exit handler, registered once, on first use (a `static let` is initialized once).
+    private static let exitHandler: Void = { atexit { ProcessPoolEngine.finishAtExit() } }()
 
     func add(_ engine: ProcessPoolEngine) {
-        let first = registered.withLock { registered in
-            defer { registered = true }
-            return !registered
-        }
-        if first { atexit { ProcessPoolEngine.finishAtExit() } }
+        Self.exitHandler
         engines.withLock { $0[ObjectIdentifier(engine)] = engine }
     }
 

@@ -10,6 +10,9 @@ public protocol DispatchCandidate: AnyObject {
     var window: PipelineWindow { get }
     /// When the oldest task in flight was sent; nil when none is.
     var oldestSentAt: ContinuousClock.Instant? { get }
+    /// Not before then is another attempt made to take back what was sent ahead to it: the last one
+    /// found it between tasks. Nil when no attempt failed.
+    var nextReclaimAttempt: ContinuousClock.Instant? { get }
 }
 
 /// Which worker gets the next task, for every pool: the one place that decides it.
@@ -41,18 +44,19 @@ public enum DispatchPolicy {
     }
 
     /// Whether the tasks sent ahead to `worker` should be taken back now, given that another worker
-    /// is idle: it has some, and the task it runs started at least ``reclaimAfter`` ago.
+    /// is idle: it has some, the task it runs started at least ``reclaimAfter`` ago, and no failed
+    /// attempt asks to wait (``DispatchCandidate/nextReclaimAttempt``).
     @inlinable
     public static func shouldReclaim(from worker: some DispatchCandidate, now: ContinuousClock.Instant) -> Bool {
-        guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return false }
-        return now - worker.window.startOfOldest(sentAt: sentAt) >= reclaimAfter
+        reclaimDeadline(for: worker).map { now >= $0 } ?? false
     }
 
     /// When ``shouldReclaim(from:now:)`` will first hold for `worker`, if it has tasks sent ahead.
     @inlinable
     public static func reclaimDeadline(for worker: some DispatchCandidate) -> ContinuousClock.Instant? {
         guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return nil }
-        return worker.window.startOfOldest(sentAt: sentAt) + reclaimAfter
+        let due = worker.window.startOfOldest(sentAt: sentAt) + reclaimAfter
+        return worker.nextReclaimAttempt.map { max(due, $0) } ?? due
     }
 
     /// The worker that should get the next task, or nil when the task should stay queued.

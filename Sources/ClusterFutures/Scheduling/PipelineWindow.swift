@@ -45,10 +45,13 @@ public struct PipelineWindow: Sendable {
         size = initialSize
     }
 
-    /// Adjusts the window for a task sent at `sentAt` that has just been answered.
-    public mutating func recordResult(sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) {
-        let started = startOfOldest(sentAt: sentAt)
+    /// Adjusts the window for a task sent at `sentAt` that has just been answered; returns how long
+    /// the task took.
+    @discardableResult
+    public mutating func recordResult(sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
+        let took = now - startOfOldest(sentAt: sentAt)
         lastResultAt = now
-        size = now - started < Self.quickTask ? min(size + 1, limit) : initialSize
+        size = took < Self.quickTask ? min(size + 1, limit) : initialSize
+        return took
     }
 }
