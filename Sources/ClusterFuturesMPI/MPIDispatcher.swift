@@ -157,12 +157,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var buffers: [WireBuffer] = []
         /// Task messages sent to it so far: the last one's number.
         @exclusivity(unchecked) var sentTasks: UInt64 = 0
-        /// A ``ReclaimRequest`` was sent and not answered: it is sent nothing until the answer.
+        /// A ``ReclaimRequest`` was sent and not answered: it is sent nothing until the answer,
+        /// unless it has answered every task it was sent (then the request takes back nothing, and
+        /// what it is sent now comes after the tasks the request named).
         @exclusivity(unchecked) var reclaimPending = false
         /// Not before then: the last request found the worker between tasks.
         @exclusivity(unchecked) var nextReclaimAttempt: ContinuousClock.Instant?
 
-        var acceptsTasks: Bool { hello != nil && !reclaimPending }
+        var acceptsTasks: Bool { hello != nil && (!reclaimPending || inFlight.isEmpty) }
         var tasksInFlight: Int { inFlight.count }
         var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
 
@@ -433,8 +435,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 continue
             }
             if stoppedWorkers { return }
-            if active { backoff.reset() }
-            switch nextWait() {
+            switch nextWait(afterActivity: active) {
             case .stop:
                 stopWorkers()
                 return
@@ -577,11 +578,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         case sleep(Duration?)
     }
 
-    /// What the dispatcher thread does after a round. Decided under both locks, so that the
-    /// dispatcher never sleeps without a timeout while a job is queued or out: a job queued after
-    /// this finds `sleeping` set and wakes it.
-    private func nextWait() -> Wait {
+    /// What the dispatcher thread does after a round (`afterActivity`: one in which something
+    /// happened). Decided under both locks, so that the dispatcher never sleeps without a timeout
+    /// while a job is queued or out: a job queued after this finds `sleeping` set and wakes it.
+    private func nextWait(afterActivity: Bool) -> Wait {
         progress.withLock { _ in
+            // Spin after activity only when an answer may come at once; while every worker runs a
+            // long task, poll from sleeps sized to it.
+            if afterActivity { backoff.reset(expectingAnswerIn: DispatchPolicy.expectedAnswer(among: workers)) }
             let expectingMessages = !isQuiet || workers.contains { !$0.saidHello }
             return shared.withLock { state in
                 if state.finishing && isQuiet && state.queuedCount == 0 { return .stop }

@@ -144,6 +144,8 @@ final class InMemoryTransport: WorkerTransport {
     let reclaimable: Bool
     /// How many times the pool waited.
     private(set) var waits = 0
+    /// The timeout of the last wait, in milliseconds (0: only looked; -1: no limit).
+    private(set) var lastTimeout: Int32?
 
     init(reclaimable: Bool = true) {
         self.reclaimable = reclaimable
@@ -157,6 +159,7 @@ final class InMemoryTransport: WorkerTransport {
 
     func wait(on links: [Worker], timeout: Int32) -> TransportActivity {
         waits += 1
+        lastTimeout = timeout
         var activity = TransportActivity()
         for (index, link) in links.enumerated() {
             if let delivered = link.deliver(index: index) { activity.links.append(delivered) }

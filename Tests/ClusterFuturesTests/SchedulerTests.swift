@@ -22,14 +22,14 @@ struct SchedulerTests {
         private let clock = ManualClock()
 
         init(workers: Int, reclaimable: Bool = true, initializer: WorkerInitializer? = nil,
-             maxTasksPerChild: Int? = nil) throws {
+             maxTasksPerChild: Int? = nil, spin: Duration = .zero) throws {
             let transport = InMemoryTransport(reclaimable: reclaimable)
             let clock = self.clock
             var logger = Logger(label: "SchedulerTests")
             logger.logLevel = .critical
             let settings = ProcessPoolEngine.Settings(
                 workers: workers, executable: "in-memory", maxTasksPerChild: maxTasksPerChild, idleTimeout: nil,
-                initializer: initializer, tasksInFlightPerWorker: 32, maxMessageBytes: 1 << 20, spin: .zero,
+                initializer: initializer, tasksInFlightPerWorker: 32, maxMessageBytes: 1 << 20, spin: spin,
                 logger: logger)
             self.transport = transport
             self.engine = try ProcessPoolEngine(settings: settings, transport: { _ in transport }, now: { clock.now })
@@ -162,6 +162,61 @@ struct SchedulerTests {
         #expect(skipped?.ran == false, "the worker skips a task taken back")
         pool.step()
         #expect(long.isDone)
+    }
+
+    @Test func thePoolSpinsAfterQuickAnswersAndSleepsWhileEveryWorkerRunsALongTask() throws {
+        // A spin longer than the test: only the tasks' length decides whether the loop spins.
+        let pool = try Harness(workers: 2, spin: .seconds(60))
+        pool.welcome(0, 1)
+        let quick = try (0..<4).map { try pool.submit($0) }
+        pool.step()
+        pool.advance(.microseconds(50))
+        try pool.workers[0].runNextTask()
+        try pool.workers[1].runNextTask()
+        pool.step()
+        #expect(pool.engine.step(waiting: 1000))
+        #expect(pool.transport.lastTimeout == 0, "after quick answers, with tasks out, it polls without sleeping")
+        for worker in pool.workers { while try worker.runNextTask() != nil {} }
+        pool.step()
+        #expect(quick.allSatisfy { $0.state == .finished })
+
+        // Long tasks: each worker runs one, with the next sent ahead.
+        let long = try (0..<6).map { try pool.submitSleep($0) }
+        pool.step()
+        pool.advance(.milliseconds(5))
+        try pool.workers[0].runNextTask()
+        try pool.workers[1].runNextTask()
+        pool.step()
+        #expect(pool.workers.allSatisfy { $0.taskIDs.count == 2 + 3 }, "each worker got its next long task at once")
+        #expect(pool.engine.step(waiting: 1000))
+        #expect(pool.transport.lastTimeout == 1000, "while every worker runs a long task, it blocks (here capped by the test)")
+        #expect(long.filter { $0.state == .finished }.count == 2)
+    }
+
+    @Test func expectedAnswerIsNilWhileAnAnswerMayComeAtOnce() {
+        final class Candidate: DispatchCandidate {
+            var acceptsTasks = true
+            var tasksInFlight: Int
+            var window = PipelineWindow(limit: 8)
+            var oldestSentAt: ContinuousClock.Instant? = .now
+            var nextReclaimAttempt: ContinuousClock.Instant?
+            init(inFlight: Int, lastTook: Duration?) {
+                tasksInFlight = inFlight
+                if let lastTook {
+                    let now = ContinuousClock.now
+                    window.recordResult(sentAt: now - lastTook, now: now)
+                }
+            }
+        }
+        #expect(DispatchPolicy.expectedAnswer(among: [Candidate]()) == nil, "no worker: nothing to wait for")
+        #expect(DispatchPolicy.expectedAnswer(among: [Candidate(inFlight: 1, lastTook: nil)]) == nil, "no answer yet: may be quick")
+        #expect(DispatchPolicy.expectedAnswer(among: [Candidate(inFlight: 1, lastTook: .milliseconds(3)),
+                                                      Candidate(inFlight: 1, lastTook: .microseconds(50))]) == nil,
+                "one busy worker's tasks are quick")
+        #expect(DispatchPolicy.expectedAnswer(among: [Candidate(inFlight: 2, lastTook: .milliseconds(3)),
+                                                      Candidate(inFlight: 1, lastTook: .milliseconds(2)),
+                                                      Candidate(inFlight: 0, lastTook: .microseconds(10))]) == .milliseconds(2),
+                "every busy worker's tasks are long: the shortest, an idle worker's quick one aside")
     }
 
     @Test func withoutAClaimWordNothingIsSentAheadUntilTasksProveQuick() throws {

@@ -287,10 +287,10 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         for (worker, reason) in gone { workerEnded(worker, reason: reason) }
     }
 
-    /// 0 while recently busy (a short spin instead of a sleep, which is slow to wake from), else a
-    /// wait bounded by the next timer, or none.
+    /// 0 while recently busy and an answer may come at once (a short spin instead of a sleep, which
+    /// is slow to wake from), else a wait bounded by the next timer, or none.
     private func pollTimeout() -> Int32 {
-        if now() - lastActivity < settings.spin {
+        if now() - lastActivity < settings.spin && DispatchPolicy.expectedAnswer(among: workers) == nil {
             sched_yield()
             return 0
         }

@@ -59,6 +59,26 @@ public enum DispatchPolicy {
         return worker.nextReclaimAttempt.map { max(due, $0) } ?? due
     }
 
+    /// How soon the next answer is expected: nil when it may come at once (a busy worker's last
+    /// task was quick, or it has answered none yet, or no worker is busy), else the shortest of the
+    /// busy workers' last task durations.
+    ///
+    /// A pool spins for a while after activity only when an answer may come at once: the spin
+    /// makes a quick task's round trip fast, but while every worker runs a long task with the next
+    /// one already sent to it, it only takes a core from them (a pool waiting for 1.3 ms tasks on two
+    /// workers spent a fifth of a core spinning). An MPI pool, which can only poll, sleeps from the
+    /// start instead, in steps sized to the expected answer (``IdleBackoff``).
+    @inlinable
+    public static func expectedAnswer<Workers: Collection>(among workers: Workers) -> Duration?
+    where Workers.Element: DispatchCandidate {
+        var shortest: Duration?
+        for worker in workers where worker.tasksInFlight > 0 {
+            guard let took = worker.window.lastDuration, took >= PipelineWindow.quickTask else { return nil }
+            shortest = min(shortest ?? took, took)
+        }
+        return shortest
+    }
+
     /// The worker that should get the next task, or nil when the task should stay queued.
     ///
     /// - Parameters:

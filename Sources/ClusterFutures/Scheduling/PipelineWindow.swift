@@ -24,6 +24,8 @@ public struct PipelineWindow: Sendable {
     /// When the worker last answered.
     @usableFromInline
     var lastResultAt: ContinuousClock.Instant?
+    /// How long the worker's last task took; nil before its first answer.
+    public private(set) var lastDuration: Duration?
 
     /// A window that never exceeds `limit` (at least 1). Without `reclaimable`, it starts at one:
     /// nothing is sent ahead until the worker's tasks have proved quick.
@@ -51,6 +53,7 @@ public struct PipelineWindow: Sendable {
     public mutating func recordResult(sentAt: ContinuousClock.Instant, now: ContinuousClock.Instant = .now) -> Duration {
         let took = now - startOfOldest(sentAt: sentAt)
         lastResultAt = now
+        lastDuration = took
         size = took < Self.quickTask ? min(size + 1, limit) : initialSize
         return took
     }
