@@ -587,11 +587,16 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             // long task, poll from sleeps sized to it.
             if afterActivity { backoff.reset(expectingAnswerIn: DispatchPolicy.expectedAnswer(among: workers)) }
             let expectingMessages = !isQuiet || workers.contains { !$0.saidHello }
+            // Work that a worker could take now: a job queued while this round held the lock (its
+            // submitter could not send it, and did not wake a dispatcher that was not asleep), or
+            // one taken back. Another round goes at once. (A job queued while every worker's window
+            // is full waits for a result, as below.)
+            let canSend = workers.isEmpty || DispatchPolicy.target(among: workers, starting: awaitingHello) != nil
             return shared.withLock { state in
                 if state.finishing && isQuiet && state.queuedCount == 0 { return .stop }
+                if canSend && state.broken == nil && (state.queuedCount > 0 || !reclaimed.isEmpty) { return .poll }
                 // Results can only be polled for: just after activity poll again at once (the next
-                // result usually follows within microseconds), then sleep in growing steps. (A job
-                // still queued after a round waits for a result too: every worker's window is full.)
+                // result usually follows within microseconds), then sleep in growing steps.
                 if expectingMessages || state.queuedCount > 0 {
                     guard let sleep = backoff.nextSleep() else { return .poll }
                     state.sleeping = true
