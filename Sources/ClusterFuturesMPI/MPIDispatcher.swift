@@ -125,7 +125,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
     }
 
-    /// What a worker rank was sent and has not answered, oldest first.
+    /// What a worker rank was sent and has not answered, in its ``TasksInFlight`` under its number
+    /// among the tasks sent to the worker, from 1 (see `TaskClaim`).
     private struct Sent {
         enum Kind {
             case job(Job)
@@ -133,9 +134,6 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         let kind: Kind
         let client: Client
-        let sentAt: ContinuousClock.Instant
-        /// Its number among the tasks sent to this worker, from 1 (see `TaskClaim`).
-        let sequence: UInt64
     }
 
     // @exclusivity(unchecked) here and on the progress state below: all of it is touched only
@@ -148,8 +146,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// Whether its hello arrived (accepted or not).
         @exclusivity(unchecked) var saidHello = false
         @exclusivity(unchecked) var origin: TaskOrigin
-        @exclusivity(unchecked) var inFlight = Deque<Sent>()
-        @exclusivity(unchecked) var window = PipelineWindow(limit: MPIDispatcher.windowLimit)
+        @exclusivity(unchecked) var tasks = TasksInFlight<Sent>(windowLimit: MPIDispatcher.windowLimit, reclaimable: true)
         /// By function number: whether its definition was sent (an array: looked at on every send).
         @exclusivity(unchecked) var defined: [Bool] = []
         @exclusivity(unchecked) var initializedClients = Set<Int>()
@@ -161,12 +158,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// unless it has answered every task it was sent (then the request takes back nothing, and
         /// what it is sent now comes after the tasks the request named).
         @exclusivity(unchecked) var reclaimPending = false
-        /// Not before then: the last request found the worker between tasks.
-        @exclusivity(unchecked) var nextReclaimAttempt: ContinuousClock.Instant?
 
-        var acceptsTasks: Bool { hello != nil && (!reclaimPending || inFlight.isEmpty) }
-        var tasksInFlight: Int { inFlight.count }
-        var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
+        var acceptsTasks: Bool { hello != nil && (!reclaimPending || tasks.isEmpty) }
+        var tasksInFlight: Int { tasks.count }
+        var window: PipelineWindow { tasks.window }
+        var oldestSentAt: ContinuousClock.Instant? { tasks.oldestSentAt }
+        var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
 
         init(rank: Int) {
             self.rank = rank
@@ -566,7 +563,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Nothing sent and unanswered (a reclaim request included), nothing still leaving, nothing
     /// taken back and not sent again.
     private var isQuiet: Bool {
-        pendingSends.isEmpty && reclaimed.isEmpty && workers.allSatisfy { $0.inFlight.isEmpty && !$0.reclaimPending }
+        pendingSends.isEmpty && reclaimed.isEmpty && workers.allSatisfy { $0.tasks.isEmpty && !$0.reclaimPending }
     }
 
     private enum Wait {
@@ -660,12 +657,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
             let sequence = try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
                                         buffers: [], to: worker)
-            worker.inFlight.append(Sent(kind: .initializer, client: client, sentAt: .now, sequence: sequence))
+            worker.tasks.sent(Sent(kind: .initializer, client: client), id: sequence, at: .now)
             worker.initializedClients.insert(client.id)
         }
         let sequence = try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request,
                                     buffers: job.requestBuffers, to: worker)
-        worker.inFlight.append(Sent(kind: .job(job), client: client, sentAt: .now, sequence: sequence))
+        worker.tasks.sent(Sent(kind: .job(job), client: client), id: sequence, at: .now)
     }
 
     /// Sends a task: its function's definition the first time, its out-of-band buffers if any,
@@ -689,7 +686,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// (it is polling, so the transfer starts at once), goes straight from its buffer. A large one
     /// to a busy worker is copied and left to finish on its own, so it never holds up other results.
     private func send(_ bytes: UnsafeRawBufferPointer, tag: Int, to worker: WorkerSlot) throws {
-        if bytes.count <= Self.eagerLimit || worker.inFlight.isEmpty {
+        if bytes.count <= Self.eagerLimit || worker.tasks.isEmpty {
             try communicator.send(bytes: bytes, to: worker.rank, tag: tag)
         } else {
             pendingSends.append(try communicator.isend(bytes: bytes, to: worker.rank, tag: tag))
@@ -747,13 +744,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func reclaimSentAhead() throws -> Bool {
         // Worth a look only when a worker has tasks sent ahead and another is idle (most rounds
         // stop at the first check, without reading the clock).
-        guard workers.contains(where: { $0.inFlight.count >= 2 && !$0.reclaimPending }),
+        guard workers.contains(where: { $0.tasks.count >= 2 && !$0.reclaimPending }),
               DispatchPolicy.someoneIsIdle(among: workers) else { return false }
         let now = ContinuousClock.now
         var asked = false
         for worker in workers where !worker.reclaimPending && DispatchPolicy.shouldReclaim(from: worker, now: now) {
-            guard let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
-            try communicator.send(ReclaimRequest(running: running.sequence, through: last.sequence),
+            guard let (running, through) = worker.tasks.reclaimRange else { continue }
+            try communicator.send(ReclaimRequest(running: running, through: through),
                                   to: worker.rank, tag: PoolTag.reclaim)
             worker.reclaimPending = true
             asked = true
@@ -770,20 +767,18 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         worker.reclaimPending = false
         guard reply.reclaimed else {
-            worker.nextReclaimAttempt = .now + DispatchPolicy.reclaimAfter
+            worker.tasks.nextReclaimAttempt = .now + DispatchPolicy.reclaimAfter
             return
         }
         // Every task after the one it runs, up to `through`; the one it runs may have been
         // answered already, or not yet.
-        let takenBack = { (sent: Sent) in sent.sequence > reply.running && sent.sequence <= reply.through }
-        for sent in worker.inFlight where takenBack(sent) {
+        for entry in worker.tasks.takeBack(after: reply.running, through: reply.through) {
+            let sent = entry.task
             switch sent.kind {
             case .job(let job): reclaimed.append((job, sent.client))
             case .initializer: worker.initializedClients.remove(sent.client.id)
             }
         }
-        worker.inFlight.removeAll(where: takenBack)
-        worker.window.fallBack()
     }
 
     // MARK: Receiving
@@ -807,13 +802,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             case PoolTag.reclaimed:
                 reclaimAnswered(by: worker, bytes)
             case PoolTag.result:
-                guard let sent = worker.inFlight.popFirst() else {
+                guard let (entry, took) = worker.tasks.answered(at: .now) else {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
-                let took = worker.window.recordResult(sentAt: sent.sentAt)
                 tasksAreQuick.store(took < Self.helpWorthwhile, ordering: .relaxed)
-                complete(sent, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
+                complete(entry.task, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:
                 breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(status.tag)"))
@@ -894,7 +888,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             received.append(Received(job: job, client: client, outcome: .failure(error, nil)))
         }
         for worker in workers {
-            for sent in worker.inFlight {
+            for entry in worker.tasks.entries {
+                let sent = entry.task
                 guard case .job(let job) = sent.kind else { continue }
                 received.append(Received(job: job, client: sent.client, outcome: .failureInFlight(error, worker.origin)))
             }

@@ -133,9 +133,9 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             }
         }
         stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
-        engine.tally.running.store(workers.reduce(0) { $0 + $1.inFlight.count }, ordering: .relaxed)
+        engine.tally.running.store(workers.reduce(0) { $0 + $1.tasks.count }, ordering: .relaxed)
         engine.tally.takenBack.store(requeued.count, ordering: .relaxed)
-        if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.inFlight.isEmpty }) {
+        if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.tasks.isEmpty }) {
             for worker in workers where worker.phase != .stopping {
                 worker.phase = .stopping
                 worker.link.closeInput()
@@ -182,20 +182,18 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     private func reclaimSentAhead() {
         // Worth a look only when a worker has tasks sent ahead and another is idle (most turns stop
         // at the first check, without reading the clock).
-        guard workers.contains(where: { $0.inFlight.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return }
+        guard workers.contains(where: { $0.tasks.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return }
         let time = now()
         for worker in workers where DispatchPolicy.shouldReclaim(from: worker, now: time) {
-            guard let claim = worker.link.claim, let running = worker.inFlight.first, let last = worker.inFlight.last else { continue }
-            guard claim.revoke(running: running.id, through: last.id) else {
+            guard let claim = worker.link.claim, let (running, through) = worker.tasks.reclaimRange else { continue }
+            guard claim.revoke(running: running, through: through) else {
                 // It has not claimed the task it was sent (it may still be reading it), or has just
                 // moved on and its answer is on the way: look again a little later.
-                worker.nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
+                worker.tasks.nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
                 continue
             }
-            let reclaimed = worker.inFlight.dropFirst().map(\.job)
-            worker.inFlight.removeLast(reclaimed.count)
+            let reclaimed = worker.tasks.takeBack(after: running, through: through).map(\.task)
             worker.tasksSent -= reclaimed.count
-            worker.window.fallBack()
             requeued.insert(contentsOf: reclaimed, at: 0)
             lastActivity = time
             logger.trace("took back \(reclaimed.count) tasks sent ahead to \(worker.name), busy with a long task")
@@ -239,7 +237,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     private func send(_ job: Job, to worker: Worker) {
         let id = nextTaskID
         nextTaskID += 1
-        worker.inFlight.append((id, job, now()))
+        worker.tasks.sent(job, id: id, at: now())
         worker.tasksSent += 1
         worker.link.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
     }
@@ -251,7 +249,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     private func stopIdleWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) {
         guard let idleTimeout = settings.idleTimeout, phase == .running, queueIsEmpty else { return }
         let time = now()
-        for worker in workers where worker.phase == .ready && worker.inFlight.isEmpty && time - worker.idleSince >= idleTimeout {
+        for worker in workers where worker.phase == .ready && worker.tasks.isEmpty && time - worker.idleSince >= idleTimeout {
             logger.debug("stopping idle \(worker.name)")
             worker.phase = .stopping
             worker.link.closeInput()
@@ -301,7 +299,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             let wait = reclaim - now()
             return wait <= .zero ? 0 : Int32(clamping: wait.clampedNanoseconds / 1_000_000 + 1)
         }
-        if settings.idleTimeout != nil && workers.contains(where: { $0.phase == .ready && $0.inFlight.isEmpty }) { return 50 }
+        if settings.idleTimeout != nil && workers.contains(where: { $0.phase == .ready && $0.tasks.isEmpty }) { return 50 }
         if workers.contains(where: { $0.phase == .stopping }) { return 50 }
         return -1
     }
@@ -366,17 +364,15 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             breakPool(ClusterFuturesError(.brokenExecutor,
                 "the initializer \(settings.initializer?.name ?? "?") failed in \(worker.name): \(reason)"))
         case (.result, .ready), (.result, .stopping):
-            guard let first = worker.inFlight.first, first.id == frame.id else {
+            let time = now()
+            guard worker.tasks.running?.id == frame.id, let (answered, _) = worker.tasks.answered(at: time) else {
                 // A second answer to the task it answered last: it was still on that one.
                 if frame.id == worker.lastAnsweredID { worker.retiredBetweenTasks = true }
                 return ClusterFuturesError(.protocolViolation, "\(worker.name) answered task \(frame.id), which it was not running")
             }
-            worker.inFlight.removeFirst()
-            worker.lastAnsweredID = first.id
-            let time = now()
+            worker.lastAnsweredID = answered.id
             worker.idleSince = time
-            worker.window.recordResult(sentAt: first.sentAt, now: time)
-            first.job.complete(reply: frame.payload, origin: worker.origin)
+            answered.task.complete(reply: frame.payload, origin: worker.origin)
             engine.tally.done.add(1, ordering: .relaxed)
         case (.retiring, .ready):
             worker.phase = .retiring
@@ -405,31 +401,32 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             let during = worker.phase == .initializing
                 ? "while running the initializer \(settings.initializer?.name ?? "")" : "while starting"
             breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)\(lastWords)"))
-        case .retiring where worker.inFlight.isEmpty:
+        case .retiring where worker.tasks.isEmpty:
             logger.debug("\(worker.name) retired after \(worker.tasksSent) tasks")
-        case .stopping where worker.inFlight.isEmpty:
+        case .stopping where worker.tasks.isEmpty:
             break
         case .ready, .retiring, .stopping:
             // Only the task it was running fails; those sent ahead had not started and go to the
             // next free worker, whatever ended this one (unless every worker is being stopped).
-            let running = worker.retiredBetweenTasks ? nil : worker.inFlight.popFirst()
+            let (runningEntry, unstartedEntries) = worker.tasks.lost(wasRunning: !worker.retiredBetweenTasks)
+            let running = runningEntry?.task
+            let unstarted = unstartedEntries.map(\.task)
             let error: ClusterFuturesError
             if let reason {
                 error = reason
             } else if let running, case .terminating(_, let caller) = phase {
-                error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.job.functionName)")
+                error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.functionName)")
             } else if let running {
-                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.job.functionName)\(lastWords)")
+                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.functionName)\(lastWords)")
             } else {
                 if worker.phase == .ready { logger.warning("\(worker.name) exited with \(status) while idle; replacing it") }
                 return
             }
             if let running {
                 logger.warning("\(error.message); replacing it")
-                running.job.fail(error, origin: worker.origin)
+                running.fail(error, origin: worker.origin)
                 engine.tally.done.add(1, ordering: .relaxed)
             }
-            let unstarted = worker.inFlight.map(\.job)
             if case .terminating = phase {
                 for job in unstarted { job.fail(error, origin: worker.origin) }
                 engine.tally.done.add(unstarted.count, ordering: .relaxed)
@@ -456,9 +453,9 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         }
         for worker in workers {
             worker.link.signal(SIGKILL)
-            for (_, job, _) in worker.inFlight { job.fail(error, origin: worker.origin) }
-            engine.tally.done.add(worker.inFlight.count, ordering: .relaxed)
-            worker.inFlight.removeAll()
+            let inFlight = worker.tasks.removeAll()
+            for entry in inFlight { entry.task.fail(error, origin: worker.origin) }
+            engine.tally.done.add(inFlight.count, ordering: .relaxed)
         }
         for job in queued + requeued + taken { job.fail(error, origin: nil) }
         engine.tally.done.add(queued.count + requeued.count + taken.count, ordering: .relaxed)

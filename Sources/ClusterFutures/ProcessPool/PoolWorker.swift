@@ -1,5 +1,3 @@
-import DequeModule
-
 /// One worker as the pool's I/O loop sees it: what it was sent, its window, where it is in its
 /// life; its ``link`` moves the frames. Used only on the I/O thread.
 final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
@@ -21,12 +19,8 @@ final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
     let origin: TaskOrigin
 
     var phase: Phase = .starting
-    /// Tasks sent and not yet answered, oldest first; the first is the one running.
-    var inFlight = Deque<(id: UInt64, job: Job, sentAt: ContinuousClock.Instant)>()
-    /// How many tasks may be in flight to this worker now.
-    var window: PipelineWindow
-    /// Not before then: the last attempt to take tasks back found the worker between tasks.
-    var nextReclaimAttempt: ContinuousClock.Instant?
+    /// Tasks sent and not yet answered, under their frame ids, and the window.
+    var tasks: TasksInFlight<Job>
 
     /// Tasks sent to this worker in its life.
     var tasksSent = 0
@@ -43,15 +37,19 @@ final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
     let taskBudget: Int?
 
     var acceptsTasks: Bool { phase == .ready && taskBudget.map { tasksSent < $0 } ?? true }
-    var tasksInFlight: Int { inFlight.count }
-    var oldestSentAt: ContinuousClock.Instant? { inFlight.first?.sentAt }
+    // What the policy reads, from the ledger (here, not in a protocol extension: read through one,
+    // the generic ledger was copied for each look).
+    var tasksInFlight: Int { tasks.count }
+    var window: PipelineWindow { tasks.window }
+    var oldestSentAt: ContinuousClock.Instant? { tasks.oldestSentAt }
+    var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
 
     init(index: Int, link: Link, windowLimit: Int, taskBudget: Int?, startedAt: ContinuousClock.Instant) {
         self.index = index
         self.idleSince = startedAt
         self.link = link
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: link.pid, worker: index)
-        self.window = PipelineWindow(limit: windowLimit, reclaimable: link.claim != nil)
+        self.tasks = TasksInFlight(windowLimit: windowLimit, reclaimable: link.claim != nil)
         self.taskBudget = taskBudget
     }
 
