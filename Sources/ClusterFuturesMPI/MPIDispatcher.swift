@@ -22,20 +22,19 @@ import Synchronization
 // touched only inside `progress`'s lock, by the dispatcher thread or a helping waiter; `backoff`
 // only on the dispatcher thread; the rest is immutable.
 final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
-    /// One executor's share of the pool, and its queue.
-    // @unchecked Sendable: the `var`s are touched only inside the dispatcher's `shared` lock; the
-    // rest is immutable. They live here, not in a dictionary of `Shared` keyed by the client's id,
-    // so that a submit finds its queue without hashing. @exclusivity(unchecked) as for the progress
-    // state below: the lock already rules out overlapping accesses.
-    final class Client: @unchecked Sendable {
+    /// One executor's share of the pool: its lane of the shared ``SubmissionQueue``, its initializer,
+    /// its outstanding work.
+    // @unchecked Sendable: `broken` is touched only inside the dispatcher's `shared` lock (see
+    // below), and the lane only through the queue, under the same lock; the rest is immutable.
+    // @exclusivity(unchecked) as for the progress state below: the lock already rules out
+    // overlapping accesses.
+    final class Client: SubmissionClient, @unchecked Sendable {
         let id: Int
         /// Entered for every job submitted, left when its future is done.
         let outstanding = DispatchGroup()
         let initializer: WorkerInitializer?
         /// Jobs submitted and not yet sent.
-        @exclusivity(unchecked) fileprivate var queue = Deque<Job>()
-        /// Shut down: takes no more jobs, and is forgotten once nothing is queued.
-        @exclusivity(unchecked) fileprivate var draining = false
+        let lane = SubmissionLane()
         /// Set when the client's initializer failed on a worker. Set with both locks held (inside
         /// `progress`'s, under `shared`'s), so either one is enough to read it.
         @exclusivity(unchecked) fileprivate var broken: ClusterFuturesError?
@@ -46,28 +45,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
     }
 
-    /// The number of queued jobs, kept by ``Shared`` as it changes, read by polls without its lock:
-    /// a poll that finds no job queued skips the lock, and one that misses a job just queued sends
-    /// it next time (its submitter sends it itself, or wakes the dispatcher thread).
-    final class QueuedCount: Sendable {
-        let count = Atomic<Int>(0)
-    }
-
     struct Shared {
-        /// The clients not yet forgotten, in the order they take turns.
-        fileprivate var clients: [Client] = []
-        fileprivate var nextTurn = 0
+        /// The jobs queued, by client, which take turns; shut-down clients are forgotten once
+        /// nothing is queued.
+        fileprivate var queue = SubmissionQueue<Client>()
         fileprivate var nextClientID = 1
-        /// Jobs queued over all clients, kept in ``queued`` so that polls can read it without the
-        /// lock; changed only under it.
-        fileprivate var queuedCount: Int {
-            get { queued.count.load(ordering: .relaxed) }
-            set { queued.count.store(newValue, ordering: .releasing) }
-        }
-        /// Where ``queuedCount`` lives.
-        let queued = QueuedCount()
-        /// Clients shut down and not yet forgotten.
-        fileprivate var drainingCount = 0
         /// The dispatcher thread is asleep: a submit that cannot send its job at once wakes it.
         var sleeping = false
         /// It sleeps without a timeout (nothing was out): a submit wakes it even when it sent its
@@ -77,52 +59,6 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// Set when the whole pool can no longer run tasks.
         var broken: ClusterFuturesError?
         var thread: pthread_t?
-
-        /// Empties every client's queue and returns what it held, with each job's client.
-        fileprivate mutating func takeAllQueued() -> [(Job, Client)] {
-            var taken: [(Job, Client)] = []
-            for client in clients {
-                taken += client.queue.map { ($0, client) }
-                client.queue.removeAll()
-            }
-            queuedCount = 0
-            return taken
-        }
-
-        /// Empties one client's queue and returns what it held.
-        fileprivate mutating func takeQueued(of client: Client) -> [Job] {
-            let queue = client.queue
-            client.queue.removeAll()
-            queuedCount -= queue.count
-            return Array(queue)
-        }
-
-        /// The next queued job, taking turns between clients; nil when none is queued.
-        fileprivate mutating func popNext() -> (Job, Client)? {
-            guard queuedCount > 0 else {
-                forgetEndedClients()
-                return nil
-            }
-            let count = clients.count
-            for step in 0..<count {
-                let index = (nextTurn + step) % count
-                let client = clients[index]
-                if let job = client.queue.popFirst() {
-                    nextTurn = (index + 1) % count
-                    queuedCount -= 1
-                    return (job, client)
-                }
-            }
-            return nil
-        }
-
-        /// With nothing queued: forgets the executors that were shut down.
-        private mutating func forgetEndedClients() {
-            guard drainingCount > 0 else { return }
-            clients.removeAll { $0.draining }
-            drainingCount = 0
-            nextTurn = 0
-        }
     }
 
     /// What a worker rank was sent and has not answered, in its ``TasksInFlight`` under its number
@@ -187,7 +123,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     let worldSize: Int
     let shared: Mutex<Shared>
     /// ``Shared/queuedCount``, readable without `shared`'s lock.
-    private let queued: QueuedCount
+    private let queued: SubmissionCount
     let wake: WakeSignal
     private let finished = DispatchGroup()
     private let logger = MPIPoolExecutor.logger
@@ -252,7 +188,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         self.communicator = communicator
         self.worldSize = worldSize
         let state = Shared()
-        self.queued = state.queued
+        self.queued = state.queue.counted
         self.shared = Mutex(state)
         self.wake = try WakeSignal()
         self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
@@ -284,7 +220,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             }
             let client = Client(id: state.nextClientID, initializer: initializer)
             state.nextClientID += 1
-            state.clients.append(client)
+            state.queue.add(client)
             return client
         }
     }
@@ -296,7 +232,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     private static func refusal(for client: Client, in state: Shared) -> ClusterFuturesError? {
         if let broken = state.broken ?? client.broken { return broken }
-        guard !client.draining, !state.finishing else {
+        guard !state.queue.isShutDown(client), !state.finishing else {
             return ClusterFuturesError(.executorShutDown, "the MPI pool executor was shut down; submit is not allowed after shutdown")
         }
         return nil
@@ -308,8 +244,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         try shared.withLock { (state) throws(ClusterFuturesError) in
             if let refusal = Self.refusal(for: client, in: state) { throw refusal }
             client.outstanding.enter()
-            client.queue.append(job)
-            state.queuedCount += 1
+            state.queue.append(job, for: client)
         }
         // In a world of one, sending is running the task: only the dispatcher thread does that.
         let dispatched = workers.isEmpty ? nil : makeProgress { () -> Bool in
@@ -324,7 +259,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let mustWake = shared.withLock { state in
             // A dispatcher asleep with a timeout will look at a job that left; one asleep without a
             // timeout must hear of it, and a sleeping one of a job still queued.
-            guard state.sleeping && (state.parked || dispatched != true || state.queuedCount > 0) else { return false }
+            guard state.sleeping && (state.parked || dispatched != true || !state.queue.isEmpty) else { return false }
             state.sleeping = false
             state.parked = false
             return true
@@ -335,11 +270,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Stops `client` taking work; see `Executor.shutdown(wait:cancelFutures:)`.
     func shutdown(_ client: Client, wait: Bool, cancelFutures: Bool) {
         let cancelled: [Job] = shared.withLock { state in
-            if !client.draining {
-                client.draining = true
-                state.drainingCount += 1
-            }
-            return cancelFutures ? state.takeQueued(of: client) : []
+            state.queue.shutDown(client)
+            return cancelFutures ? state.queue.removeAll(of: client) : []
         }
         for job in cancelled {
             job.cancel()
@@ -368,7 +300,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     func finish() {
         let queued: Int = shared.withLock { state in
             state.finishing = true
-            return state.queuedCount
+            return state.queue.count
         }
         if queued > 0 {
             logger.info("running \(queued) queued tasks of the MPI pool before MPI is finalized")
@@ -386,7 +318,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func finishOnDispatcherThread() {
         while makeProgress({ () -> Bool in
             _ = round(onDispatcherThread: true)
-            return isQuiet && queued.count.load(ordering: .acquiring) == 0
+            return isQuiet && queued.current == 0
         }) != true {
             sched_yield()
         }
@@ -554,7 +486,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             wake.signal()
             return
         }
-        if inFlight || queued.count.load(ordering: .acquiring) > 0 { wake.signal() }
+        if inFlight || queued.current > 0 { wake.signal() }
     }
 
     /// How many threads are helping now.
@@ -590,11 +522,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             // is full waits for a result, as below.)
             let canSend = workers.isEmpty || DispatchPolicy.target(among: workers, starting: awaitingHello) != nil
             return shared.withLock { state in
-                if state.finishing && isQuiet && state.queuedCount == 0 { return .stop }
-                if canSend && state.broken == nil && (state.queuedCount > 0 || !reclaimed.isEmpty) { return .poll }
+                if state.finishing && isQuiet && state.queue.isEmpty { return .stop }
+                if canSend && state.broken == nil && (!state.queue.isEmpty || !reclaimed.isEmpty) { return .poll }
                 // Results can only be polled for: just after activity poll again at once (the next
                 // result usually follows within microseconds), then sleep in growing steps.
-                if expectingMessages || state.queuedCount > 0 {
+                if expectingMessages || !state.queue.isEmpty {
                     guard let sleep = backoff.nextSleep() else { return .poll }
                     state.sleeping = true
                     return .sleep(sleep)
@@ -621,7 +553,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             runLocally(job, client: client)
             return true
         }
-        guard queued.count.load(ordering: .acquiring) > 0 || !reclaimed.isEmpty else { return false }
+        guard queued.current > 0 || !reclaimed.isEmpty else { return false }
         // Each job goes to the worker the shared policy picks: an idle one first, one busy with a
         // quick task only while none is idle or starting.
         while let worker = DispatchPolicy.target(among: workers, starting: awaitingHello) {
@@ -645,7 +577,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         if let reclaimed = reclaimed.popFirst() { return reclaimed }
         while true {
             let next: (Job, Client)? = shared.withLock { state in
-                state.broken == nil ? state.popNext() : nil
+                state.broken == nil ? state.queue.popNext() : nil
             }
             guard let (job, client) = next else { return nil }
             if job.markRunning() { return (job, client) }
@@ -857,7 +789,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             guard client.broken == nil else { return [] }
             logger.error("\(reason)")
             client.broken = error
-            return state.takeQueued(of: client)
+            return state.queue.removeAll(of: client)
         }
         // Jobs taken back from a worker were queued again, in effect: they fail with the rest.
         let takenBack = reclaimed.filter { $0.1 === client }.map(\.0)
@@ -878,7 +810,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let queued: [(Job, Client)]? = shared.withLock { state in
             guard state.broken == nil else { return nil }
             state.broken = error
-            return state.takeAllQueued()
+            return state.queue.removeAll()
         }
         guard let queued else { return }
         logger.error("the MPI pool is broken: \(error.message)")

@@ -207,7 +207,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         guard !taken.isEmpty else { return }
         let cancelled: [Job] = engine.shared.withLock { state in
             if state.cancelUnsent { return Array(taken) }
-            state.queue.insert(contentsOf: taken, at: 0)
+            state.queue.putBack(taken, for: state.lane)
             return []
         }
         taken.removeAll()
@@ -225,9 +225,9 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             }
             // Take a handful at once: one lock for several jobs.
             let batch = engine.shared.withLock { state -> [Job] in
-                let count = min(state.queue.count, 32)
-                defer { state.queue.removeFirst(count) }
-                return Array(state.queue.prefix(count))
+                var batch: [Job] = []
+                while batch.count < 32, let (job, _) = state.queue.popNext() { batch.append(job) }
+                return batch
             }
             if batch.isEmpty { return nil }
             taken.append(contentsOf: batch)
@@ -448,8 +448,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
 
     private func failEverything(_ error: ClusterFuturesError) {
         let queued = engine.shared.withLock { state in
-            defer { state.queue.removeAll() }
-            return Array(state.queue)
+            state.queue.removeAll().map(\.job)
         }
         for worker in workers {
             worker.link.signal(SIGKILL)

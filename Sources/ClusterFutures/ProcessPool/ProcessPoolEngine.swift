@@ -35,7 +35,9 @@ final class ProcessPoolEngine: @unchecked Sendable {
     }
 
     struct Shared {
-        var queue = Deque<Job>()
+        /// The jobs queued: one lane, as the pool has one executor.
+        var queue: SubmissionQueue<SubmissionLane>
+        let lane: SubmissionLane
         /// Set by shutdown with `cancelFutures` and by terminate: jobs the I/O thread took from the
         /// queue but did not send are cancelled, not put back.
         var cancelUnsent = false
@@ -44,6 +46,11 @@ final class ProcessPoolEngine: @unchecked Sendable {
         var ioSleeping = false
         var finished = false
         var ioThread: pthread_t?
+
+        init() {
+            lane = SubmissionLane()
+            queue = SubmissionQueue(lane)
+        }
     }
 
     let settings: Settings
@@ -123,7 +130,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
             guard state.phase == .running else {
                 throw ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
             }
-            state.queue.append(job)
+            state.queue.append(job, for: state.lane)
             defer { state.ioSleeping = false }
             return state.ioSleeping
         }
@@ -138,8 +145,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
             if state.phase == .running { state.phase = .draining }
             guard cancelFutures else { return [] }
             state.cancelUnsent = true
-            defer { state.queue.removeAll() }
-            return Array(state.queue)
+            return state.queue.removeAll(of: state.lane)
         }
         for job in cancelled { job.cancel() }
         wake.signal()
@@ -151,8 +157,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         let cancelled: [Job] = shared.withLock { state in
             if case .terminating = state.phase {} else { state.phase = .terminating(signal: signal, by: caller) }
             state.cancelUnsent = true
-            defer { state.queue.removeAll() }
-            return Array(state.queue)
+            return state.queue.removeAll(of: state.lane)
         }
         for job in cancelled { job.cancel() }
         wake.signal()
