@@ -751,15 +751,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func welcome(_ worker: WorkerSlot, _ bytes: [UInt8]) {
         if !worker.saidHello { awaitingHello -= 1 }
         worker.saidHello = true
-        guard let hello = try? WireDecoder().decode(WorkerHello.self, from: bytes) else {
+        guard let hello = WorkerHello(decoding: bytes) else {
             breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a malformed hello"))
             return
         }
-        guard hello.version == WorkerHello.protocolVersion, hello.build == BuildIdentity.current else {
-            breakPool(ClusterFuturesError(.brokenExecutor,
-                "refused rank \(worker.rank) on \(hello.host): it runs build \(hello.build) (protocol \(hello.version)), "
-                + "rank 0 runs build \(BuildIdentity.current) (protocol \(WorkerHello.protocolVersion)); "
-                + "every rank must run the same build of the program"))
+        if let refusal = hello.refusal(by: PoolProtocol.version, worker: "rank \(worker.rank)") {
+            breakPool(ClusterFuturesError(.brokenExecutor, refusal))
             return
         }
         worker.hello = hello

@@ -1,4 +1,4 @@
-import ClusterFutures
+@_spi(ExecutorImplementation) import ClusterFutures
 import ClusterFuturesWire
 import MPI
 
@@ -30,17 +30,9 @@ enum PoolTag {
     static let maxFunctions = 32767 - taskBase
 }
 
-/// What a worker rank says when it starts: enough for rank 0 to refuse a different build and to
-/// say where tasks ran.
-struct WorkerHello: Codable, Equatable {
-    /// The message protocol.
-    var version: Int
-    /// The executable's build id.
-    var build: String
-    var host: String
-    var pid: Int32
-
-    static let protocolVersion = 2
+/// The version of the MPI pool's messages, said in each rank's ``WorkerHello``.
+enum PoolProtocol {
+    static let version = 2
 }
 
 /// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of

@@ -34,9 +34,7 @@ enum WorkerRank {
     }
 
     private static func serve(on communicator: Communicator) throws {
-        let hello = WorkerHello(version: WorkerHello.protocolVersion, build: BuildIdentity.current,
-                                host: MPI.processorName, pid: getpid())
-        try communicator.send(hello, to: 0, tag: PoolTag.hello)
+        try communicator.send(WorkerHello.current(version: PoolProtocol.version, host: MPI.processorName), to: 0, tag: PoolTag.hello)
         let registry = FunctionRegistry.shared
         // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
         cf_install_crash_reporter()

@@ -68,11 +68,8 @@ final class InMemoryTransport: WorkerTransport {
 
         /// Says hello as a copy of this build would (or as `build`).
         func sayHello(build: String = BuildIdentity.current) {
-            var hello = ByteWriter()
-            hello.append(UInt64(Frame.protocolVersion))
-            hello.append(UInt64(pid))
-            hello.bytes.append(contentsOf: Array(build.utf8))
-            outbox.append(Frame(kind: .hello, id: 0, payload: hello.bytes))
+            let hello = WorkerHello(version: Int(Frame.protocolVersion), build: build, host: "memory", pid: pid)
+            outbox.append(Frame(kind: .hello, id: 0, payload: (try? hello.encoded()) ?? []))
         }
 
         /// Answers the welcome: ready, or the initializer failed.

@@ -29,7 +29,7 @@ enum FrameKind: UInt8 {
 struct Frame {
     static let headerSize = 24
     /// The version of this protocol, sent in ``FrameKind/hello``.
-    static let protocolVersion: UInt32 = 2
+    static let protocolVersion: UInt32 = 3
     /// The flag that says a frame's payload is in the shared arena, not after the header.
     static let inArenaFlag: UInt8 = 1
 

@@ -337,16 +337,12 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     private func handle(_ frame: Frame, from worker: Worker) -> ClusterFuturesError? {
         switch (frame.kind, worker.phase) {
         case (.hello, .starting):
-            var fields = ByteReader(frame.payload)
-            guard let version = try? fields.readUInt64(), let _ = try? fields.readUInt64() else {
-                return ClusterFuturesError(.protocolViolation, "\(worker.name) sent a malformed hello")
+            guard let hello = WorkerHello(decoding: frame.payload) else {
+                return ClusterFuturesError(.protocolViolation,
+                    "\(worker.name) sent a malformed hello (\(settings.executable) may be an older build of another protocol)")
             }
-            let build = String(decoding: fields.readRemaining(), as: UTF8.self)
-            guard version == UInt64(Frame.protocolVersion), build == BuildIdentity.current else {
-                breakPool(ClusterFuturesError(.brokenExecutor,
-                    "refused \(worker.name) from \(settings.executable): it runs build \(build) (protocol \(version)), "
-                    + "this program is build \(BuildIdentity.current) (protocol \(Frame.protocolVersion)); "
-                    + "a worker must be a copy of the same build"))
+            if let refusal = hello.refusal(by: Int(Frame.protocolVersion), worker: "\(worker.name) from \(settings.executable)") {
+                breakPool(ClusterFuturesError(.brokenExecutor, refusal))
                 return nil
             }
             var welcome = ByteWriter()

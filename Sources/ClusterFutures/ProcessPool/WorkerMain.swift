@@ -100,11 +100,8 @@ enum WorkerLoop {
 
     private static func serve(input: FileDescriptor, output: FileDescriptor, launch: WorkerLaunch) throws {
         let writer = FrameWriter(arena: arena(at: CF_WORKER_RESULT_ARENA_FD))
-        var hello = ByteWriter()
-        hello.append(UInt64(Frame.protocolVersion))
-        hello.append(UInt64(getpid()))
-        hello.bytes.append(contentsOf: Array(BuildIdentity.current.utf8))
-        writer.enqueue(.hello, id: 0, payload: hello.bytes)
+        let hello = try WorkerHello.current(version: Int(Frame.protocolVersion), host: ProcessIdentity.hostName).encoded()
+        writer.enqueue(.hello, id: 0, payload: hello)
         try flushBlocking(writer, to: output)
 
         let taskArena = arena(at: CF_WORKER_TASK_ARENA_FD)
