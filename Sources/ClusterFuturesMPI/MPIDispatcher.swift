@@ -82,7 +82,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// Whether its hello arrived (accepted or not).
         @exclusivity(unchecked) var saidHello = false
         @exclusivity(unchecked) var origin: TaskOrigin
-        @exclusivity(unchecked) var tasks = TasksInFlight<Sent>(windowLimit: MPIDispatcher.windowLimit, reclaimable: true)
+        let tasks = TasksInFlight<Sent>(windowLimit: MPIDispatcher.windowLimit, reclaimable: true)
         /// By function number: whether its definition was sent (an array: looked at on every send).
         @exclusivity(unchecked) var defined: [Bool] = []
         @exclusivity(unchecked) var initializedClients = Set<Int>()
@@ -119,7 +119,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     static let spin: Duration = .microseconds(100)
     static let maxSleep: Duration = .milliseconds(2)
 
-    let communicator: Communicator
+    /// The worker ranks: MPI, or memory in tests.
+    let ranks: any RankTransport
+    /// The time: the clock's, or a test's.
+    private let now: @Sendable () -> ContinuousClock.Instant
     let worldSize: Int
     let shared: Mutex<Shared>
     /// ``Shared/queuedCount``, readable without `shared`'s lock.
@@ -139,7 +142,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) private var functionNumbers: [ObjectIdentifier: Int] = [:]
     /// The function last looked up in `functionNumbers`, and its number.
     @exclusivity(unchecked) private var lastFunctionNumber: (function: ObjectIdentifier, number: Int)?
-    @exclusivity(unchecked) private var pendingSends: [Request] = []
+    @exclusivity(unchecked) private var pendingSends: [any PendingSend] = []
     /// Results received (or, in a world of one, computed) in this round, and jobs the pool failed,
     /// completed once the lock is released (``makeProgress(_:)``): their done-callbacks may call
     /// the pool, or finalize MPI.
@@ -184,8 +187,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) private var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     private let localOrigin: TaskOrigin
 
-    init(communicator: Communicator, worldSize: Int) throws(ClusterFuturesError) {
-        self.communicator = communicator
+    /// The dispatcher of a world of `worldSize` ranks reached through `ranks`, with its thread;
+    /// or, for tests (`startsThread` false), without one: the test makes the rounds
+    /// (``stepForTesting()``), and may give the time (`now`).
+    init(ranks: any RankTransport, worldSize: Int, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+         startsThread: Bool = true) throws(ClusterFuturesError) {
+        self.ranks = ranks
+        self.now = now
         self.worldSize = worldSize
         let state = Shared()
         self.queued = state.queue.counted
@@ -196,6 +204,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
         // Every large task and result passes through rank 0: as on the workers, keep freed memory
         // rather than fault in fresh pages for each message (a 1 MiB echo takes half the time).
+        guard startsThread else { return }
         if worldSize > 1 { cf_keep_freed_memory() }
         finished.enter()
         let thread = Thread { [self] in
@@ -313,6 +322,21 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
     }
 
+    /// One round of progress on the calling thread, for tests of a dispatcher made without its
+    /// thread: results in, sends completed, tasks taken back, queued jobs out, futures completed.
+    /// Returns whether anything happened.
+    @discardableResult
+    func stepForTesting() -> Bool {
+        makeProgress { round(onDispatcherThread: true) } ?? false
+    }
+
+    /// ``finish()`` for a dispatcher made without its thread: on the calling thread, rounds until
+    /// nothing is out, then the workers are told to stop. The test's ranks must answer meanwhile.
+    func finishForTesting() {
+        shared.withLock { $0.finishing = true }
+        finishOnDispatcherThread()
+    }
+
     /// ``finish()`` called from the dispatcher thread's own loop: rounds of progress until nothing
     /// is out, then the workers are told to stop.
     private func finishOnDispatcherThread() {
@@ -330,17 +354,17 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         guard !stoppedWorkers else { return }
         workersStopped.store(true, ordering: .releasing)
         let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
-        Self.stopWorkers(on: communicator, size: worldSize, owingHello: owing)
+        Self.stopWorkers(on: ranks, size: worldSize, owingHello: owing)
     }
 
     /// Tells the worker ranks to stop, after taking the hello of each rank in `owingHello` (every
     /// message must be received before MPI is finalized).
-    static func stopWorkers(on communicator: Communicator, size: Int, owingHello: Set<Int>) {
+    static func stopWorkers(on ranks: any RankTransport, size: Int, owingHello: Set<Int>) {
         for rank in 1..<max(1, size) {
             if owingHello.contains(rank) {
-                _ = try? communicator.receiveBytes(from: .rank(rank), tag: .value(PoolTag.hello))
+                _ = try? ranks.receive(from: rank, tag: PoolTag.hello)
             }
-            try? communicator.send(bytes: [], to: rank, tag: PoolTag.stop)
+            try? ranks.send(bytes: [], to: rank, tag: PoolTag.stop)
         }
     }
 
@@ -520,7 +544,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             // submitter could not send it, and did not wake a dispatcher that was not asleep), or
             // one taken back. Another round goes at once. (A job queued while every worker's window
             // is full waits for a result, as below.)
-            let canSend = workers.isEmpty || DispatchPolicy.target(among: workers, starting: awaitingHello) != nil
+            let canSend = workers.isEmpty || DispatchPolicy.target(among: workers, starting: awaitingHello, now: now) != nil
             return shared.withLock { state in
                 if state.finishing && isQuiet && state.queue.isEmpty { return .stop }
                 if canSend && state.broken == nil && (!state.queue.isEmpty || !reclaimed.isEmpty) { return .poll }
@@ -556,7 +580,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         guard queued.current > 0 || !reclaimed.isEmpty else { return false }
         // Each job goes to the worker the shared policy picks: an idle one first, one busy with a
         // quick task only while none is idle or starting.
-        while let worker = DispatchPolicy.target(among: workers, starting: awaitingHello) {
+        while let worker = DispatchPolicy.target(among: workers, starting: awaitingHello, now: now) {
             guard let (job, client) = nextJob() else { return sent }
             do {
                 try send(job, of: client, to: worker)
@@ -589,12 +613,12 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
             let sequence = try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
                                         buffers: [], to: worker)
-            worker.tasks.sent(Sent(kind: .initializer, client: client), id: sequence, at: .now)
+            worker.tasks.sent(Sent(kind: .initializer, client: client), id: sequence, at: now())
             worker.initializedClients.insert(client.id)
         }
         let sequence = try sendTask(job.functionType, prefix: job.taskPrefix, request: job.request,
                                     buffers: job.requestBuffers, to: worker)
-        worker.tasks.sent(Sent(kind: .job(job), client: client), id: sequence, at: .now)
+        worker.tasks.sent(Sent(kind: .job(job), client: client), id: sequence, at: now())
     }
 
     /// Sends a task: its function's definition the first time, its out-of-band buffers if any,
@@ -604,11 +628,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     ) throws -> UInt64 {
         let number = try functionNumber(for: function)
         if number >= worker.defined.count || !worker.defined[number] {
-            try communicator.send(FunctionDefinition(number: number, taskPrefix: prefix),
+            try ranks.send(FunctionDefinition(number: number, taskPrefix: prefix),
                                   to: worker.rank, tag: PoolTag.define)
             worker.defined.set(true, at: number, growingWith: false)
         }
-        try communicator.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
+        try ranks.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
         worker.sentTasks += 1
         return worker.sentTasks
@@ -619,9 +643,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// to a busy worker is copied and left to finish on its own, so it never holds up other results.
     private func send(_ bytes: UnsafeRawBufferPointer, tag: Int, to worker: WorkerSlot) throws {
         if bytes.count <= Self.eagerLimit || worker.tasks.isEmpty {
-            try communicator.send(bytes: bytes, to: worker.rank, tag: tag)
+            try ranks.send(bytes: bytes, to: worker.rank, tag: tag)
         } else {
-            pendingSends.append(try communicator.isend(bytes: bytes, to: worker.rank, tag: tag))
+            pendingSends.append(try ranks.startSend(bytes: bytes, to: worker.rank, tag: tag))
         }
     }
 
@@ -648,7 +672,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     private func completeSends() throws -> Bool {
         guard !pendingSends.isEmpty else { return false }
         let before = pendingSends.count
-        pendingSends = try pendingSends.filter { try $0.test() == nil }
+        pendingSends = try pendingSends.filter { try !$0.isComplete() }
         return pendingSends.count != before
     }
 
@@ -678,11 +702,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         // stop at the first check, without reading the clock).
         guard workers.contains(where: { $0.tasks.count >= 2 && !$0.reclaimPending }),
               DispatchPolicy.someoneIsIdle(among: workers) else { return false }
-        let now = ContinuousClock.now
+        let now = self.now()
         var asked = false
         for worker in workers where !worker.reclaimPending && DispatchPolicy.shouldReclaim(from: worker, now: now) {
             guard let (running, through) = worker.tasks.reclaimRange else { continue }
-            try communicator.send(ReclaimRequest(running: running, through: through),
+            try ranks.send(ReclaimRequest(running: running, through: through),
                                   to: worker.rank, tag: PoolTag.reclaim)
             worker.reclaimPending = true
             asked = true
@@ -699,7 +723,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         worker.reclaimPending = false
         guard reply.reclaimed else {
-            worker.tasks.nextReclaimAttempt = .now + DispatchPolicy.reclaimAfter
+            worker.tasks.nextReclaimAttempt = now() + DispatchPolicy.reclaimAfter
             return
         }
         // Every task after the one it runs, up to `through`; the one it runs may have been
@@ -718,23 +742,23 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// Handles the messages that have arrived, up to `limit` of them; returns whether there was any.
     private func receiveResults(atMost limit: Int) throws -> Bool {
         var count = 0
-        while count < limit, let (bytes, status) = try communicator.receiveBytesIfAvailable() {
+        while count < limit, let (bytes, source, tag) = try ranks.receiveIfAvailable() {
             count += 1
-            guard status.source >= 1, status.source < worldSize else { continue }
-            let worker = workers[status.source - 1]
-            switch status.tag {
+            guard source >= 1, source < worldSize else { continue }
+            let worker = workers[source - 1]
+            switch tag {
             case PoolTag.hello:
                 welcome(worker, bytes)
             case PoolTag.buffers:
                 do {
-                    worker.buffers = try communicator.receiveBuffers(listedIn: bytes, from: worker.rank)
+                    worker.buffers = try ranks.receiveBuffers(listedIn: bytes, from: worker.rank)
                 } catch let error as ClusterFuturesError {
                     breakPool(error)
                 }
             case PoolTag.reclaimed:
                 reclaimAnswered(by: worker, bytes)
             case PoolTag.result:
-                guard let (entry, took) = worker.tasks.answered(at: .now) else {
+                guard let (entry, took) = worker.tasks.answered(at: now()) else {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
@@ -742,7 +766,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                 complete(entry.task, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:
-                breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(status.tag)"))
+                breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a message with unknown tag \(tag)"))
             }
         }
         return count > 0

@@ -77,7 +77,7 @@ enum MPIWorld {
                 throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")
             }
             if let dispatcher = state.dispatcher { return dispatcher }
-            let dispatcher = try MPIDispatcher(communicator: master.communicator, worldSize: master.size)
+            let dispatcher = try MPIDispatcher(ranks: MPIRanks(communicator: master.communicator), worldSize: master.size)
             state.dispatcher = dispatcher
             return dispatcher
         }
@@ -107,7 +107,7 @@ enum MPIWorld {
         if let dispatcher {
             dispatcher.finish()
         } else {
-            MPIDispatcher.stopWorkers(on: master.communicator, size: master.size, owingHello: Set(1..<max(1, master.size)))
+            MPIDispatcher.stopWorkers(on: MPIRanks(communicator: master.communicator), size: master.size, owingHello: Set(1..<max(1, master.size)))
         }
         do {
             try disconnect(master.communicator)

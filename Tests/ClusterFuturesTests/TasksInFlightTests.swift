@@ -8,13 +8,13 @@ struct TasksInFlightTests {
     private let start = ContinuousClock.now
 
     private func ledger(sending ids: [UInt64], reclaimable: Bool = true) -> TasksInFlight<String> {
-        var tasks = TasksInFlight<String>(windowLimit: 8, reclaimable: reclaimable)
+        let tasks = TasksInFlight<String>(windowLimit: 8, reclaimable: reclaimable)
         for id in ids { tasks.sent("task \(id)", id: id, at: start) }
         return tasks
     }
 
     @Test func answersComeOldestFirstAndSizeTheWindow() throws {
-        var tasks = ledger(sending: [1, 2, 3])
+        let tasks = ledger(sending: [1, 2, 3])
         #expect(tasks.window.size == 2, "two to start with, when what is sent ahead can be taken back")
         #expect(ledger(sending: [], reclaimable: false).window.size == 1)
         let answer = tasks.answered(at: start + .microseconds(50))
@@ -33,7 +33,7 @@ struct TasksInFlightTests {
     }
 
     @Test func takingBackRemovesOnlyTheNamedTasksAfterTheRunningOne() {
-        var tasks = ledger(sending: [4, 5, 6])
+        let tasks = ledger(sending: [4, 5, 6])
         #expect(ledger(sending: [4]).reclaimRange == nil, "nothing sent ahead")
         let range = tasks.reclaimRange
         #expect(range?.running == 4 && range?.through == 6)
@@ -45,15 +45,15 @@ struct TasksInFlightTests {
     }
 
     @Test func aLostWorkerFailsOnlyTheTaskItRanAndGivesUpTheRest() {
-        var tasks = ledger(sending: [1, 2, 3])
+        let tasks = ledger(sending: [1, 2, 3])
         let lost = tasks.lost()
         #expect(lost.running?.id == 1 && lost.unstarted.map(\.id) == [2, 3] && tasks.isEmpty)
 
-        var between = ledger(sending: [8, 9])
+        let between = ledger(sending: [8, 9])
         let idle = between.lost(wasRunning: false)
         #expect(idle.running == nil && idle.unstarted.map(\.id) == [8, 9], "between tasks: none had started")
 
-        var broken = ledger(sending: [1, 2])
+        let broken = ledger(sending: [1, 2])
         #expect(broken.removeAll().map(\.id) == [1, 2] && broken.isEmpty)
     }
 }

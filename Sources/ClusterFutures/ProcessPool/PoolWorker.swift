@@ -20,7 +20,7 @@ final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
 
     var phase: Phase = .starting
     /// Tasks sent and not yet answered, under their frame ids, and the window.
-    var tasks: TasksInFlight<Job>
+    let tasks: TasksInFlight<Job>
 
     /// Tasks sent to this worker in its life.
     var tasksSent = 0

@@ -4,11 +4,14 @@ import DequeModule
 /// ledger both pools keep for each worker, and the one place that says what becomes of its tasks
 /// when it answers, when tasks sent ahead are taken back, and when it is lost.
 ///
+/// Owned by one worker's record and used under its pool's lock (or on its I/O thread): not
+/// `Sendable`.
+///
 /// The first task is the one the worker runs; the others were sent ahead and have not started.
 /// `Task` is the pool's record of a task (its job, and whatever else the pool needs to complete
 /// it). Each task carries the number the pool sent it under, by which a ``TaskClaim`` names it.
 @_spi(ExecutorImplementation)
-public struct TasksInFlight<Task> {
+public final class TasksInFlight<Task> {
     /// One task sent.
     @frozen
     public struct Entry {
@@ -27,11 +30,14 @@ public struct TasksInFlight<Task> {
         }
     }
 
-    // Inlinable throughout, with its storage visible to inlined code: the MPI pool uses it from
-    // another module, where unspecialized generic calls added 0.4 µs to a 2.6 µs round trip.
-    @usableFromInline
+    // A class, inlinable throughout, with its storage visible to inlined code: the MPI pool uses it
+    // from another module, where a struct's reads copied the whole ledger through generic value
+    // witnesses, and unspecialized calls added 0.3-0.4 µs to a 2.6 µs round trip.
+    // @exclusivity(unchecked): the owner's lock or thread already rules out overlapping accesses,
+    // and the dynamic checks of a class's stored properties cost a share of a round trip.
+    @usableFromInline @exclusivity(unchecked)
     var storage = Deque<Entry>()
-    @usableFromInline
+    @usableFromInline @exclusivity(unchecked)
     var pipelineWindow: PipelineWindow
 
     /// The tasks, oldest first.
@@ -42,6 +48,7 @@ public struct TasksInFlight<Task> {
     public var window: PipelineWindow { pipelineWindow }
     /// Not before then is another attempt made to take back what was sent ahead: the last one
     /// found the worker between tasks.
+    @exclusivity(unchecked)
     public var nextReclaimAttempt: ContinuousClock.Instant?
 
     /// An empty ledger whose window is at most `windowLimit`, starting at two tasks when what is
@@ -66,14 +73,14 @@ public struct TasksInFlight<Task> {
 
     /// Records `task`, sent now under `id`.
     @inlinable
-    public mutating func sent(_ task: Task, id: UInt64, at time: ContinuousClock.Instant) {
+    public func sent(_ task: Task, id: UInt64, at time: ContinuousClock.Instant) {
         storage.append(Entry(task: task, id: id, sentAt: time))
     }
 
     /// The worker answered its oldest task: removes it, adjusts the window, and returns it with
     /// how long it took. Nil when nothing was in flight (a protocol violation the pool reports).
     @inlinable
-    public mutating func answered(at time: ContinuousClock.Instant) -> (entry: Entry, took: Duration)? {
+    public func answered(at time: ContinuousClock.Instant) -> (entry: Entry, took: Duration)? {
         guard let entry = storage.popFirst() else { return nil }
         return (entry, pipelineWindow.recordResult(sentAt: entry.sentAt, now: time))
     }
@@ -89,7 +96,7 @@ public struct TasksInFlight<Task> {
     /// The worker gave back the tasks after `running`, up to `through`: removes and returns them,
     /// oldest first, and brings the window back to its initial size. They never started.
     @inlinable
-    public mutating func takeBack(after running: UInt64, through: UInt64) -> [Entry] {
+    public func takeBack(after running: UInt64, through: UInt64) -> [Entry] {
         let taken = Array(storage.lazy.filter { $0.id > running && $0.id <= through })
         guard !taken.isEmpty else { return [] }
         storage.removeAll { $0.id > running && $0.id <= through }
@@ -101,7 +108,7 @@ public struct TasksInFlight<Task> {
     /// answered it, and was between tasks); the tasks sent ahead had not started, and go to
     /// another worker. Empties the ledger.
     @inlinable
-    public mutating func lost(wasRunning: Bool = true) -> (running: Entry?, unstarted: [Entry]) {
+    public func lost(wasRunning: Bool = true) -> (running: Entry?, unstarted: [Entry]) {
         let running = wasRunning ? storage.popFirst() : nil
         defer { storage.removeAll() }
         return (running, Array(storage))
@@ -109,7 +116,7 @@ public struct TasksInFlight<Task> {
 
     /// Empties the ledger and returns what was in it (the pool broke: all of it fails).
     @inlinable
-    public mutating func removeAll() -> [Entry] {
+    public func removeAll() -> [Entry] {
         defer { storage.removeAll() }
         return Array(storage)
     }
