@@ -482,10 +482,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         return true
     }
 
-    /// Whether the last task took less than ``helpWorthwhile``: only then does a thread waiting
-    /// for a result spin and help (for up to a millisecond); after long tasks it sleeps at once.
+    /// Whether the last task was quick (under `PipelineWindow.quickTask`, 200 µs): only then does a
+    /// thread waiting for a result spin and help (for up to a millisecond); after longer tasks it
+    /// sleeps at once. (Helping after 0.5 ms tasks, as a 1 ms threshold did, spun a core the worker
+    /// ranks needed for the first millisecond of a map of 1.3 ms tasks on 2 cores.)
     private let tasksAreQuick = Atomic<Bool>(true)
-    static let helpWorthwhile: Duration = .milliseconds(1)
 
     /// A round of progress if no other thread is making one, else a yield.
     ///
@@ -762,7 +763,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
-                tasksAreQuick.store(took < Self.helpWorthwhile, ordering: .relaxed)
+                tasksAreQuick.store(took < PipelineWindow.quickTask, ordering: .relaxed)
                 complete(entry.task, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:
