@@ -18,27 +18,27 @@ import Musl
 final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     typealias Worker = PoolWorker<Transport.Link>
 
-    private unowned let engine: ProcessPoolEngine
-    private let transport: Transport
-    private var settings: ProcessPoolEngine.Settings { engine.settings }
-    private var logger: Logger { engine.settings.logger }
+    unowned let engine: ProcessPoolEngine
+    let transport: Transport
+    var settings: ProcessPoolEngine.Settings { engine.settings }
+    var logger: Logger { engine.settings.logger }
 
-    private var workers: [Worker] = [] {
+    var workers: [Worker] = [] {
         didSet { links = workers.map(\.link) }
     }
     /// The workers' links, in the same order, for the transport's wait: kept, not made each turn.
-    private var links: [Transport.Link] = []
+    var links: [Transport.Link] = []
     /// Jobs a worker had been sent but not started when it died: already running, so they go to the
     /// next free worker ahead of the queue.
-    private var requeued = Deque<Job>()
+    var requeued = Deque<Job>()
     /// Jobs taken from the shared queue in a batch and not yet sent; returned to it after dispatch.
-    private var taken = Deque<Job>()
-    private var nextWorkerIndex = 0
-    private var nextTaskID: UInt64 = 1
-    private var signalledTermination = false
-    private var lastActivity: ContinuousClock.Instant
+    var taken = Deque<Job>()
+    var nextWorkerIndex = 0
+    var nextTaskID: UInt64 = 1
+    var signalledTermination = false
+    var lastActivity: ContinuousClock.Instant
     /// The time: the clock's, or a test's.
-    private let now: () -> ContinuousClock.Instant
+    let now: () -> ContinuousClock.Instant
 
     init(engine: ProcessPoolEngine, transport: Transport, now: @escaping () -> ContinuousClock.Instant = { .now }) {
         self.engine = engine
@@ -61,7 +61,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         }
     }
 
-    private func spawnWorker() throws(ClusterFuturesError) {
+    func spawnWorker() throws(ClusterFuturesError) {
         let index = nextWorkerIndex
         nextWorkerIndex += 1
         let link = try transport.startWorker(index: index)
@@ -70,7 +70,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     }
 
     /// How many workers there should be now.
-    private func wantedWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) -> Int {
+    func wantedWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) -> Int {
         switch phase {
         case .terminating: return 0
         case .draining where queueIsEmpty: return 0
@@ -149,7 +149,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         return true
     }
 
-    private func finish() {
+    func finish() {
         for worker in workers { worker.link.signal(SIGKILL) }
         for worker in workers {
             _ = worker.link.reap()
@@ -160,107 +160,11 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         engine.shared.withLock { $0.finished = true }
     }
 
-    /// Hands queued jobs to the workers ``DispatchPolicy`` picks: idle ones first, and ahead of a
-    /// running task only while the worker's tasks are quick.
-    private func dispatch() {
-        defer { returnUnsentJobs() }
-        let starting = startingWorkers
-        while let worker = DispatchPolicy.target(among: workers, starting: starting, now: now) {
-            guard let job = nextRunnableJob() else { return }
-            send(job, to: worker)
-        }
-    }
-
-    /// Workers started and not yet taking tasks: queued work waits for them rather than queue
-    /// behind a busy worker.
-    private var startingWorkers: Int {
-        workers.count { $0.phase == .starting || $0.phase == .initializing }
-    }
-
-    /// Takes back the tasks sent ahead to workers that turned out to be busy with a long task, so
-    /// that they go to the next free worker instead of waiting behind it.
-    private func reclaimSentAhead() {
-        // Worth a look only when a worker has tasks sent ahead and another is idle (most turns stop
-        // at the first check, without reading the clock).
-        guard workers.contains(where: { $0.tasks.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return }
-        let time = now()
-        for worker in workers where DispatchPolicy.shouldReclaim(from: worker, now: time) {
-            guard let claim = worker.link.claim, let (running, through) = worker.tasks.reclaimRange else { continue }
-            guard claim.revoke(running: running, through: through) else {
-                // It has not claimed the task it was sent (it may still be reading it), or has just
-                // moved on and its answer is on the way: look again a little later.
-                worker.tasks.nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
-                continue
-            }
-            let reclaimed = worker.tasks.takeBack(after: running, through: through).map(\.task)
-            worker.tasksSent -= reclaimed.count
-            requeued.insert(contentsOf: reclaimed, at: 0)
-            lastActivity = time
-            logger.trace("took back \(reclaimed.count) tasks sent ahead to \(worker.name), busy with a long task")
-        }
-    }
-
-    /// Puts jobs taken in a batch but not sent back at the front of the shared queue, where shutdown
-    /// can cancel them; if shutdown already cancelled the queue while they were out of it, cancels
-    /// them too.
-    private func returnUnsentJobs() {
-        guard !taken.isEmpty else { return }
-        let cancelled: [Job] = engine.shared.withLock { state in
-            if state.cancelUnsent { return Array(taken) }
-            state.queue.putBack(taken, for: state.lane)
-            return []
-        }
-        taken.removeAll()
-        for job in cancelled { job.cancel() }
-    }
-
-    /// The next job to send: a requeued one, else the next queued one whose future was not
-    /// cancelled, now marked running.
-    private func nextRunnableJob() -> Job? {
-        while true {
-            if let job = requeued.popFirst() { return job }
-            if let job = taken.popFirst() {
-                if job.markRunning() { return job }
-                continue
-            }
-            // Take a handful at once: one lock for several jobs.
-            let batch = engine.shared.withLock { state -> [Job] in
-                var batch: [Job] = []
-                while batch.count < 32, let (job, _) = state.queue.popNext() { batch.append(job) }
-                return batch
-            }
-            if batch.isEmpty { return nil }
-            taken.append(contentsOf: batch)
-        }
-    }
-
-    private func send(_ job: Job, to worker: Worker) {
-        let id = nextTaskID
-        nextTaskID += 1
-        worker.tasks.sent(job, id: id, at: now())
-        worker.tasksSent += 1
-        worker.link.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
-    }
-
-    private func flushWrites() {
-        for worker in workers where worker.link.hasPendingWrites { worker.link.flush() }
-    }
-
-    private func stopIdleWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) {
-        guard let idleTimeout = settings.idleTimeout, phase == .running, queueIsEmpty else { return }
-        let time = now()
-        for worker in workers where worker.phase == .ready && worker.tasks.isEmpty && time - worker.idleSince >= idleTimeout {
-            logger.debug("stopping idle \(worker.name)")
-            worker.phase = .stopping
-            worker.link.closeInput()
-        }
-    }
-
     // MARK: Waiting
 
     /// Waits for the transport, unless queued work can go out now, and handles what it reports.
     /// `limit` caps the wait (tests step the loop without blocking).
-    private func waitForEvents(limit: Int32?) {
+    func waitForEvents(limit: Int32?) {
         var timeout = pollTimeout()
         if timeout != 0 {
             // Queued work is only a reason not to sleep when a worker can take it: while every
@@ -287,7 +191,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
 
     /// 0 while recently busy and an answer may come at once (a short spin instead of a sleep, which
     /// is slow to wake from), else a wait bounded by the next timer, or none.
-    private func pollTimeout() -> Int32 {
+    func pollTimeout() -> Int32 {
         if now() - lastActivity < settings.spin && DispatchPolicy.expectedAnswer(among: workers) == nil {
             sched_yield()
             return 0
@@ -304,179 +208,12 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         return -1
     }
 
-    // MARK: Results
-
-    /// Handles the frames `activity` brought from `worker`; returns the worker and why it ended
-    /// when it has: at the end of its messages, or when its process has ended, though a child of it
-    /// may still hold its pipes open.
-    private func readResults(from worker: Worker, _ activity: LinkActivity) -> (Worker, ClusterFuturesError?)? {
-        // Frames that arrived whole before a bad one are answers like any other.
-        for frame in activity.frames {
-            if let violation = handle(frame, from: worker) { return (worker, retire(worker, violation)) }
-        }
-        if let badMessage = activity.badMessage {
-            return (worker, retire(worker, ClusterFuturesError(.protocolViolation, "\(worker.name) sent a bad message: \(badMessage)")))
-        }
-        guard activity.ended else { return nil }
-        if worker.retireReason == nil && activity.endedMidFrame {
-            worker.retireReason = ClusterFuturesError(.protocolViolation,
-                "\(worker.name) ended in the middle of a message (a truncated frame)")
-        }
-        return (worker, worker.retireReason)
-    }
-
-    /// Kills a worker the pool can no longer trust.
-    private func retire(_ worker: Worker, _ reason: ClusterFuturesError) -> ClusterFuturesError {
-        logger.warning("retiring \(worker.name): \(reason.message)")
-        worker.retireReason = reason
-        worker.link.signal(SIGKILL)
-        return reason
-    }
-
-    /// Handles one frame; returns a protocol violation, if it is one.
-    private func handle(_ frame: Frame, from worker: Worker) -> ClusterFuturesError? {
-        switch (frame.kind, worker.phase) {
-        case (.hello, .starting):
-            guard let hello = WorkerHello(decoding: frame.payload) else {
-                return ClusterFuturesError(.protocolViolation,
-                    "\(worker.name) sent a malformed hello (\(settings.executable) may be an older build of another protocol)")
-            }
-            if let refusal = hello.refusal(by: Int(Frame.protocolVersion), worker: "\(worker.name) from \(settings.executable)") {
-                breakPool(ClusterFuturesError(.brokenExecutor, refusal))
-                return nil
-            }
-            var welcome = ByteWriter()
-            welcome.append(UInt64(settings.maxTasksPerChild ?? 0))
-            welcome.append(UInt64(settings.spin.clampedNanoseconds))
-            var segments = [welcome.bytes]
-            if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }
-            worker.link.enqueue(.welcome, id: 0, segments: segments)
-            worker.phase = .initializing
-        case (.ready, .initializing):
-            worker.phase = .ready
-            worker.idleSince = now()
-        case (.initializerFailed, .initializing):
-            let reason = String(decoding: frame.payload, as: UTF8.self)
-            breakPool(ClusterFuturesError(.brokenExecutor,
-                "the initializer \(settings.initializer?.name ?? "?") failed in \(worker.name): \(reason)"))
-        case (.result, .ready), (.result, .stopping):
-            let time = now()
-            guard worker.tasks.running?.id == frame.id, let (answered, _) = worker.tasks.answered(at: time) else {
-                // A second answer to the task it answered last: it was still on that one.
-                if frame.id == worker.lastAnsweredID { worker.retiredBetweenTasks = true }
-                return ClusterFuturesError(.protocolViolation, "\(worker.name) answered task \(frame.id), which it was not running")
-            }
-            worker.lastAnsweredID = answered.id
-            worker.idleSince = time
-            answered.task.complete(reply: frame.payload, origin: worker.origin)
-            engine.tally.done.add(1, ordering: .relaxed)
-        case (.retiring, .ready):
-            worker.phase = .retiring
-        case (.hello, .stopping), (.ready, .stopping), (.initializerFailed, .stopping):
-            // Still starting when the pool began to stop: it exits on its own at end of file.
-            break
-        default:
-            return ClusterFuturesError(.protocolViolation, "\(worker.name) sent an unexpected \(frame.kind) frame while \(worker.phase)")
-        }
-        return nil
-    }
-
-    // MARK: Endings
-
-    /// A worker's process ended (its pidfd), or its result pipe reached end of file: it exited,
-    /// planned or not, or was killed for a protocol violation.
-    private func workerEnded(_ worker: Worker, reason: ClusterFuturesError?) {
-        let status = worker.link.reap()
-        // Read only once the process is gone: a crash's message is written just before the end.
-        let lastWords = worker.link.lastWords()
-        workers.removeAll { $0 === worker }
-        let phase = engine.shared.withLock { $0.phase }
-        switch worker.phase {
-        case .starting, .initializing:
-            if case .terminating = phase { return }
-            let during = worker.phase == .initializing
-                ? "while running the initializer \(settings.initializer?.name ?? "")" : "while starting"
-            breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)\(lastWords)"))
-        case .retiring where worker.tasks.isEmpty:
-            logger.debug("\(worker.name) retired after \(worker.tasksSent) tasks")
-        case .stopping where worker.tasks.isEmpty:
-            break
-        case .ready, .retiring, .stopping:
-            // Only the task it was running fails; those sent ahead had not started and go to the
-            // next free worker, whatever ended this one (unless every worker is being stopped).
-            let (runningEntry, unstartedEntries) = worker.tasks.lost(wasRunning: !worker.retiredBetweenTasks)
-            let running = runningEntry?.task
-            let unstarted = unstartedEntries.map(\.task)
-            let error: ClusterFuturesError
-            if let reason {
-                error = reason
-            } else if let running, case .terminating(_, let caller) = phase {
-                error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.functionName)")
-            } else if let running {
-                error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.functionName)\(lastWords)")
-            } else {
-                if worker.phase == .ready { logger.warning("\(worker.name) exited with \(status) while idle; replacing it") }
-                return
-            }
-            if let running {
-                logger.warning("\(error.message); replacing it")
-                running.fail(error, origin: worker.origin)
-                engine.tally.done.add(1, ordering: .relaxed)
-            }
-            if case .terminating = phase {
-                for job in unstarted { job.fail(error, origin: worker.origin) }
-                engine.tally.done.add(unstarted.count, ordering: .relaxed)
-            } else {
-                requeued.insert(contentsOf: unstarted, at: 0)
-            }
-        }
-    }
-
-    /// Marks the pool broken: every queued and running job fails with `error`, every worker is killed.
-    private func breakPool(_ error: ClusterFuturesError) {
-        let first = engine.shared.withLock { state -> Bool in
-            guard state.broken == nil else { return false }
-            state.broken = error
-            return true
-        }
-        if first { logger.error("the process pool is broken: \(error.message)") }
-    }
-
-    private func failEverything(_ error: ClusterFuturesError) {
-        let queued = engine.shared.withLock { state in
-            state.queue.removeAll().map(\.job)
-        }
-        for worker in workers {
-            worker.link.signal(SIGKILL)
-            let inFlight = worker.tasks.removeAll()
-            for entry in inFlight { entry.task.fail(error, origin: worker.origin) }
-            engine.tally.done.add(inFlight.count, ordering: .relaxed)
-        }
-        for job in queued + requeued + taken { job.fail(error, origin: nil) }
-        engine.tally.done.add(queued.count + requeued.count + taken.count, ordering: .relaxed)
-        requeued.removeAll()
-        taken.removeAll()
-    }
-
     /// SIGPIPE: a worker gone mid-write is seen as an error of the write. (SIGINT and SIGTERM are
     /// blocked from the thread's start: see `StopSignals.start(_:)`.)
-    private func blockSIGPIPEOnThisThread() {
+    func blockSIGPIPEOnThisThread() {
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGPIPE)
         pthread_sigmask(SIG_BLOCK, &set, nil)
-    }
-}
-
-/// The environment of this process, as `NAME=value` strings.
-enum ProcessEnvironment {
-    static var current: [String] {
-        var result: [String] = []
-        var pointer = environ
-        while let entry = pointer.pointee {
-            result.append(String(cString: entry))
-            pointer += 1
-        }
-        return result
     }
 }
