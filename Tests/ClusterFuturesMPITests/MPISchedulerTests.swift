@@ -1,7 +1,6 @@
 @_spi(ExecutorImplementation) import ClusterFutures
 @testable import ClusterFuturesMPI
 import ClusterFuturesTestSupport
-import Synchronization
 import Testing
 
 /// The MPI pool's scheduler (`MPIDispatcher`) on worker ranks in memory: no `mpiexec`, no thread,
@@ -12,18 +11,11 @@ import Testing
 struct MPISchedulerTests {
     init() throws { try TestFunctions.register() }
 
-    /// The time as a test sets it.
-    final class Clock: Sendable {
-        private let instant = Mutex(ContinuousClock.now)
-        var now: ContinuousClock.Instant { instant.withLock { $0 } }
-        func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
-    }
-
     /// A dispatcher over ``InMemoryRanks`` of a world of `size`, with a clock the test moves.
     final class Harness {
         let ranks: InMemoryRanks
         let dispatcher: MPIDispatcher
-        let clock = Clock()
+        let clock = ManualClock()
 
         init(size: Int) throws {
             ranks = InMemoryRanks(size: size)

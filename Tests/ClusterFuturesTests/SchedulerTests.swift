@@ -1,7 +1,6 @@
 @_spi(ExecutorImplementation) @testable import ClusterFutures
 import ClusterFuturesTestSupport
 import Logging
-import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -344,11 +343,4 @@ struct SchedulerTests {
         }
         #expect(pool.step(3) == false)
     }
-}
-
-/// The time as a test sets it.
-final class ManualClock: Sendable {
-    private let instant = Mutex(ContinuousClock.now)
-    var now: ContinuousClock.Instant { instant.withLock { $0 } }
-    func advance(_ duration: Duration) { instant.withLock { $0 += duration } }
 }
