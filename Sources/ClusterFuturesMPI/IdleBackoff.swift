@@ -27,6 +27,9 @@ struct IdleBackoff {
     var ceiling: Duration = .milliseconds(20)
     /// The first sleep after the spin.
     var minSleep: Duration = .microseconds(20)
+    /// The longest steady sleep while every worker runs a long task (``reset(expectingAnswerIn:)``):
+    /// a result is noticed at most this late, and tasks of 20 ms and more cost 200 polls a second.
+    var steadyCeiling: Duration = .milliseconds(5)
 
     private var activeAt = ContinuousClock.now
     private var sleep: Duration
@@ -54,7 +57,7 @@ struct IdleBackoff {
     /// Something happened, and the next answer is expected in about `expected`
     /// (`DispatchPolicy.expectedAnswer(among:)`; nil: at once). When one may come at once, polls
     /// eagerly again, as ``reset()``. Otherwise it skips the spin and sleeps a quarter of the
-    /// expected wait between polls (at least ``minSleep``, at most ``maxSleep``), without doubling,
+    /// expected wait between polls (at least ``minSleep``, at most ``steadyCeiling``), without doubling,
     /// and longer only as a long wait goes on (a fiftieth of it, as always): an answer is noticed
     /// well before the task sent ahead behind it ends, so the worker never waits for its next one,
     /// and a few polls per task leave the cores to the workers. (Sleeps that doubled from an eighth
@@ -62,7 +65,7 @@ struct IdleBackoff {
     mutating func reset(expectingAnswerIn expected: Duration?) {
         guard let expected else { return reset() }
         activeAt = .now
-        let steady = min(maxSleep, max(minSleep, expected / 4))
+        let steady = min(steadyCeiling, max(minSleep, expected / 4))
         steadySleep = steady
         sleep = steady
         pollsBeforeClock = 0
