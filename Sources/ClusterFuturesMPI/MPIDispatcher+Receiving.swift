@@ -35,7 +35,7 @@ extension MPIDispatcher {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }
-                tasksAreQuick.store(took < PipelineWindow.quickTask, ordering: .relaxed)
+                tasksAreQuick.store(took < Self.helpWorthwhile, ordering: .relaxed)
                 complete(entry.task, reply: Payload(bytes: bytes, buffers: worker.buffers), from: worker)
                 worker.buffers = []
             default:

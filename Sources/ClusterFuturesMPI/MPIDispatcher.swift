@@ -187,11 +187,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     @exclusivity(unchecked) var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
     let localOrigin: TaskOrigin
 
-    /// Whether the last task was quick (under `PipelineWindow.quickTask`, 200 µs): only then does a
-    /// thread waiting for a result spin and help (for up to a millisecond); after longer tasks it
-    /// sleeps at once. (Helping after 0.5 ms tasks, as a 1 ms threshold did, spun a core the worker
-    /// ranks needed for the first millisecond of a map of 1.3 ms tasks on 2 cores.)
+    /// Whether the last task took less than ``helpWorthwhile``: only then does a thread waiting
+    /// for a result spin and help (for up to a millisecond); after long tasks it sleeps at once.
     let tasksAreQuick = Atomic<Bool>(true)
+    static let helpWorthwhile: Duration = .milliseconds(1)
 
     /// How many threads are helping now.
     let helpers = Atomic<Int>(0)
