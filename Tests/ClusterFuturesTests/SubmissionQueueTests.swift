@@ -34,6 +34,23 @@ struct SubmissionQueueTests {
         #expect(queue.isEmpty && queue.counted.current == 0)
     }
 
+    @Test func aBatchIsTakenByTurnsAsSinglePopsWouldBe() throws {
+        let a = SubmissionLane(), b = SubmissionLane()
+        var queue = SubmissionQueue(a)
+        queue.add(b)
+        let jobs = try (0..<5).map(job)
+        for index in [0, 1, 2] { queue.append(jobs[index].0, for: a) }
+        queue.append(jobs[3].0, for: b)
+        var batch: [Job] = []
+        queue.popBatch(upTo: 3, into: &batch)
+        #expect(order(batch, in: jobs) == [0, 3, 1] && queue.count == 1 && queue.counted.current == 1)
+        queue.append(jobs[4].0, for: b)
+        #expect(queue.popNext()?.client === b, "the turns go on from where the batch stopped")
+        batch.removeAll()
+        queue.popBatch(upTo: 8, into: &batch)
+        #expect(order(batch, in: jobs) == [2] && queue.isEmpty)
+    }
+
     @Test func jobsPutBackGoFirstAndRemovalEmptiesOneLaneOrAll() throws {
         let a = SubmissionLane(), b = SubmissionLane()
         var queue = SubmissionQueue(a)

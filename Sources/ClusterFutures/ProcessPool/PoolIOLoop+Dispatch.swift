@@ -78,7 +78,7 @@ extension PoolIOLoop {
             // Take a handful at once: one lock for several jobs.
             let batch = engine.shared.withLock { state -> [Job] in
                 var batch: [Job] = []
-                while batch.count < 32, let (job, _) = state.queue.popNext() { batch.append(job) }
+                state.queue.popBatch(upTo: 32, into: &batch)
                 return batch
             }
             if batch.isEmpty { return nil }

@@ -9,9 +9,10 @@ import Synchronization
 // reference to compare or to pass back to that queue.
 @_spi(ExecutorImplementation)
 public final class SubmissionLane: @unchecked Sendable {
-    @usableFromInline
+    // @exclusivity(unchecked): the owner's lock already rules out overlapping accesses.
+    @usableFromInline @exclusivity(unchecked)
     var jobs = Deque<Job>()
-    @usableFromInline
+    @usableFromInline @exclusivity(unchecked)
     var draining = false
 
     public init() {}
@@ -113,6 +114,32 @@ public struct SubmissionQueue<Client: SubmissionClient> {
             }
         }
         return nil
+    }
+
+    /// Up to `limit` jobs, by turns as ``popNext()`` takes them, appended to `batch`: one look at
+    /// the count for the lot, so that a loop taking a batch under its owner's lock holds it briefly.
+    @inlinable
+    public mutating func popBatch(upTo limit: Int, into batch: inout [Job]) {
+        guard queued > 0 else {
+            forgetShutDownClients()
+            return
+        }
+        let count = clients.count
+        var taken = 0
+        var emptyInARow = 0
+        var index = nextTurn
+        while taken < limit && emptyInARow < count {
+            if let job = clients[index].lane.jobs.popFirst() {
+                batch.append(job)
+                taken += 1
+                emptyInARow = 0
+            } else {
+                emptyInARow += 1
+            }
+            index = (index + 1) % count
+        }
+        nextTurn = index
+        queued -= taken
     }
 
     /// Empties `client`'s lane and returns what it held.
