@@ -15,6 +15,7 @@ public final class SubmissionLane: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked)
     var draining = false
 
+    /// An empty lane, for one executor.
     public init() {}
 }
 
@@ -39,6 +40,7 @@ public final class SubmissionCount: Sendable {
     @usableFromInline
     let value = Atomic<Int>(0)
 
+    /// The number, as last stored under the owner's lock.
     @inlinable
     public var current: Int { value.load(ordering: .acquiring) }
 }
@@ -74,6 +76,7 @@ public struct SubmissionQueue<Client: SubmissionClient> {
     /// How many jobs are queued, over every client.
     @inlinable
     public var count: Int { queued }
+    /// Whether no job is queued.
     @inlinable
     public var isEmpty: Bool { queued == 0 }
 

@@ -20,6 +20,7 @@ public struct WorkerHello: Codable, Equatable, Sendable {
     /// Its process id.
     public var pid: Int32
 
+    /// A hello with these fields (``current(version:host:)`` makes this process's).
     public init(version: Int, build: String, host: String, pid: Int32) {
         self.version = version
         self.build = build
