@@ -156,7 +156,11 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
         }
     }
 
-    func receiveBuffers(listedIn list: [UInt8], from rank: Int) throws -> [WireBuffer] { [] }
+    /// These ranks answer with no out-of-band buffers (their tasks' values are small), so a list
+    /// announcing some is a test's mistake.
+    func receiveBuffers(listedIn list: [UInt8], from rank: Int) throws -> [WireBuffer] {
+        throw ClusterFuturesError(.protocolViolation, "rank \(rank) in memory announced out-of-band buffers, which it never sends")
+    }
 
     /// A send that finished at once.
     private struct Sent: PendingSend {
