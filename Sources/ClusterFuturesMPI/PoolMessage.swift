@@ -57,26 +57,6 @@ struct BufferList: Codable, Equatable {
 }
 
 extension Communicator {
-    /// Sends `buffers` to `destination`: their ``BufferList``, then each buffer's bytes, as they
-    /// are, with tag ``PoolTag/bufferData``, by `sendData` (`nil`: a blocking send). Nothing is sent
-    /// for no buffers.
-    func sendBuffers(
-        _ buffers: [WireBuffer], to destination: Int,
-        sendingData sendData: ((UnsafeRawBufferPointer) throws -> Void)? = nil
-    ) throws {
-        guard !buffers.isEmpty else { return }
-        try send(BufferList(buffers), to: destination, tag: PoolTag.buffers)
-        for buffer in buffers {
-            try buffer.withUnsafeBytes { bytes in
-                if let sendData {
-                    try sendData(bytes)
-                } else {
-                    try send(bytes: bytes, to: destination, tag: PoolTag.bufferData)
-                }
-            }
-        }
-    }
-
     /// Receives the buffers a ``BufferList`` (`list`, as received from `source`) announces, each
     /// straight into a new array of its element type.
     ///

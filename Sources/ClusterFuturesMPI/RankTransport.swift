@@ -38,13 +38,22 @@ extension RankTransport {
         try send(bytes: WireEncoder().encode(value), to: rank, tag: tag)
     }
 
-    /// Sends `buffers` to `rank`: their ``BufferList``, then each buffer's bytes with tag
-    /// ``PoolTag/bufferData``, by `sendData`. Nothing is sent for no buffers.
-    func sendBuffers(_ buffers: [WireBuffer], to rank: Int, sendingData sendData: (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Sends `buffers` to `rank`: their ``BufferList``, then each buffer's bytes, as they are, with
+    /// tag ``PoolTag/bufferData``, by `sendData` (nil: a blocking send). Nothing is sent for no
+    /// buffers.
+    func sendBuffers(
+        _ buffers: [WireBuffer], to rank: Int, sendingData sendData: ((UnsafeRawBufferPointer) throws -> Void)? = nil
+    ) throws {
         guard !buffers.isEmpty else { return }
         try send(BufferList(buffers), to: rank, tag: PoolTag.buffers)
         for buffer in buffers {
-            try buffer.withUnsafeBytes { try sendData($0) }
+            try buffer.withUnsafeBytes { bytes in
+                if let sendData {
+                    try sendData(bytes)
+                } else {
+                    try send(bytes: bytes, to: rank, tag: PoolTag.bufferData)
+                }
+            }
         }
     }
 }

@@ -103,7 +103,7 @@ enum WorkerRank {
                         + "which rank 0 never defined")))
                 }
                 buffers = []
-                try communicator.sendBuffers(reply.buffers, to: 0)
+                try MPIRanks(communicator: communicator).sendBuffers(reply.buffers, to: 0)
                 try communicator.send(bytes: reply.bytes, to: 0, tag: PoolTag.result)
             default:
                 throw ClusterFuturesError(.protocolViolation, "rank 0 sent a message with unknown tag \(status.tag)")
