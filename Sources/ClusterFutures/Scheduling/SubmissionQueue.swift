@@ -106,20 +106,12 @@ public struct SubmissionQueue<Client: SubmissionClient> {
             forgetShutDownClients()
             return nil
         }
-        let count = clients.count
-        for step in 0..<count {
-            let index = (nextTurn + step) % count
-            let client = clients[index]
-            if let job = client.lane.jobs.popFirst() {
-                nextTurn = (index + 1) % count
-                queued -= 1
-                return (job, client)
-            }
-        }
-        return nil
+        guard let next = takeInTurn() else { return nil }
+        queued -= 1
+        return next
     }
 
-    /// Up to `limit` jobs, by turns as ``popNext()`` takes them, appended to `batch`: one look at
+    /// Up to `limit` jobs, by turns as ``popNext()`` takes them, appended to `batch`: one update of
     /// the count for the lot, so that a loop taking a batch under its owner's lock holds it briefly.
     @inlinable
     public mutating func popBatch(upTo limit: Int, into batch: inout [Job]) {
@@ -127,22 +119,28 @@ public struct SubmissionQueue<Client: SubmissionClient> {
             forgetShutDownClients()
             return
         }
-        let count = clients.count
         var taken = 0
-        var emptyInARow = 0
-        var index = nextTurn
-        while taken < limit && emptyInARow < count {
-            if let job = clients[index].lane.jobs.popFirst() {
-                batch.append(job)
-                taken += 1
-                emptyInARow = 0
-            } else {
-                emptyInARow += 1
-            }
-            index = (index + 1) % count
+        while taken < limit, let (job, _) = takeInTurn() {
+            batch.append(job)
+            taken += 1
         }
-        nextTurn = index
         queued -= taken
+    }
+
+    /// The first job of the first client, from the one whose turn it is, that has one; the turn
+    /// passes to the client after it. Leaves ``queued`` to the caller.
+    @usableFromInline
+    mutating func takeInTurn() -> (job: Job, client: Client)? {
+        let count = clients.count
+        for step in 0..<count {
+            let index = (nextTurn + step) % count
+            let client = clients[index]
+            if let job = client.lane.jobs.popFirst() {
+                nextTurn = (index + 1) % count
+                return (job, client)
+            }
+        }
+        return nil
     }
 
     /// Empties `client`'s lane and returns what it held.
