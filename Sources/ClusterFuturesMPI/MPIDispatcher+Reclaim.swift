@@ -23,8 +23,7 @@ extension MPIDispatcher {
         var asked = false
         for worker in workers where !worker.reclaimPending && DispatchPolicy.shouldReclaim(from: worker, now: now) {
             guard let (running, through) = worker.tasks.reclaimRange else { continue }
-            try ranks.send(ReclaimRequest(running: running, through: through),
-                                  to: worker.rank, tag: PoolTag.reclaim)
+            try ranks.send(ReclaimRequest(running: running, through: through), to: worker.rank, tag: PoolTag.reclaim)
             worker.reclaimPending = true
             asked = true
         }
@@ -40,7 +39,7 @@ extension MPIDispatcher {
         }
         worker.reclaimPending = false
         guard reply.reclaimed else {
-            worker.tasks.nextReclaimAttempt = now() + DispatchPolicy.reclaimAfter
+            worker.tasks.takeBackFailed(at: now())
             return
         }
         // Every task after the one it runs, up to `through`; the one it runs may have been

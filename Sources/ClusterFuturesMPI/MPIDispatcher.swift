@@ -75,7 +75,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     // @exclusivity(unchecked) here and on the progress state below: all of it is touched only
     // inside `progress`'s lock, which already rules out overlapping accesses; the dynamic checks
     // cost a measurable share of a round trip, paid on every poll.
-    final class WorkerSlot: DispatchCandidate {
+    final class WorkerSlot: TrackedWorker {
         let rank: Int
         /// The hello, once received and accepted.
         @exclusivity(unchecked) var hello: WorkerHello?
@@ -96,10 +96,6 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var reclaimPending = false
 
         var acceptsTasks: Bool { hello != nil && (!reclaimPending || tasks.isEmpty) }
-        var tasksInFlight: Int { tasks.count }
-        var window: PipelineWindow { tasks.window }
-        var oldestSentAt: ContinuousClock.Instant? { tasks.oldestSentAt }
-        var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
 
         init(rank: Int) {
             self.rank = rank

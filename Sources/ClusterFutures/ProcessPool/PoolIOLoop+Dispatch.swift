@@ -41,7 +41,7 @@ extension PoolIOLoop {
             guard claim.revoke(running: running, through: through) else {
                 // It has not claimed the task it was sent (it may still be reading it), or has just
                 // moved on and its answer is on the way: look again a little later.
-                worker.tasks.nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
+                worker.tasks.takeBackFailed(at: time)
                 continue
             }
             let reclaimed = worker.tasks.takeBack(after: running, through: through).map(\.task)

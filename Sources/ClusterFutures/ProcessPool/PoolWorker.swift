@@ -1,6 +1,6 @@
 /// One worker as the pool's I/O loop sees it: what it was sent, its window, where it is in its
 /// life; its ``link`` moves the frames. Used only on the I/O thread.
-final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
+final class PoolWorker<Link: WorkerLink>: TrackedWorker {
     enum Phase: Equatable {
         /// Spawned; its hello has not arrived.
         case starting
@@ -37,12 +37,6 @@ final class PoolWorker<Link: WorkerLink>: DispatchCandidate {
     let taskBudget: Int?
 
     var acceptsTasks: Bool { phase == .ready && taskBudget.map { tasksSent < $0 } ?? true }
-    // What the policy reads, from the ledger (here, not in a protocol extension: read through one,
-    // the generic ledger was copied for each look).
-    var tasksInFlight: Int { tasks.count }
-    var window: PipelineWindow { tasks.window }
-    var oldestSentAt: ContinuousClock.Instant? { tasks.oldestSentAt }
-    var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
 
     init(index: Int, link: Link, windowLimit: Int, taskBudget: Int?, startedAt: ContinuousClock.Instant) {
         self.index = index

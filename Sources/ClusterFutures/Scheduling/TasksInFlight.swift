@@ -47,9 +47,9 @@ public final class TasksInFlight<Task> {
     @inlinable
     public var window: PipelineWindow { pipelineWindow }
     /// Not before then is another attempt made to take back what was sent ahead: the last one
-    /// found the worker between tasks.
+    /// found the worker between tasks (``takeBackFailed(at:)``).
     @exclusivity(unchecked)
-    public var nextReclaimAttempt: ContinuousClock.Instant?
+    public private(set) var nextReclaimAttempt: ContinuousClock.Instant?
 
     /// An empty ledger whose window is at most `windowLimit`, starting at two tasks when what is
     /// sent ahead can be taken back (`reclaimable`), else at one.
@@ -93,6 +93,13 @@ public final class TasksInFlight<Task> {
         return (first.id, last.id)
     }
 
+    /// An attempt to take back what was sent ahead found the worker between tasks (it had not yet
+    /// claimed the task it was sent, or had just moved on): the next attempt waits
+    /// ``DispatchPolicy/reclaimAfter`` from `time`.
+    public func takeBackFailed(at time: ContinuousClock.Instant) {
+        nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
+    }
+
     /// The worker gave back the tasks after `running`, up to `through`: removes and returns them,
     /// oldest first, and brings the window back to its initial size. They never started.
     @inlinable
@@ -120,4 +127,30 @@ public final class TasksInFlight<Task> {
         defer { storage.removeAll() }
         return Array(storage)
     }
+}
+
+/// A worker that keeps what it was sent in a ``TasksInFlight``: what ``DispatchPolicy`` reads of it
+/// comes from there, the same way in every pool.
+@_spi(ExecutorImplementation)
+public protocol TrackedWorker: DispatchCandidate {
+    /// The pool's record of a task.
+    associatedtype Task
+    /// What it was sent and has not answered.
+    var tasks: TasksInFlight<Task> { get }
+}
+
+@_spi(ExecutorImplementation)
+extension TrackedWorker {
+    /// ``TasksInFlight/count``.
+    @inlinable
+    public var tasksInFlight: Int { tasks.count }
+    /// ``TasksInFlight/window``.
+    @inlinable
+    public var window: PipelineWindow { tasks.window }
+    /// ``TasksInFlight/oldestSentAt``.
+    @inlinable
+    public var oldestSentAt: ContinuousClock.Instant? { tasks.oldestSentAt }
+    /// ``TasksInFlight/nextReclaimAttempt``.
+    @inlinable
+    public var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
 }
