@@ -65,9 +65,7 @@ struct IdleBackoff {
     mutating func reset(expectingAnswerIn expected: Duration?) {
         guard let expected else { return reset() }
         activeAt = .now
-        let steady = min(steadyCeiling, max(minSleep, expected / 4))
-        steadySleep = steady
-        sleep = steady
+        steadySleep = min(steadyCeiling, max(minSleep, expected / 4))
         pollsBeforeClock = 0
     }
 
@@ -82,7 +80,8 @@ struct IdleBackoff {
     }
 
     /// The next pause: nil while spinning (yield and poll again), else how long to sleep; each
-    /// sleep doubles the next, up to ``maxSleep``.
+    /// sleep doubles the next, up to ``maxSleep`` (after ``reset(expectingAnswerIn:)`` with a long
+    /// answer: the steady sleep, from the start).
     mutating func nextSleep() -> Duration? {
         let waited = ContinuousClock.now - activeAt
         if let steadySleep { return max(steadySleep, min(ceiling, waited / 50)) }

@@ -75,8 +75,7 @@ extension MPIDispatcher {
     ) throws -> UInt64 {
         let number = try functionNumber(for: function)
         if number >= worker.defined.count || !worker.defined[number] {
-            try ranks.send(FunctionDefinition(number: number, taskPrefix: prefix),
-                                  to: worker.rank, tag: PoolTag.define)
+            try ranks.send(FunctionDefinition(number: number, taskPrefix: prefix), to: worker.rank, tag: PoolTag.define)
             worker.defined.set(true, at: number, growingWith: false)
         }
         try ranks.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }

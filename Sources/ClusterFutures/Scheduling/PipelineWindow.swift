@@ -42,7 +42,8 @@ public struct PipelineWindow: Sendable {
         max(sentAt, lastResultAt ?? sentAt)
     }
 
-    /// Back to the initial window: the worker's tasks stopped being quick.
+    /// Back to the initial window: tasks sent ahead were taken back from the worker, busy with a
+    /// long one.
     public mutating func fallBack() {
         size = initialSize
     }
