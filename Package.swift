@@ -129,9 +129,17 @@ let package = Package(
             path: "Tests/MPIPoolTestPrograms",
             swiftSettings: strict
         ),
+        /// What the MPI pool's tests share: worker ranks in memory, for its dispatcher without
+        /// `mpiexec`.
+        .target(
+            name: "ClusterFuturesMPITestSupport",
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesWire"],
+            path: "Tests/ClusterFuturesMPITestSupport",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ClusterFuturesMPITests",
-            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "mpi-pool-test-programs"],
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -4,35 +4,35 @@ import MPI
 
 /// The messages between rank 0 and the worker ranks, told apart by tag. They travel on a duplicate
 /// of the world communicator, so a program's own MPI traffic never mixes with them.
-enum PoolTag {
+package enum PoolTag {
     /// Worker → rank 0, once at start-up: a ``WorkerHello``.
-    static let hello = 1
+    package static let hello = 1
     /// Rank 0 → worker: a function's number and task prefix (``FunctionDefinition``), sent before
     /// its first task to that worker.
-    static let define = 2
+    package static let define = 2
     /// Rank 0 → worker: stop serving, finalize MPI and exit 0.
-    static let stop = 3
+    package static let stop = 3
     /// Worker → rank 0: the encoded reply to the oldest task it was sent.
-    static let result = 4
+    package static let result = 4
     /// Either way, just before a task or a result: a ``BufferList`` naming the out-of-band buffers
     /// that go with it, which follow at once, each as one ``bufferData`` message of its raw bytes.
-    static let buffers = 5
-    static let bufferData = 6
+    package static let buffers = 5
+    package static let bufferData = 6
     /// Rank 0 → worker: a ``ReclaimRequest``, to take back the tasks sent ahead of a long one.
-    static let reclaim = 7
+    package static let reclaim = 7
     /// Worker → rank 0: a ``ReclaimReply``, whether they were taken back.
-    static let reclaimed = 8
+    package static let reclaimed = 8
     /// Rank 0 → worker: `taskBase + n` carries an encoded request for function number n, with
     /// nothing else, so that the request is sent from and received into its own buffer.
-    static let taskBase = 16
+    package static let taskBase = 16
 
     /// The largest function number a tag can carry (every MPI allows tags up to 32767).
-    static let maxFunctions = 32767 - taskBase
+    package static let maxFunctions = 32767 - taskBase
 }
 
 /// The version of the MPI pool's messages, said in each rank's ``WorkerHello``.
-enum PoolProtocol {
-    static let version = 2
+package enum PoolProtocol {
+    package static let version = 2
 }
 
 /// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of
@@ -81,23 +81,42 @@ extension Communicator {
 }
 
 /// A function's number for one pool, and the task prefix that names it.
-struct FunctionDefinition: Codable, Equatable {
-    var number: Int
-    var taskPrefix: [UInt8]
+package struct FunctionDefinition: Codable, Equatable {
+    package var number: Int
+    package var taskPrefix: [UInt8]
+
+    /// Function `number` runs the tasks whose prefix is `taskPrefix`.
+    package init(number: Int, taskPrefix: [UInt8]) {
+        self.number = number
+        self.taskPrefix = taskPrefix
+    }
 }
 
 /// Rank 0 takes back the tasks a worker was sent after the one it runs: those numbered
 /// `running + 1 ... through` (tasks are numbered from 1 in the order sent to that worker). See
 /// `TaskClaim`.
-struct ReclaimRequest: Codable, Equatable {
-    var running: UInt64
-    var through: UInt64
+package struct ReclaimRequest: Codable, Equatable {
+    package var running: UInt64
+    package var through: UInt64
+
+    /// Takes back the tasks after `running`, up to `through`.
+    package init(running: UInt64, through: UInt64) {
+        self.running = running
+        self.through = through
+    }
 }
 
 /// A worker's answer to a ``ReclaimRequest``: whether the tasks after `running` up to `through` were taken back
 /// (none had started, and the worker skips them), or not (it had moved on).
-struct ReclaimReply: Codable, Equatable {
-    var running: UInt64
-    var through: UInt64
-    var reclaimed: Bool
+package struct ReclaimReply: Codable, Equatable {
+    package var running: UInt64
+    package var through: UInt64
+    package var reclaimed: Bool
+
+    /// The answer to the request for the tasks after `running` up to `through`.
+    package init(running: UInt64, through: UInt64, reclaimed: Bool) {
+        self.running = running
+        self.through = through
+        self.reclaimed = reclaimed
+    }
 }

@@ -2,13 +2,14 @@ import ClusterFuturesWire
 import MPI
 
 /// How rank 0's ``MPIDispatcher`` reaches the worker ranks: it only moves tagged messages. The
-/// real one is MPI (``MPIRanks``); tests use one in memory, so that the MPI pool's scheduling,
+/// real one is MPI (``MPIRanks``); tests use one in memory (`InMemoryRanks`, in the test-support
+/// target `ClusterFuturesMPITestSupport`), so that the MPI pool's scheduling,
 /// take-back, breakage and shutdown run deterministically, without `mpiexec`.
 ///
 /// Its capabilities are MPI's: it can only be polled (there is no wait that frees the core), a
 /// rank it loses cannot be replaced (the launcher ends the job), and every executor of the program
 /// shares the one set of ranks.
-protocol RankTransport: Sendable {
+package protocol RankTransport: Sendable {
     /// Sends `bytes` to `rank` with `tag`, returning once the buffer may be reused.
     func send(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws
     /// Starts sending a copy of `bytes` to `rank` with `tag`; the send finishes on its own.
@@ -22,19 +23,19 @@ protocol RankTransport: Sendable {
 }
 
 /// A send started with ``RankTransport/startSend(bytes:to:tag:)``.
-protocol PendingSend: Sendable {
+package protocol PendingSend: Sendable {
     /// Whether it has finished.
     func isComplete() throws -> Bool
 }
 
 extension RankTransport {
     /// Sends `bytes` to `rank` with `tag`.
-    func send(bytes: [UInt8], to rank: Int, tag: Int) throws {
+    package func send(bytes: [UInt8], to rank: Int, tag: Int) throws {
         try bytes.withUnsafeBytes { try send(bytes: $0, to: rank, tag: tag) }
     }
 
     /// Sends `value`, encoded with `WireEncoder`.
-    func send(_ value: some Encodable, to rank: Int, tag: Int) throws {
+    package func send(_ value: some Encodable, to rank: Int, tag: Int) throws {
         try send(bytes: WireEncoder().encode(value), to: rank, tag: tag)
     }
 
@@ -85,5 +86,5 @@ struct MPIRanks: RankTransport {
 }
 
 extension Request: PendingSend {
-    func isComplete() throws -> Bool { try test() != nil }
+    package func isComplete() throws -> Bool { try test() != nil }
 }

@@ -1,5 +1,6 @@
 @_spi(ExecutorImplementation) import ClusterFutures
 @testable import ClusterFuturesMPI
+import ClusterFuturesMPITestSupport
 import ClusterFuturesTestSupport
 import Testing
 

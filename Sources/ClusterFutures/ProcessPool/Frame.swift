@@ -6,7 +6,7 @@ import SystemPackage
 /// Every frame is a 24-byte header (kind, a flags byte, 6 reserved bytes, a 64-bit id, a 64-bit
 /// payload length, all little-endian) followed by the payload, unless the flags say the payload is
 /// in the direction's ``SharedArena``.
-enum FrameKind: UInt8 {
+package enum FrameKind: UInt8 {
     /// Worker → pool, first: protocol version, pid, build id.
     case hello = 1
     /// Pool → worker, after a good hello: the task budget and the initializer.
@@ -26,16 +26,23 @@ enum FrameKind: UInt8 {
 }
 
 /// One frame.
-struct Frame {
+package struct Frame {
     static let headerSize = 24
     /// The version of this protocol, sent in ``FrameKind/hello``.
-    static let protocolVersion: UInt32 = 3
+    package static let protocolVersion: UInt32 = 3
     /// The flag that says a frame's payload is in the shared arena, not after the header.
     static let inArenaFlag: UInt8 = 1
 
-    var kind: FrameKind
-    var id: UInt64
-    var payload: [UInt8]
+    package var kind: FrameKind
+    package var id: UInt64
+    package var payload: [UInt8]
+
+    /// A frame of `kind` for task `id` (0 when it is about none), carrying `payload`.
+    package init(kind: FrameKind, id: UInt64, payload: [UInt8]) {
+        self.kind = kind
+        self.id = id
+        self.payload = payload
+    }
 
     /// The header of a frame of `kind` with a payload of `length` bytes.
     static func header(_ kind: FrameKind, id: UInt64, length: Int) -> [UInt8] {
@@ -50,8 +57,13 @@ struct Frame {
 }
 
 /// Why a stream of frames cannot be trusted any more.
-struct FrameError: Error, CustomStringConvertible {
-    var description: String
+package struct FrameError: Error, CustomStringConvertible {
+    package var description: String
+
+    /// An error that says `description`.
+    package init(description: String) {
+        self.description = description
+    }
 }
 
 /// Reads frames from a descriptor as bytes arrive, with a bound on the payload size, so a corrupt,
@@ -272,12 +284,12 @@ final class FrameWriter {
 
 /// A call as it travels to a worker in a ``FrameKind/task`` frame: a prefix naming the function (its
 /// registered and mangled names, length-prefixed), then the encoded ``CallRequest``.
-struct TaskMessage {
+package struct TaskMessage {
     /// The prefix naming the function, the same for every call to it.
-    var prefix: ArraySlice<UInt8>
-    var request: ArraySlice<UInt8>
+    package var prefix: ArraySlice<UInt8>
+    package var request: ArraySlice<UInt8>
 
-    init(prefix: [UInt8], request: [UInt8]) {
+    package init(prefix: [UInt8], request: [UInt8]) {
         self.prefix = prefix[...]
         self.request = request[...]
     }
@@ -294,7 +306,7 @@ struct TaskMessage {
     func encodedSegments() -> [[UInt8]] { [Array(prefix), Array(request)] }
 
     /// Splits a received message into its prefix and request, without copying either.
-    init(decoding bytes: [UInt8]) throws {
+    package init(decoding bytes: [UInt8]) throws {
         var reader = ByteReader(bytes)
         _ = try reader.readLengthPrefixed()
         _ = try reader.readLengthPrefixed()

@@ -8,12 +8,13 @@ import Musl
 /// where and when; a transport only starts workers and moves frames.
 ///
 /// `PipeTransport` is the real one: worker processes, pipes, shared memory and pidfds. Test support
-/// has one in memory, so that scheduling, shutdown and failure paths run deterministically, one
-/// step at a time, without processes.
+/// has one in memory (`InMemoryTransport`, in `ClusterFuturesTestSupport`), so that scheduling,
+/// shutdown and failure paths run deterministically, one step at a time, without processes. It has
+/// `package` access, as do the frames it moves, for that target.
 ///
 /// What a transport can do is part of the loop's contract: it can block until something happens
 /// (a pipe's `poll`), and a worker it loses can be replaced by starting another.
-protocol WorkerTransport: AnyObject, SendableMetatype {
+package protocol WorkerTransport: AnyObject, SendableMetatype {
     associatedtype Link: WorkerLink
 
     /// Starts worker `index` of the pool.
@@ -28,29 +29,44 @@ protocol WorkerTransport: AnyObject, SendableMetatype {
 }
 
 /// What ``WorkerTransport/wait(on:timeout:)`` saw.
-struct TransportActivity {
+package struct TransportActivity {
     /// The pool was woken.
-    var woken = false
+    package var woken = false
     /// What each link with something to say delivered, in the order of the links.
-    var links: [LinkActivity] = []
+    package var links: [LinkActivity] = []
+
+    /// Nothing happened.
+    package init(woken: Bool = false, links: [LinkActivity] = []) {
+        self.woken = woken
+        self.links = links
+    }
 }
 
 /// What one worker delivered.
-struct LinkActivity {
+package struct LinkActivity {
     /// Its index in the links the transport waited on.
-    var index: Int
+    package var index: Int
     /// Whole frames, in order.
-    var frames: [Frame] = []
+    package var frames: [Frame] = []
     /// Why its frames could not be read, if they could not (after `frames`, which came whole).
-    var badMessage: FrameError?
+    package var badMessage: FrameError?
     /// Its end was seen: end of file on its messages, or its process ended.
-    var ended = false
+    package var ended = false
     /// It ended in the middle of a frame.
-    var endedMidFrame = false
+    package var endedMidFrame = false
+
+    /// What worker `index` delivered.
+    package init(index: Int, frames: [Frame] = [], badMessage: FrameError? = nil, ended: Bool = false, endedMidFrame: Bool = false) {
+        self.index = index
+        self.frames = frames
+        self.badMessage = badMessage
+        self.ended = ended
+        self.endedMidFrame = endedMidFrame
+    }
 }
 
 /// One worker as a transport reaches it.
-protocol WorkerLink: AnyObject {
+package protocol WorkerLink: AnyObject {
     /// The worker's process id, for errors and ``TaskOrigin``.
     var pid: pid_t { get }
     /// The claim word shared with the worker, through which tasks sent ahead are taken back; nil

@@ -231,10 +231,15 @@ public final class WakeSignal: Sendable {
 }
 
 /// How a child process ended, for messages.
-struct ExitStatus: CustomStringConvertible {
+package struct ExitStatus: CustomStringConvertible {
     /// The wait status, or nil when the program reaps its children itself (`SIGCHLD` ignored or
     /// handled), which leaves none to collect.
-    let raw: Int32?
+    package let raw: Int32?
+
+    /// The status `raw` from `waitpid`.
+    package init(raw: Int32?) {
+        self.raw = raw
+    }
 
     var signal: Int32? {
         guard let raw else { return nil }
@@ -247,7 +252,7 @@ struct ExitStatus: CustomStringConvertible {
         return (raw >> 8) & 0xff
     }
 
-    var description: String {
+    package var description: String {
         if let signal {
             let name = cf_signal_name(signal).map { "SIG" + String(cString: $0) } ?? "an unknown signal"
             return "signal \(signal) (\(name))"

@@ -1,5 +1,5 @@
 @_spi(ExecutorImplementation) import ClusterFutures
-@testable import ClusterFuturesMPI
+import ClusterFuturesMPI
 import ClusterFuturesWire
 import Synchronization
 
@@ -9,10 +9,10 @@ import Synchronization
 /// something wrong, as `WorkerRank` and its `ReclaimWatcher` would.
 // @unchecked Sendable: a test uses it from its own thread only, stepping a dispatcher that has no
 // thread of its own; the lock makes that safe even so.
-final class InMemoryRanks: RankTransport, @unchecked Sendable {
+package final class InMemoryRanks: RankTransport, @unchecked Sendable {
     /// One worker rank.
-    final class Rank {
-        let rank: Int
+    package final class Rank {
+        package let rank: Int
         /// Rank 0's messages not yet taken, in order.
         fileprivate var inbox: [(tag: Int, bytes: [UInt8])] = []
         /// Task prefixes by function number.
@@ -24,32 +24,32 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
         private var runningTask: (prefix: [UInt8], request: [UInt8])?
         private var revokedThrough: UInt64 = 0
         /// Runs each task as it arrives.
-        var runsAtOnce = false
+        package var runsAtOnce = false
         /// Each task it ran, by its input's function name, in order.
-        private(set) var ran: [String] = []
+        package private(set) var ran: [String] = []
         /// Tasks it skipped because they were taken back.
-        private(set) var skipped = 0
-        private(set) var stopped = false
+        package private(set) var skipped = 0
+        package private(set) var stopped = false
         fileprivate weak var ranks: InMemoryRanks?
 
-        init(rank: Int) { self.rank = rank }
+        package init(rank: Int) { self.rank = rank }
 
         /// Task messages waiting in its inbox.
-        var queuedTasks: Int { inbox.count { $0.tag >= PoolTag.taskBase } }
+        package var queuedTasks: Int { inbox.count { $0.tag >= PoolTag.taskBase } }
 
-        func sayHello(build: String = BuildIdentity.current) {
+        package func sayHello(build: String = BuildIdentity.current) {
             let hello = WorkerHello(version: PoolProtocol.version, build: build, host: "memory", pid: Int32(1000 + rank))
             say((try? WireEncoder().encode(hello)) ?? [], tag: PoolTag.hello)
         }
 
         /// Sends rank 0 anything.
-        func say(_ bytes: [UInt8], tag: Int) {
+        package func say(_ bytes: [UInt8], tag: Int) {
             ranks?.fromRanks.withLock { $0.append((bytes, rank, tag)) }
         }
 
         /// Takes messages until a task it runs: finishes it and answers. Returns whether it ran one.
         @discardableResult
-        func runNextTask() -> Bool {
+        package func runNextTask() -> Bool {
             if runningTask != nil { return finishTask() }
             guard startNextTask() else { return false }
             return finishTask()
@@ -57,7 +57,7 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
 
         /// Takes messages until a task it claims, and stays in it. Returns whether there was one.
         @discardableResult
-        func startNextTask() -> Bool {
+        package func startNextTask() -> Bool {
             while !inbox.isEmpty {
                 let (tag, bytes) = inbox.removeFirst()
                 switch tag {
@@ -89,7 +89,7 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
 
         /// Answers the task it runs.
         @discardableResult
-        func finishTask() -> Bool {
+        package func finishTask() -> Bool {
             guard let task = runningTask else { return false }
             runningTask = nil
             let reply = FunctionRegistry.shared.serve(taskPrefix: task.prefix, request: task.request[...])
@@ -100,7 +100,7 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
 
         /// Answers the requests to give back tasks that wait in its inbox, as its watcher thread
         /// does while it runs a task.
-        func answerReclaims() {
+        package func answerReclaims() {
             let requests = inbox.filter { $0.tag == PoolTag.reclaim }
             inbox.removeAll { $0.tag == PoolTag.reclaim }
             for request in requests { answerReclaim(request.bytes) }
@@ -121,33 +121,33 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
         }
     }
 
-    let ranks: [Rank]
+    package let ranks: [Rank]
     /// Messages from the worker ranks to rank 0, in order: bytes, source, tag.
     fileprivate let fromRanks = Mutex<[(bytes: [UInt8], source: Int, tag: Int)]>([])
 
     /// A world of `size` processes: rank 0 and `size - 1` worker ranks.
-    init(size: Int) {
+    package init(size: Int) {
         ranks = (1..<max(1, size)).map(Rank.init(rank:))
         for rank in ranks { rank.ranks = self }
     }
 
-    subscript(rank: Int) -> Rank { ranks[rank - 1] }
+    package subscript(rank: Int) -> Rank { ranks[rank - 1] }
 
-    func send(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws {
+    package func send(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws {
         self[rank].inbox.append((tag, Array(bytes)))
         self[rank].received()
     }
 
-    func startSend(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws -> any PendingSend {
+    package func startSend(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws -> any PendingSend {
         try send(bytes: bytes, to: rank, tag: tag)
         return Sent()
     }
 
-    func receiveIfAvailable() throws -> (bytes: [UInt8], source: Int, tag: Int)? {
+    package func receiveIfAvailable() throws -> (bytes: [UInt8], source: Int, tag: Int)? {
         fromRanks.withLock { $0.isEmpty ? nil : $0.removeFirst() }
     }
 
-    func receive(from rank: Int, tag: Int) throws -> [UInt8] {
+    package func receive(from rank: Int, tag: Int) throws -> [UInt8] {
         try fromRanks.withLock { messages in
             guard let index = messages.firstIndex(where: { $0.source == rank && $0.tag == tag }) else {
                 throw ClusterFuturesError(.protocolViolation, "rank \(rank) owes a message with tag \(tag) that the test never sent")
@@ -158,12 +158,12 @@ final class InMemoryRanks: RankTransport, @unchecked Sendable {
 
     /// These ranks answer with no out-of-band buffers (their tasks' values are small), so a list
     /// announcing some is a test's mistake.
-    func receiveBuffers(listedIn list: [UInt8], from rank: Int) throws -> [WireBuffer] {
+    package func receiveBuffers(listedIn list: [UInt8], from rank: Int) throws -> [WireBuffer] {
         throw ClusterFuturesError(.protocolViolation, "rank \(rank) in memory announced out-of-band buffers, which it never sends")
     }
 
     /// A send that finished at once.
     private struct Sent: PendingSend {
-        func isComplete() throws -> Bool { true }
+        package func isComplete() throws -> Bool { true }
     }
 }

@@ -1,4 +1,4 @@
-@_spi(ExecutorImplementation) @testable import ClusterFutures
+@_spi(ExecutorImplementation) import ClusterFutures
 
 #if canImport(Glibc)
 import Glibc
@@ -8,76 +8,76 @@ import Glibc
 /// `EmbeddedChannel`: the pool's scheduler runs unchanged, one step at a time on the test's thread
 /// (`ProcessPoolEngine.step()`), every frame it sends is recorded, and the test decides what each
 /// worker says and when: its hello, its answers, its crash. No process, no thread, no timing.
-final class InMemoryTransport: WorkerTransport {
+package final class InMemoryTransport: WorkerTransport {
     /// One worker in memory.
-    final class Worker: WorkerLink {
-        let index: Int
-        let pid: pid_t
-        let claim: TaskClaim?
+    package final class Worker: WorkerLink {
+        package let index: Int
+        package let pid: pid_t
+        package let claim: TaskClaim?
         /// Frames the pool flushed to this worker, in order.
-        private(set) var received: [Frame] = []
+        package private(set) var received: [Frame] = []
         private var queued: [Frame] = []
         /// Frames this worker delivers at the pool's next wait.
         private var outbox: [Frame] = []
         /// The wait status it ends with at the pool's next wait, if it ends.
         private var ending: Int32?
-        private(set) var inputClosed = false
-        private(set) var signals: [Int32] = []
-        private(set) var reaped = false
+        package private(set) var inputClosed = false
+        package private(set) var signals: [Int32] = []
+        package private(set) var reaped = false
         /// What it "wrote to standard error" before it ended.
-        var stderr = ""
+        package var stderr = ""
         /// How many of the tasks received it has started or skipped.
         private var next = 0
 
-        init(index: Int, pid: pid_t, reclaimable: Bool) {
+        package init(index: Int, pid: pid_t, reclaimable: Bool) {
             self.index = index
             self.pid = pid
             self.claim = reclaimable ? TaskClaim.allocate() : nil
         }
 
-        var hasPendingWrites: Bool { !queued.isEmpty && !inputClosed }
+        package var hasPendingWrites: Bool { !queued.isEmpty && !inputClosed }
 
-        func enqueue(_ kind: FrameKind, id: UInt64, segments: [[UInt8]]) {
+        package func enqueue(_ kind: FrameKind, id: UInt64, segments: [[UInt8]]) {
             queued.append(Frame(kind: kind, id: id, payload: Array(segments.joined())))
         }
 
-        func flush() {
+        package func flush() {
             received += queued
             queued.removeAll()
         }
 
-        func closeInput() {
+        package func closeInput() {
             inputClosed = true
             // A worker told to stop exits 0 at end of file, unless it is already ending otherwise.
             if ending == nil { ending = 0 }
         }
 
-        func signal(_ signal: Int32) {
+        package func signal(_ signal: Int32) {
             signals.append(signal)
             if signal == SIGKILL || signal == SIGTERM { ending = signal }
         }
 
-        func reap() -> ExitStatus {
+        package func reap() -> ExitStatus {
             reaped = true
             return ExitStatus(raw: ending ?? 0)
         }
 
-        func lastWords() -> String { stderr.isEmpty ? "" : "; its last words on stderr: \(stderr)" }
+        package func lastWords() -> String { stderr.isEmpty ? "" : "; its last words on stderr: \(stderr)" }
 
         // MARK: What the test makes it do
 
         /// Says hello as a copy of this build would (or as `build`).
-        func sayHello(build: String = BuildIdentity.current) {
+        package func sayHello(build: String = BuildIdentity.current) {
             let hello = WorkerHello(version: Int(Frame.protocolVersion), build: build, host: "memory", pid: pid)
             outbox.append(Frame(kind: .hello, id: 0, payload: (try? hello.encoded()) ?? []))
         }
 
         /// Answers the welcome: ready, or the initializer failed.
-        func sayReady() { outbox.append(Frame(kind: .ready, id: 0, payload: [])) }
-        func sayInitializerFailed(_ reason: String) { outbox.append(Frame(kind: .initializerFailed, id: 0, payload: Array(reason.utf8))) }
+        package func sayReady() { outbox.append(Frame(kind: .ready, id: 0, payload: [])) }
+        package func sayInitializerFailed(_ reason: String) { outbox.append(Frame(kind: .initializerFailed, id: 0, payload: Array(reason.utf8))) }
 
         /// The ids of the tasks it was sent, in order.
-        var taskIDs: [UInt64] { received.filter { $0.kind == .task }.map(\.id) }
+        package var taskIDs: [UInt64] { received.filter { $0.kind == .task }.map(\.id) }
 
         /// A task it claimed and has not finished: see ``startNextTaskWithoutFinishing()``.
         private var started: Frame?
@@ -86,7 +86,7 @@ final class InMemoryTransport: WorkerTransport {
         /// loop does (the shared registry answers). Returns the task's id, and whether it ran (false:
         /// the pool took it back, and it is skipped unanswered); nil when it has none.
         @discardableResult
-        func runNextTask() throws -> (id: UInt64, ran: Bool)? {
+        package func runNextTask() throws -> (id: UInt64, ran: Bool)? {
             let frame: Frame
             if let started {
                 frame = started
@@ -97,8 +97,7 @@ final class InMemoryTransport: WorkerTransport {
                 frame = next
             }
             let task = try TaskMessage(decoding: frame.payload)
-            let (name, mangled) = task.names
-            let reply = FunctionRegistry.shared.serve(functionName: name, mangledName: mangled, request: task.request)
+            let reply = FunctionRegistry.shared.serve(taskPrefix: Array(task.prefix), request: task.request)
             outbox.append(Frame(kind: .result, id: frame.id, payload: reply))
             return (frame.id, true)
         }
@@ -106,7 +105,7 @@ final class InMemoryTransport: WorkerTransport {
         /// Claims its next task and stays in it, as a worker does that starts a long task; the next
         /// ``runNextTask()`` finishes it. Nil when it has none, or the pool took it back.
         @discardableResult
-        func startNextTaskWithoutFinishing() -> UInt64? {
+        package func startNextTaskWithoutFinishing() -> UInt64? {
             guard started == nil, let next = takeNextTask() else { return nil }
             if let claim, !claim.claim(next.id) { return nil }
             started = next
@@ -121,12 +120,12 @@ final class InMemoryTransport: WorkerTransport {
         }
 
         /// Answers task `id` with bytes that are not what the pool sent it (a corrupt answer).
-        func answer(_ id: UInt64, with payload: [UInt8]) {
+        package func answer(_ id: UInt64, with payload: [UInt8]) {
             outbox.append(Frame(kind: .result, id: id, payload: payload))
         }
 
         /// Dies, as by `signal`, at the pool's next wait.
-        func die(by signal: Int32) { ending = signal }
+        package func die(by signal: Int32) { ending = signal }
 
         fileprivate func deliver(index: Int) -> LinkActivity? {
             guard !outbox.isEmpty || ending != nil else { return nil }
@@ -136,25 +135,25 @@ final class InMemoryTransport: WorkerTransport {
     }
 
     /// Every worker it started, in order, also those that ended.
-    private(set) var workers: [Worker] = []
+    package private(set) var workers: [Worker] = []
     /// Whether the pool and its workers share a claim word (the pipe transport's shared memory).
-    let reclaimable: Bool
+    package let reclaimable: Bool
     /// How many times the pool waited.
-    private(set) var waits = 0
+    package private(set) var waits = 0
     /// The timeout of the last wait, in milliseconds (0: only looked; -1: no limit).
-    private(set) var lastTimeout: Int32?
+    package private(set) var lastTimeout: Int32?
 
-    init(reclaimable: Bool = true) {
+    package init(reclaimable: Bool = true) {
         self.reclaimable = reclaimable
     }
 
-    func startWorker(index: Int) throws(ClusterFuturesError) -> Worker {
+    package func startWorker(index: Int) throws(ClusterFuturesError) -> Worker {
         let worker = Worker(index: index, pid: pid_t(10_000 + index), reclaimable: reclaimable)
         workers.append(worker)
         return worker
     }
 
-    func wait(on links: [Worker], timeout: Int32) -> TransportActivity {
+    package func wait(on links: [Worker], timeout: Int32) -> TransportActivity {
         waits += 1
         lastTimeout = timeout
         var activity = TransportActivity()
@@ -164,5 +163,5 @@ final class InMemoryTransport: WorkerTransport {
         return activity
     }
 
-    func finish() {}
+    package func finish() {}
 }
