@@ -25,12 +25,12 @@ struct IdleBackoffTests {
         #expect(backoff.nextSleep() == nil)
     }
 
-    @Test func aLongAnswerIsPolledForEveryQuarterOfItWithoutSpinningOrDoubling() {
+    @Test func aLongAnswerIsPolledForEveryHalfOfItWithoutSpinningOrDoubling() {
         var backoff = backoff()
         backoff.reset(expectingAnswerIn: .microseconds(1200))
-        #expect(backoff.nextSleep() == .microseconds(300), "no spin: a quarter of the expected wait")
-        #expect(backoff.nextSleep() == .microseconds(300), "and the same again, not doubled")
-        backoff.reset(expectingAnswerIn: .milliseconds(12))
+        #expect(backoff.nextSleep() == .microseconds(600), "no spin: half the expected wait")
+        #expect(backoff.nextSleep() == .microseconds(600), "and the same again, not doubled")
+        backoff.reset(expectingAnswerIn: .milliseconds(6))
         #expect(backoff.nextSleep() == .milliseconds(3), "longer than maxSleep for long tasks")
         backoff.reset(expectingAnswerIn: .seconds(1))
         #expect(backoff.nextSleep() == .milliseconds(5), "at most steadyCeiling")
