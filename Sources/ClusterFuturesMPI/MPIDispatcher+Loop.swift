@@ -108,8 +108,9 @@ extension MPIDispatcher {
             // more poll after its result would only delay it.
             active = try receiveResults(atMost: onDispatcherThread ? Int.max : 1) || active
             active = try completeSends() || active
-            active = try reclaimSentAhead() || active
             active = try dispatch(onDispatcherThread: onDispatcherThread) || active
+            // After dispatching: a rank still idle has nothing queued for it.
+            active = try reclaimSentAhead() || active
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }

@@ -30,11 +30,14 @@ extension PoolIOLoop {
     }
 
     /// Takes back the tasks sent ahead to workers that turned out to be busy with a long task, so
-    /// that they go to the next free worker instead of waiting behind it.
-    func reclaimSentAhead() {
+    /// that they go to the next free worker instead of waiting behind it; returns whether it took
+    /// back any. Called after ``dispatch()``: a worker idle then has nothing queued for it.
+    @discardableResult
+    func reclaimSentAhead() -> Bool {
         // Worth a look only when a worker has tasks sent ahead and another is idle (most turns stop
         // at the first check, without reading the clock).
-        guard workers.contains(where: { $0.tasks.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return }
+        guard workers.contains(where: { $0.tasks.count >= 2 }), DispatchPolicy.someoneIsIdle(among: workers) else { return false }
+        var tookBack = false
         let time = now()
         for worker in workers where DispatchPolicy.shouldReclaim(from: worker, now: time) {
             guard let claim = worker.link.claim, let (running, through) = worker.tasks.reclaimRange else { continue }
@@ -47,9 +50,11 @@ extension PoolIOLoop {
             let reclaimed = worker.tasks.takeBack(after: running, through: through).map(\.task)
             worker.tasksSent -= reclaimed.count
             requeued.insert(contentsOf: reclaimed, at: 0)
+            tookBack = true
             lastActivity = time
             logger.trace("took back \(reclaimed.count) tasks sent ahead to \(worker.name), busy with a long task")
         }
+        return tookBack
     }
 
     /// Puts jobs taken in a batch but not sent back at the front of the shared queue, where shutdown

@@ -111,8 +111,10 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             }
             engine.tally.done.add(stopped.count, ordering: .relaxed)
         } else {
-            reclaimSentAhead()
             dispatch()
+            // A worker still idle has nothing queued for it: what waits behind a long task goes to
+            // it now.
+            if reclaimSentAhead() { dispatch() }
         }
         flushWrites()
         // Dispatch drops jobs whose futures were cancelled: what is left decides whether the

@@ -43,9 +43,18 @@ final class PoolWorker<Link: WorkerLink>: TrackedWorker {
         self.idleSince = startedAt
         self.link = link
         self.origin = TaskOrigin(executor: "process", host: ProcessIdentity.hostName, pid: link.pid, worker: index)
-        self.tasks = TasksInFlight(windowLimit: windowLimit, reclaimable: link.claim != nil)
+        self.tasks = TasksInFlight(windowLimit: windowLimit, reclaimable: link.claim != nil,
+                                   reclaimAfter: Self.reclaimAfter)
         self.taskBudget = taskBudget
     }
 
     var name: String { "worker \(index) (pid \(link.pid))" }
+
+    /// How long a worker's running task must have run, while another worker is idle and nothing is
+    /// queued for it, before the tasks sent ahead of it are taken back: the pool's I/O thread
+    /// takes them back itself, with one compare-and-swap on the claim word in shared memory, so a
+    /// task that has outlasted a quick one is reason enough. (After 2 ms, as the MPI pool, whose
+    /// worker must answer a request, a worker that finished its last pi slice of 1.3 ms waited
+    /// for the other's slice sent ahead, at the end of every map.)
+    static var reclaimAfter: Duration { PipelineWindow.quickTask }
 }

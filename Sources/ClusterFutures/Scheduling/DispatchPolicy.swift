@@ -13,6 +13,11 @@ public protocol DispatchCandidate: AnyObject {
     /// Not before then is another attempt made to take back what was sent ahead to it: the last one
     /// found it between tasks. Nil when no attempt failed.
     var nextReclaimAttempt: ContinuousClock.Instant? { get }
+    /// How long its running task must have run, while another worker is idle, before what was sent
+    /// ahead of it is taken back. A capability of the transport: where taking back is one
+    /// compare-and-swap in shared memory (the process pool), soon after a quick task's time; where
+    /// it is a request the worker answers from a second thread (MPI), ``DispatchPolicy/reclaimAfter``.
+    var reclaimAfter: Duration { get }
 }
 
 /// Which worker gets the next task, for every pool: the one place that decides it.
@@ -32,7 +37,8 @@ public protocol DispatchCandidate: AnyObject {
 @_spi(ExecutorImplementation)
 public enum DispatchPolicy {
     /// A worker whose current task has run this long, while another worker is idle, has the tasks
-    /// sent ahead to it taken back (``TaskClaim``), for the idle one.
+    /// sent ahead to it taken back (``TaskClaim``), for the idle one; unless its pool takes back
+    /// sooner (``DispatchCandidate/reclaimAfter``).
     public static let reclaimAfter: Duration = .milliseconds(2)
 
     /// Whether any of `workers` takes tasks and has none: then tasks sent ahead to a busy worker
@@ -55,7 +61,7 @@ public enum DispatchPolicy {
     @inlinable
     public static func reclaimDeadline(for worker: some DispatchCandidate) -> ContinuousClock.Instant? {
         guard worker.tasksInFlight >= 2, let sentAt = worker.oldestSentAt else { return nil }
-        let due = worker.window.startOfOldest(sentAt: sentAt) + reclaimAfter
+        let due = worker.window.startOfOldest(sentAt: sentAt) + worker.reclaimAfter
         return worker.nextReclaimAttempt.map { max(due, $0) } ?? due
     }
 

@@ -50,12 +50,18 @@ public final class TasksInFlight<Task> {
     /// found the worker between tasks (``takeBackFailed(at:)``).
     @exclusivity(unchecked)
     public private(set) var nextReclaimAttempt: ContinuousClock.Instant?
+    /// How long the running task must have run before, with another worker idle, what was sent
+    /// ahead of it is taken back: a capability of the pool's transport (see
+    /// ``DispatchCandidate/reclaimAfter``).
+    public let reclaimAfter: Duration
 
     /// An empty ledger whose window is at most `windowLimit`, starting at two tasks when what is
-    /// sent ahead can be taken back (`reclaimable`), else at one.
+    /// sent ahead can be taken back (`reclaimable`), else at one; what was sent ahead is taken back
+    /// once the running task has run `reclaimAfter`.
     @inlinable
-    public init(windowLimit: Int, reclaimable: Bool) {
+    public init(windowLimit: Int, reclaimable: Bool, reclaimAfter: Duration = DispatchPolicy.reclaimAfter) {
         pipelineWindow = PipelineWindow(limit: windowLimit, reclaimable: reclaimable)
+        self.reclaimAfter = reclaimAfter
     }
 
     /// How many tasks are in flight.
@@ -97,7 +103,7 @@ public final class TasksInFlight<Task> {
     /// claimed the task it was sent, or had just moved on): the next attempt waits
     /// ``DispatchPolicy/reclaimAfter`` from `time`.
     public func takeBackFailed(at time: ContinuousClock.Instant) {
-        nextReclaimAttempt = time + DispatchPolicy.reclaimAfter
+        nextReclaimAttempt = time + reclaimAfter
     }
 
     /// The worker gave back the tasks after `running`, up to `through`: removes and returns them,
@@ -153,4 +159,7 @@ extension TrackedWorker {
     /// ``TasksInFlight/nextReclaimAttempt``.
     @inlinable
     public var nextReclaimAttempt: ContinuousClock.Instant? { tasks.nextReclaimAttempt }
+    /// ``TasksInFlight/reclaimAfter``.
+    @inlinable
+    public var reclaimAfter: Duration { tasks.reclaimAfter }
 }
