@@ -18,9 +18,7 @@ extension MPIDispatcher {
     /// workers stop.
     func breakPool(_ error: ClusterFuturesError) {
         let queued: [(Job, Client)]? = shared.withLock { state in
-            guard state.broken == nil else { return nil }
-            state.broken = error
-            return state.queue.removeAll()
+            state.phase.breakDown(error) ? state.queue.removeAll() : nil
         }
         guard let queued else { return }
         logger.error("the MPI pool is broken: \(error.message)")

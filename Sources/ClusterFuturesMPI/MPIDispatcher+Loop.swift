@@ -185,7 +185,7 @@ extension MPIDispatcher {
             let canSend = workers.isEmpty || DispatchPolicy.target(among: workers, starting: awaitingHello, now: now) != nil
             return shared.withLock { state in
                 if state.finishing && isQuiet && state.queue.isEmpty { return .stop }
-                if canSend && state.broken == nil && (!state.queue.isEmpty || !reclaimed.isEmpty) { return .poll }
+                if canSend && state.phase.broken == nil && (!state.queue.isEmpty || !reclaimed.isEmpty) { return .poll }
                 // Results can only be polled for: just after activity poll again at once (the next
                 // result usually follows within microseconds), then sleep in growing steps.
                 if expectingMessages || !state.queue.isEmpty {

@@ -48,7 +48,7 @@ extension MPIDispatcher {
         if let reclaimed = reclaimed.popFirst() { return reclaimed }
         while true {
             let next: (Job, Client)? = shared.withLock { state in
-                state.broken == nil ? state.queue.popNext() : nil
+                state.phase.broken == nil ? state.queue.popNext() : nil
             }
             guard let (job, client) = next else { return nil }
             if job.markRunning() { return (job, client) }

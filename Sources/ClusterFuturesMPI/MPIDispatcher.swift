@@ -55,9 +55,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// It sleeps without a timeout (nothing was out): a submit wakes it even when it sent its
         /// job itself, since someone must poll for the result.
         var parked = false
-        var finishing = false
-        /// Set when the whole pool can no longer run tasks.
-        var broken: ClusterFuturesError?
+        /// Running, or draining once the pool is finishing (at exit, or when the program finalizes
+        /// MPI: what was submitted runs, no new executor or job is taken); and broken, when the whole
+        /// pool can no longer run tasks. (An executor's own shutdown is its lane's, in `queue`.)
+        var phase = PoolPhase()
+        var finishing: Bool { phase.stage != .running }
         var thread: pthread_t?
     }
 
@@ -227,9 +229,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     func addClient(initializer: WorkerInitializer?) throws(ClusterFuturesError) -> Client {
         try shared.withLock { (state) throws(ClusterFuturesError) in
-            if let broken = state.broken { throw broken }
-            if state.finishing {
-                throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")
+            if let refusal = state.phase.refusal(stopped: ClusterFuturesError(
+                .executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")) {
+                throw refusal
             }
             let client = Client(id: state.nextClientID, initializer: initializer)
             state.nextClientID += 1
@@ -244,8 +246,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     static func refusal(for client: Client, in state: Shared) -> ClusterFuturesError? {
-        if let broken = state.broken ?? client.broken { return broken }
-        guard !state.queue.isShutDown(client), !state.finishing else {
+        // The pool's failure, then the executor's own, come before its having been shut down.
+        if let broken = state.phase.broken ?? client.broken { return broken }
+        guard !state.queue.isShutDown(client), state.phase.takesWork else {
             return ClusterFuturesError(.executorShutDown, "the MPI pool executor was shut down; submit is not allowed after shutdown")
         }
         return nil
@@ -312,7 +315,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// loop: it makes the rounds itself, and the loop ends when the callback returns.
     func finish() {
         let queued: Int = shared.withLock { state in
-            state.finishing = true
+            state.phase.drain()
             return state.queue.count
         }
         if queued > 0 {
@@ -337,7 +340,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// ``finish()`` for a dispatcher made without its thread: on the calling thread, rounds until
     /// nothing is out, then the workers are told to stop. The test's ranks must answer meanwhile.
     func finishForTesting() {
-        shared.withLock { $0.finishing = true }
+        shared.withLock { $0.phase.drain() }
         finishOnDispatcherThread()
     }
 

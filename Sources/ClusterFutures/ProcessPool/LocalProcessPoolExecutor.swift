@@ -151,10 +151,6 @@ public final class LocalProcessPoolExecutor: Executor {
 
     /// Throws before any encoding work if the pool cannot take the task.
     private func checkOpen() throws(ClusterFuturesError) {
-        let (shutDown, broken) = engine.shared.withLock { ($0.phase != .running, $0.broken) }
-        if let broken { throw broken }
-        if shutDown {
-            throw ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
-        }
+        if let refusal = engine.shared.withLock({ $0.phase.refusal(stopped: ProcessPoolEngine.shutDownError) }) { throw refusal }
     }
 }

@@ -103,8 +103,8 @@ extension PoolIOLoop {
         for worker in workers where worker.link.hasPendingWrites { worker.link.flush() }
     }
 
-    func stopIdleWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) {
-        guard let idleTimeout = settings.idleTimeout, phase == .running, queueIsEmpty else { return }
+    func stopIdleWorkers(phase: PoolPhase, queueIsEmpty: Bool) {
+        guard let idleTimeout = settings.idleTimeout, phase.stage == .running, queueIsEmpty else { return }
         let time = now()
         for worker in workers where worker.phase == .ready && worker.tasks.isEmpty && time - worker.idleSince >= idleTimeout {
             logger.debug("stopping idle \(worker.name)")

@@ -21,7 +21,7 @@ extension PoolIOLoop {
         let phase = engine.shared.withLock { $0.phase }
         switch worker.phase {
         case .starting, .initializing:
-            if case .terminating = phase { return }
+            if phase.terminatedBy != nil { return }
             let during = worker.phase == .initializing
                 ? "while running the initializer \(settings.initializer?.name ?? "")" : "while starting"
             breakPool(reason ?? ClusterFuturesError(.brokenExecutor, "\(worker.name) exited with \(status) \(during)\(lastWords)"))
@@ -38,7 +38,7 @@ extension PoolIOLoop {
             let error: ClusterFuturesError
             if let reason {
                 error = reason
-            } else if let running, case .terminating(_, let caller) = phase {
+            } else if let running, let (_, caller) = phase.terminatedBy {
                 error = ClusterFuturesError(.workerLost, "\(worker.name) was stopped by \(caller) (\(status)) while running \(running.functionName)")
             } else if let running {
                 error = ClusterFuturesError(.workerLost, "\(worker.name) died from \(status) while running \(running.functionName)\(lastWords)")
@@ -51,7 +51,7 @@ extension PoolIOLoop {
                 running.fail(error, origin: worker.origin)
                 engine.tally.done.add(1, ordering: .relaxed)
             }
-            if case .terminating = phase {
+            if phase.terminatedBy != nil {
                 for job in unstarted { job.fail(error, origin: worker.origin) }
                 engine.tally.done.add(unstarted.count, ordering: .relaxed)
             } else {
@@ -62,11 +62,7 @@ extension PoolIOLoop {
 
     /// Marks the pool broken: every queued and running job fails with `error`, every worker is killed.
     func breakPool(_ error: ClusterFuturesError) {
-        let first = engine.shared.withLock { state -> Bool in
-            guard state.broken == nil else { return false }
-            state.broken = error
-            return true
-        }
+        let first = engine.shared.withLock { $0.phase.breakDown(error) }
         if first { logger.error("the process pool is broken: \(error.message)") }
     }
 

@@ -70,8 +70,8 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     }
 
     /// How many workers there should be now.
-    func wantedWorkers(phase: ProcessPoolEngine.Phase, queueIsEmpty: Bool) -> Int {
-        switch phase {
+    func wantedWorkers(phase: PoolPhase, queueIsEmpty: Bool) -> Int {
+        switch phase.stage {
         case .terminating: return 0
         case .draining where queueIsEmpty: return 0
         case .running where queueIsEmpty && settings.idleTimeout != nil: return 0
@@ -91,13 +91,13 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     /// for the transport (without a limit, unless `waiting` says otherwise) and handles what came.
     /// Returns false once the pool has finished: every worker is gone.
     func step(waiting: Int32? = nil) -> Bool {
-        let (phase, broken) = engine.shared.withLock { ($0.phase, $0.broken) }
-        if let broken {
+        let phase = engine.shared.withLock { $0.phase }
+        if let broken = phase.broken {
             failEverything(broken)
             finish()
             return false
         }
-        if case .terminating(let signal, let caller) = phase {
+        if let (signal, caller) = phase.terminatedBy {
             if !signalledTermination {
                 signalledTermination = true
                 for worker in workers { worker.link.signal(signal) }
@@ -122,7 +122,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         // waiting for work that was gone).
         // (Only a pool that is stopping, or stops idle workers, needs to know; the others skip the
         // lock, which a burst of submits contends for.)
-        let queueIsEmpty = (phase == .running && settings.idleTimeout == nil) ? false
+        let queueIsEmpty = (phase.stage == .running && settings.idleTimeout == nil) ? false
             : requeued.isEmpty && taken.isEmpty && engine.shared.withLock { $0.queue.isEmpty }
         let live = workers.filter { $0.phase != .stopping && $0.phase != .retiring }.count
         let wanted = wantedWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
@@ -137,7 +137,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         stopIdleWorkers(phase: phase, queueIsEmpty: queueIsEmpty)
         engine.tally.running.store(workers.reduce(0) { $0 + $1.tasks.count }, ordering: .relaxed)
         engine.tally.takenBack.store(requeued.count, ordering: .relaxed)
-        if phase != .running && queueIsEmpty && workers.allSatisfy({ $0.tasks.isEmpty }) {
+        if phase.stage != .running && queueIsEmpty && workers.allSatisfy({ $0.tasks.isEmpty }) {
             for worker in workers where worker.phase != .stopping {
                 worker.phase = .stopping
                 worker.link.closeInput()
@@ -173,7 +173,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
             // worker is busy, the next result or hello wakes this thread.
             let canSend = DispatchPolicy.target(among: workers, starting: startingWorkers, now: now) != nil
             let mayHaveWork = engine.shared.withLock { state in
-                if (canSend && !(state.queue.isEmpty && requeued.isEmpty)) || state.broken != nil { return true }
+                if (canSend && !(state.queue.isEmpty && requeued.isEmpty)) || state.phase.broken != nil { return true }
                 state.ioSleeping = true
                 return false
             }

@@ -26,14 +26,6 @@ final class ProcessPoolEngine: @unchecked Sendable {
         var logger: Logger
     }
 
-    enum Phase: Equatable {
-        case running
-        /// Shutting down: queued work still runs, then the workers stop.
-        case draining
-        /// Workers are being signalled; nothing more runs.
-        case terminating(signal: Int32, by: String)
-    }
-
     struct Shared {
         /// The jobs queued: one lane, as the pool has one executor.
         var queue: SubmissionQueue<SubmissionLane>
@@ -41,8 +33,9 @@ final class ProcessPoolEngine: @unchecked Sendable {
         /// Set by shutdown with `cancelFutures` and by terminate: jobs the I/O thread took from the
         /// queue but did not send are cancelled, not put back.
         var cancelUnsent = false
-        var phase = Phase.running
-        var broken: ClusterFuturesError?
+        /// Running, draining (shut down: queued work still runs, then the workers stop) or
+        /// terminating (workers are being signalled; nothing more runs); and broken.
+        var phase = PoolPhase()
         var ioSleeping = false
         var finished = false
         var ioThread: pthread_t?
@@ -126,10 +119,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     /// Queues a job for the next free worker.
     func enqueue(_ job: Job) throws(ClusterFuturesError) {
         let mustWake: Bool = try shared.withLock { (state) throws(ClusterFuturesError) in
-            if let broken = state.broken { throw broken }
-            guard state.phase == .running else {
-                throw ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
-            }
+            if let refusal = state.phase.refusal(stopped: Self.shutDownError) { throw refusal }
             state.queue.append(job, for: state.lane)
             defer { state.ioSleeping = false }
             return state.ioSleeping
@@ -137,12 +127,17 @@ final class ProcessPoolEngine: @unchecked Sendable {
         if mustWake { wake.signal() }
     }
 
-    var isShutdown: Bool { shared.withLock { $0.phase != .running || $0.broken != nil } }
+    /// What a submit after shutdown is told.
+    static var shutDownError: ClusterFuturesError {
+        ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
+    }
+
+    var isShutdown: Bool { shared.withLock { !$0.phase.takesWork } }
 
     /// Stops accepting work; see ``Executor/shutdown(wait:cancelFutures:)``.
     func shutdown(wait: Bool, cancelFutures: Bool) {
         let cancelled: [Job] = shared.withLock { state in
-            if state.phase == .running { state.phase = .draining }
+            state.phase.drain()
             guard cancelFutures else { return [] }
             state.cancelUnsent = true
             return state.queue.removeAll(of: state.lane)
@@ -155,7 +150,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     /// Stops every worker with `signal` now: queued work is cancelled, running work fails.
     func terminate(signal: Int32, by caller: String) {
         let cancelled: [Job] = shared.withLock { state in
-            if case .terminating = state.phase {} else { state.phase = .terminating(signal: signal, by: caller) }
+            state.phase.terminate(signal: signal, by: caller)
             state.cancelUnsent = true
             return state.queue.removeAll(of: state.lane)
         }
