@@ -109,8 +109,12 @@ enum WorkerLoop {
         // Through it the pool takes back tasks sent ahead while this worker runs a long one.
         let claim = taskArena?.taskClaim
         let registry = FunctionRegistry.shared
-        // Functions by the prefix of their task messages, which is the same for every call.
+        // Functions by the prefix of their task messages, which is the same for every call; and the
+        // last one found, which the next task most often names again: comparing its bytes costs a
+        // fraction of hashing them one at a time for the dictionary (3% of a worker's time with
+        // tiny tasks).
         var functions: [ArraySlice<UInt8>: FunctionRegistry.Entry] = [:]
+        var lastFunction: (prefix: [UInt8], entry: FunctionRegistry.Entry)?
         var budget = UInt64.max
         // How long to keep looking for the next task before sleeping; set by the welcome.
         var spin = Duration.zero
@@ -137,7 +141,10 @@ enum WorkerLoop {
                     if let claim, !claim.claim(frame.id) { continue }
                     let task = try TaskMessage(decoding: frame.payload)
                     let reply: [UInt8]
-                    if let entry = functions[task.prefix] {
+                    if let lastFunction, Self.sameBytes(lastFunction.prefix, task.prefix) {
+                        reply = lastFunction.entry.serve(task.request)
+                    } else if let entry = functions[task.prefix] {
+                        lastFunction = (Array(task.prefix), entry)
                         reply = entry.serve(task.request)
                     } else {
                         let (name, mangled) = task.names
@@ -162,6 +169,17 @@ enum WorkerLoop {
                 }
             }
             try flushBlocking(writer, to: output)
+        }
+    }
+
+    /// Whether `a` and `b` hold the same bytes, compared with `memcmp`.
+    private static func sameBytes(_ a: [UInt8], _ b: ArraySlice<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        return a.withUnsafeBytes { a in
+            b.withUnsafeBytes { b in
+                guard let first = a.baseAddress, let second = b.baseAddress else { return true }
+                return memcmp(first, second, a.count) == 0
+            }
         }
     }
 
