@@ -78,6 +78,7 @@ extension MPIDispatcher {
     func makeProgress<Result>(_ body: () -> Result) -> Result? {
         guard let (result, received) = progress.withLockIfAvailable({ _ -> (Result, [Received]) in
             let result = body()
+            countTasks()
             // Handed over, not copied: a round that received nothing (most polls) allocates nothing.
             if received.isEmpty { return (result, []) }
             defer { received = [] }
@@ -91,10 +92,20 @@ extension MPIDispatcher {
                 case .failure(let error, let origin): done.job.fail(error, origin: origin)
                 case .failureInFlight(let error, let origin): done.job.fail(error, origin: origin)
                 }
-                if done.outcome.endsJob { done.client.outstanding.leave() }
+                if done.outcome.endsJob {
+                    done.client.outstanding.leave()
+                    tally.done.add(1, ordering: .relaxed)
+                }
             }
         }
         return result
+    }
+
+    /// Updates the tally's tasks running and taken back, inside `progress`'s lock, after progress
+    /// that may have changed them.
+    func countTasks() {
+        tally.running.store(workers.reduce(0) { $0 + $1.tasks.count }, ordering: .relaxed)
+        tally.takenBack.store(reclaimed.count, ordering: .relaxed)
     }
 
     /// One round of progress, inside `progress`'s lock: results in, sends completed, queued jobs

@@ -193,6 +193,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// How many threads are helping now.
     let helpers = Atomic<Int>(0)
 
+    /// What became of the pool's tasks, for the line a stop signal logs (``reportStop(_:)``).
+    let tally = WorkTally()
+
     /// The dispatcher of a world of `worldSize` ranks reached through `ranks`, with its thread;
     /// or, for tests (`startsThread` false), without one: the test makes the rounds
     /// (``stepForTesting()``), and may give the time (`now`).
@@ -219,7 +222,17 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
             finished.leave()
         }
         thread.name = "ClusterFutures.MPIPoolExecutor"
-        thread.start()
+        StopSignals.start(thread)
+        StopSignals.onStop { [weak self] _, name in self?.reportStop(name) }
+    }
+
+    /// A stop signal (`name`, left to its default action) is ending the program: one line says what
+    /// became of the pool's tasks. The worker ranks end with the job: Hydra passes Ctrl-C on to
+    /// every rank, and ends the job when rank 0 ends by a signal.
+    func reportStop(_ name: String) {
+        guard !stoppedWorkers else { return }
+        let ranks = WorkTally.counted(workers.count, "worker rank")
+        logger.notice("\(tally.stopLine(signal: name, stopping: "stopping the MPI pool's \(ranks)", queued: queued.current))")
     }
 
     /// How many tasks run at once: the worker ranks, or 1 in a world of one process.

@@ -23,6 +23,11 @@ enum WorkerRank {
         // This process is ours: keep freed memory rather than fault in fresh pages for each large
         // message.
         cf_keep_freed_memory()
+        // Ctrl-C reaches every rank (Hydra passes it on); rank 0 decides what becomes of the pool, as
+        // a process pool's parent does for its workers. It says what became of the tasks and ends;
+        // the launcher then ends this rank. A worker that died of it first could have the job
+        // cleaned up before rank 0 had said a word.
+        signal(SIGINT, SIG_IGN)
         do {
             try serve(on: communicator)
             try MPIWorld.leave(communicator)

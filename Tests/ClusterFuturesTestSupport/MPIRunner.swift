@@ -56,10 +56,13 @@ public enum MPIRunner {
     }
 
     /// Runs `mpiexec -n processes PROGRAM scenarios...` (or the program alone when `processes` is
-    /// nil), with `environment` added to this process's, killing it after `timeout` seconds.
+    /// nil), with `environment` added to this process's, killing it after `timeout` seconds. With
+    /// `interrupt`, sends `mpiexec` that signal once its output holds the marker, as a person's
+    /// Ctrl-C in its terminal would (Hydra passes SIGINT on to every rank).
     public static func run(
         _ programName: String = "mpi-test-programs", processes: Int?, _ scenarios: [String],
-        environment: [String: String] = [:], timeout: Double = 30
+        environment: [String: String] = [:], timeout: Double = 30,
+        interrupt: (signal: Int32, afterOutput: String)? = nil
     ) throws -> Outcome {
         let program = self.program(programName)
         guard FileManager.default.isExecutableFile(atPath: program) else {
@@ -74,35 +77,49 @@ public enum MPIRunner {
             executable = program
             arguments = scenarios
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let outputPipe = Pipe()
         let errorPipe = Pipe()
-        process.standardOutput = outputPipe
-        process.standardError = errorPipe
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        // Started with every signal at its default action: the test runner may ignore SIGINT, and
+        // a job started with `Process` would inherit that, and never see a Ctrl-C.
+        let pid = try TestPrograms.spawn(executable, arguments, output: outputPipe.fileHandleForWriting,
+                                         errors: errorPipe.fileHandleForWriting, environment: environment)
+        try? outputPipe.fileHandleForWriting.close()
+        try? errorPipe.fileHandleForWriting.close()
 
         let output = Collector(outputPipe.fileHandleForReading)
         let errors = Collector(errorPipe.fileHandleForReading)
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
-        while process.isRunning {
+        var interrupted = false
+        var status: Int32 = 0
+        func ended() -> Bool {
+            let result = waitpid(pid, &status, WNOHANG)
+            return result == pid || (result == -1 && errno != EINTR)
+        }
+        while !ended() {
+            if let interrupt, !interrupted, output.text(waitingUpTo: 0).contains(interrupt.afterOutput) {
+                interrupted = true
+                // As a person's would, the signal comes while the program waits, not while it
+                // writes the line just read (see StopSignals).
+                usleep(200_000)
+                kill(pid, interrupt.signal)
+            }
             if Date() >= deadline {
                 timedOut = true
-                process.terminate()  // Hydra's mpiexec passes SIGTERM on to every rank.
+                kill(pid, SIGTERM)  // Hydra's mpiexec passes SIGTERM on to every rank.
                 let grace = Date().addingTimeInterval(3)
-                while process.isRunning && Date() < grace { usleep(10_000) }
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                while !ended() && Date() < grace { usleep(10_000) }
+                if kill(pid, 0) == 0 {
+                    kill(pid, SIGKILL)
+                    while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+                }
                 break
             }
             usleep(5_000)
         }
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-        return Outcome(command: ([executable] + arguments).joined(separator: " "), status: status, timedOut: timedOut,
+        let signal = status & 0x7f
+        let exitStatus = signal != 0 ? 128 + signal : (status >> 8) & 0xff
+        return Outcome(command: ([executable] + arguments).joined(separator: " "), status: exitStatus, timedOut: timedOut,
                        output: output.text(waitingUpTo: 5), errors: errors.text(waitingUpTo: 5))
     }
 

@@ -35,10 +35,23 @@ public enum TestPrograms {
     /// Starts `cf-test-scenarios arguments...` in a new process group.
     public static func start(_ arguments: [String]) throws -> Running {
         let pipe = Pipe()
+        let pid = try spawn(scenarios, arguments, output: pipe.fileHandleForWriting)
+        try? pipe.fileHandleForWriting.close()
+        return Running(pid: pid, output: pipe.fileHandleForReading)
+    }
+
+    /// Starts `path arguments...` in a new process group, with every signal at its default action
+    /// and none blocked, its standard output on `output` and its standard error on `errors` (nil:
+    /// this process's). The test runner may ignore SIGINT, and ignored signals are inherited: a
+    /// program started with `Process` would never see the Ctrl-C a test sends it. `environment`
+    /// is added to this process's.
+    public static func spawn(_ path: String, _ arguments: [String], output: FileHandle, errors: FileHandle? = nil,
+                             environment: [String: String] = [:]) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, pipe.fileHandleForWriting.fileDescriptor, 1)
+        posix_spawn_file_actions_adddup2(&actions, output.fileDescriptor, 1)
+        if let errors { posix_spawn_file_actions_adddup2(&actions, errors.fileDescriptor, 2) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -52,14 +65,15 @@ public enum TestPrograms {
         posix_spawnattr_setsigdefault(&attributes, &all)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         posix_spawnattr_setpgroup(&attributes, 0)
-        let path = scenarios
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp: [UnsafeMutablePointer<CChar>?] = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
-        let error = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        try? pipe.fileHandleForWriting.close()
+        let error = posix_spawn(&pid, path, &actions, &attributes, argv, envp)
         guard error == 0 else { throw POSIXError(POSIXErrorCode(rawValue: error) ?? .EIO) }
-        return Running(pid: pid, output: pipe.fileHandleForReading)
+        return pid
     }
 
     /// Waits for a child and returns its raw wait status.

@@ -71,6 +71,7 @@ enum PoolTestPrograms {
         "automatic": automatic,
         "spawn": spawn,
         "exit-running": exitRunning,
+        "interrupt-report": interruptReport,
         "finalize": finalize,
         "finalize-in-pool-callback": { try stopInCallback(.finalize, waiting: false) },
         "finalize-in-waiting-callback": { try stopInCallback(.finalize, waiting: true) },
@@ -358,6 +359,23 @@ enum PoolTestPrograms {
             let pool = try MPIPoolExecutor()
             _ = try pool.submit(SleepThenReturn(milliseconds: 300), 1)
             return "left-running"
+        }
+    }
+
+    /// Three tasks done, one of a minute running, four more submitted; then it waits for the test's
+    /// Ctrl-C (to `mpiexec`, which passes it on to every rank) and prints "not interrupted" only if
+    /// none came. Rank 0's log (standard error) must then say what became of the tasks.
+    static func interruptReport() throws -> String {
+        try attempt("interrupt-report") {
+            let pool = try MPIPoolExecutor()
+            for _ in 0..<3 { _ = try pool.submit(SleepMicroseconds(), 1_000).result() }
+            let running = try pool.submit(SleepMicroseconds(), 60_000_000)
+            let queued = try (0..<4).map { _ in try pool.submit(Square(), 1) }
+            while running.state == .pending { usleep(1_000) }
+            print("ready \(queued.count)")
+            fflush(nil)
+            _ = try? running.result(timeout: .seconds(120))
+            return "not interrupted"
         }
     }
 

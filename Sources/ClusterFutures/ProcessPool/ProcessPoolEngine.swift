@@ -49,17 +49,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     let settings: Settings
     let shared = Mutex(Shared())
     /// What became of the pool's tasks, kept by the I/O thread, for the line a stop signal logs.
-    let tally = Tally()
-
-    /// Counts the I/O thread keeps, read from any thread.
-    final class Tally: Sendable {
-        /// Tasks whose futures were completed (a value, an error, or a failure of the pool's).
-        let done = Atomic<Int>(0)
-        /// Tasks handed to workers and not answered.
-        let running = Atomic<Int>(0)
-        /// Tasks taken back from a busy worker and not sent again: they never started.
-        let takenBack = Atomic<Int>(0)
-    }
+    let tally = WorkTally()
     let wake: WakeSignal
     private let finishedGroup = DispatchGroup()
     /// The I/O loop's run and one turn of it, as closures made where the transport's type is known:
@@ -104,7 +94,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         guard let loop else { return }
         finishedGroup.enter()
         Self.running.add(self)
-        StopSignals.watch()
+        Self.reportsStopSignals
         let thread = Thread { [self] in
             shared.withLock { $0.ioThread = pthread_self() }
             loop.run()
@@ -176,18 +166,16 @@ final class ProcessPoolEngine: @unchecked Sendable {
         }
     }
 
-    private static func counted(_ count: Int, _ noun: String) -> String { "\(count) \(noun)\(count == 1 ? "" : "s")" }
+    /// Registers ``stopEveryPool(signal:)`` with ``StopSignals``, once, when the first pool starts.
+    private static let reportsStopSignals: Void = StopSignals.onStop { _, name in stopEveryPool(signal: name) }
 
-    /// `signal` (SIGINT or SIGTERM, left to its default action) is ending the program: every
-    /// running pool says in one line what became of its tasks, and stops its workers.
-    static func stopEveryPool(signal: Int32) {
-        let name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal \(signal)"
+    /// A stop signal (SIGINT or SIGTERM, left to its default action, named `name`) is ending the
+    /// program: every running pool says in one line what became of its tasks, and stops its workers.
+    static func stopEveryPool(signal name: String) {
         for engine in running.all {
-            let queued = engine.shared.withLock { $0.queue.count } + engine.tally.takenBack.load(ordering: .relaxed)
-            let done = engine.tally.done.load(ordering: .relaxed)
-            let inFlight = engine.tally.running.load(ordering: .relaxed)
-            engine.settings.logger.notice(
-                "\(name): stopping the process pool's \(counted(engine.settings.workers, "worker")); \(counted(done, "task")) done, \(inFlight) running, \(queued) never started")
+            let queued = engine.shared.withLock { $0.queue.count }
+            let workers = WorkTally.counted(engine.settings.workers, "worker")
+            engine.settings.logger.notice("\(engine.tally.stopLine(signal: name, stopping: "stopping the process pool's \(workers)", queued: queued))")
             engine.terminate(signal: SIGKILL, by: name)
         }
     }
