@@ -367,14 +367,7 @@ enum PoolTestPrograms {
     /// none came. Rank 0's log (standard error) must then say what became of the tasks.
     static func interruptReport() throws -> String {
         try attempt("interrupt-report") {
-            let pool = try MPIPoolExecutor()
-            for _ in 0..<3 { _ = try pool.submit(SleepMicroseconds(), 1_000).result() }
-            let running = try pool.submit(SleepMicroseconds(), 60_000_000)
-            let queued = try (0..<4).map { _ in try pool.submit(Square(), 1) }
-            while running.state == .pending { usleep(1_000) }
-            print("ready \(queued.count)")
-            fflush(nil)
-            _ = try? running.result(timeout: .seconds(120))
+            try StopSignalScene.stage(on: try MPIPoolExecutor())
             return "not interrupted"
         }
     }

@@ -90,16 +90,7 @@ case "interrupt-report":
     // Standard error goes where standard output goes. Three tasks done, one running, four more
     // submitted, then it waits for a signal.
     dup2(1, 2)
-    let pool = try LocalProcessPoolExecutor(workers: 1)
-    // Tasks of a millisecond: the pool sends one task ahead of the running one, no more (more only
-    // while tasks are quick), so three of the four stay queued.
-    for _ in 0..<3 { _ = try pool.submit(SleepMicroseconds(), 1_000).result() }
-    let running = try pool.submit(SleepMicroseconds(), 60_000_000)
-    let queued = try (0..<4).map { _ in try pool.submit(Square(), 1) }
-    while running.state == .pending { usleep(1_000) }
-    print("ready \(queued.count)")
-    fflush(nil)
-    _ = try? running.result(timeout: .seconds(120))
+    try StopSignalScene.stage(on: try LocalProcessPoolExecutor(workers: 1))
     print("not interrupted")
 default:
     print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | worker-stderr | exit-pending PATH [return|nowait|exit] | queued-cpu | interrupt-report")
