@@ -78,7 +78,6 @@ extension MPIDispatcher {
     func makeProgress<Result>(_ body: () -> Result) -> Result? {
         guard let (result, received) = progress.withLockIfAvailable({ _ -> (Result, [Received]) in
             let result = body()
-            countTasks()
             // Handed over, not copied: a round that received nothing (most polls) allocates nothing.
             if received.isEmpty { return (result, []) }
             defer { received = [] }
@@ -102,7 +101,7 @@ extension MPIDispatcher {
     }
 
     /// Updates the tally's tasks running and taken back, inside `progress`'s lock, after progress
-    /// that may have changed them.
+    /// that changed them: a round with activity, or a send from a submitting thread.
     func countTasks() {
         tally.running.store(workers.reduce(0) { $0 + $1.tasks.count }, ordering: .relaxed)
         tally.takenBack.store(reclaimed.count, ordering: .relaxed)
@@ -125,6 +124,7 @@ extension MPIDispatcher {
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }
+        if active { countTasks() }
         return active
     }
 

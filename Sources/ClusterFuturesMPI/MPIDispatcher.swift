@@ -223,7 +223,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         }
         thread.name = "ClusterFutures.MPIPoolExecutor"
         StopSignals.start(thread)
-        StopSignals.onStop { [weak self] _, name in self?.reportStop(name) }
+        StopSignals.onStop { [weak self] signal in self?.reportStop(signal) }
     }
 
     /// A stop signal (`name`, left to its default action) is ending the program: one line says what
@@ -279,7 +279,9 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         let dispatched = workers.isEmpty ? nil : makeProgress { () -> Bool in
             guard !stoppedWorkers else { return false }
             do {
-                return try dispatch(onDispatcherThread: false)
+                let sent = try dispatch(onDispatcherThread: false)
+                if sent { countTasks() }
+                return sent
             } catch {
                 breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
                 return false

@@ -41,7 +41,8 @@ public enum TestPrograms {
     }
 
     /// Starts `path arguments...` in a new process group, with every signal at its default action
-    /// and none blocked, its standard output on `output` and its standard error on `errors` (nil:
+    /// and none blocked, its standard input on `/dev/null` (`mpiexec` would pass the test runner's
+    /// on to rank 0), its standard output on `output` and its standard error on `errors` (nil:
     /// this process's). The test runner may ignore SIGINT, and ignored signals are inherited: a
     /// program started with `Process` would never see the Ctrl-C a test sends it. `environment`
     /// is added to this process's.
@@ -50,6 +51,7 @@ public enum TestPrograms {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, output.fileDescriptor, 1)
         if let errors { posix_spawn_file_actions_adddup2(&actions, errors.fileDescriptor, 2) }
         var attributes = posix_spawnattr_t()

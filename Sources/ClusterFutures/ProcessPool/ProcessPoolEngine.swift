@@ -167,7 +167,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     }
 
     /// Registers ``stopEveryPool(signal:)`` with ``StopSignals``, once, when the first pool starts.
-    private static let reportsStopSignals: Void = StopSignals.onStop { _, name in stopEveryPool(signal: name) }
+    private static let reportsStopSignals: Void = StopSignals.onStop { stopEveryPool(signal: $0) }
 
     /// A stop signal (SIGINT or SIGTERM, left to its default action, named `name`) is ending the
     /// program: every running pool says in one line what became of its tasks, and stops its workers.

@@ -30,15 +30,16 @@ public protocol DispatchCandidate: AnyObject {
 ///   (one task ahead, more while its tasks finish quickly) and, while its window is at its initial
 ///   size, the task it runs now started less than ``PipelineWindow/quickTask`` ago: a worker busy
 ///   with a long task is sent nothing more.
-/// - Tasks already sent ahead of a task that runs past ``reclaimAfter`` are taken back as soon as
-///   another worker is idle, and go to it.
+/// - Tasks already sent ahead of a task that runs past the worker's
+///   ``DispatchCandidate/reclaimAfter`` are taken back as soon as another worker is idle, and go
+///   to it.
 ///
 /// "Running" keeps meaning handed to a worker: a task sent ahead is running.
 @_spi(ExecutorImplementation)
 public enum DispatchPolicy {
-    /// A worker whose current task has run this long, while another worker is idle, has the tasks
-    /// sent ahead to it taken back (``TaskClaim``), for the idle one; unless its pool takes back
-    /// sooner (``DispatchCandidate/reclaimAfter``).
+    /// The usual ``DispatchCandidate/reclaimAfter``: a worker whose current task has run this long,
+    /// while another worker is idle, has the tasks sent ahead to it taken back (``TaskClaim``), for
+    /// the idle one. A pool whose take-back costs nothing gives its workers less.
     public static let reclaimAfter: Duration = .milliseconds(2)
 
     /// Whether any of `workers` takes tasks and has none: then tasks sent ahead to a busy worker
@@ -50,8 +51,8 @@ public enum DispatchPolicy {
     }
 
     /// Whether the tasks sent ahead to `worker` should be taken back now, given that another worker
-    /// is idle: it has some, the task it runs started at least ``reclaimAfter`` ago, and no failed
-    /// attempt asks to wait (``DispatchCandidate/nextReclaimAttempt``).
+    /// is idle: it has some, the task it runs started at least its ``DispatchCandidate/reclaimAfter``
+    /// ago, and no failed attempt asks to wait (``DispatchCandidate/nextReclaimAttempt``).
     @inlinable
     public static func shouldReclaim(from worker: some DispatchCandidate, now: ContinuousClock.Instant) -> Bool {
         reclaimDeadline(for: worker).map { now >= $0 } ?? false

@@ -24,8 +24,8 @@ import Musl
 /// Shared by the executors that run work elsewhere; `@_spi(ExecutorImplementation)`.
 @_spi(ExecutorImplementation)
 public enum StopSignals {
-    /// What a pool does when a stop signal comes: `signal`, and its name (`"SIGINT"`).
-    public typealias Reporter = @Sendable (_ signal: Int32, _ name: String) -> Void
+    /// What a pool does when a stop signal comes, given the signal's name (`"SIGINT"`).
+    public typealias Reporter = @Sendable (_ signal: String) -> Void
 
     private static let reporters = Mutex<[Reporter]>([])
 
@@ -57,8 +57,8 @@ public enum StopSignals {
                 try SystemCalls.read(read, into: buffer)
             }
             if count == 1 {
-                let signal = Int32(byte)
-                for reporter in reporters.withLock({ $0 }) { reporter(signal, name(of: signal)) }
+                let signal = name(of: Int32(byte))
+                for reporter in reporters.withLock({ $0 }) { reporter(signal) }
             }
             // The handler, waiting in the interrupted thread, now ends the process.
             try? doneWrite.close()

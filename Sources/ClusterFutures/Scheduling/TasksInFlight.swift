@@ -101,7 +101,7 @@ public final class TasksInFlight<Task> {
 
     /// An attempt to take back what was sent ahead found the worker between tasks (it had not yet
     /// claimed the task it was sent, or had just moved on): the next attempt waits
-    /// ``DispatchPolicy/reclaimAfter`` from `time`.
+    /// ``reclaimAfter`` from `time`.
     public func takeBackFailed(at time: ContinuousClock.Instant) {
         nextReclaimAttempt = time + reclaimAfter
     }
