@@ -27,6 +27,10 @@ static inline void *cmpich_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *cmpich_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline int cmpich_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int cmpich_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline MPI_Info cmpich_info_null(void) { return MPI_INFO_NULL; }
+
+// Split types.
+static inline int cmpich_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 
 // Thread levels.
 static inline int cmpich_thread_single(void) { return MPI_THREAD_SINGLE; }

@@ -42,15 +42,21 @@ enum MPIWorld {
     /// Sets up MPI for the pool if it is not yet, and returns rank 0's view. In any other rank it
     /// serves tasks and exits instead of returning.
     ///
+    /// Every rank binds itself to a CPU here, or not, as ``WorkerBinding`` decides.
+    ///
     /// - Throws: `ClusterFuturesError` with code `brokenExecutor` when MPI cannot start, or
-    ///   was started by the program with less than `MPI_THREAD_MULTIPLE`, or has been finalized.
+    ///   was started by the program with less than `MPI_THREAD_MULTIPLE`, or has been finalized,
+    ///   or `CLUSTERFUTURES_BIND_WORKERS` has a value other than `auto` or `none`.
     static func setUp() throws(ClusterFuturesError) -> Master {
         let (master, communicator): (Master?, Communicator?) = try box.state.withLock { (state) throws(ClusterFuturesError) in
             if let master = state.master { return (master, nil) }
             if let error = state.setUpError { throw error }
             do {
+                // Read before any collective call, which every rank must make or none.
+                let binding = try WorkerBinding.fromEnvironment()
                 try MPI.initialize(threadLevel: .multiple)
                 let communicator = try Communicator.world.duplicate()
+                if communicator.size > 1 { try binding.apply(on: communicator) }
                 guard communicator.rank == 0 else { return (nil, communicator) }
                 let master = Master(communicator: communicator, size: communicator.size)
                 state.master = master
@@ -60,7 +66,8 @@ enum MPIWorld {
                 MPI.beforeFinalize { MPIWorld.stopPool() }
                 return (master, nil)
             } catch {
-                let failure = ClusterFuturesError(.brokenExecutor, "MPI could not be set up for the pool: \(error)")
+                let reason = (error as? ClusterFuturesError)?.message ?? "\(error)"
+                let failure = ClusterFuturesError(.brokenExecutor, "MPI could not be set up for the pool: \(reason)")
                 state.setUpError = failure
                 throw failure
             }

@@ -59,6 +59,30 @@ public struct Communicator: Sendable, Hashable {
         return try Communicator(created: new)
     }
 
+    /// How ``split(type:key:)`` groups processes.
+    public enum SplitType: Sendable, Hashable {
+        /// The processes that can share memory with each other: in practice, one communicator per
+        /// host (`MPI_COMM_TYPE_SHARED`).
+        case sharedMemory
+    }
+
+    /// Splits the communicator into one new communicator per group of `type`, such as one per host
+    /// (`MPI_Comm_split_type`, mpi4py's `Split_type`).
+    ///
+    /// Collective: every process calls it, with the same `type`. Within each group processes are
+    /// ranked by `key`, then by their rank here.
+    public func split(type: SplitType, key: Int) throws -> Communicator {
+        let splitType: Int32
+        switch type {
+        case .sharedMemory: splitType = cmpich_comm_type_shared()
+        }
+        var new: MPI_Comm = cmpich_comm_null()
+        try mpiCall("MPI_Comm_split_type") {
+            MPI_Comm_split_type(handle, splitType, Int32(clamping: key), cmpich_info_null(), &new)
+        }
+        return try Communicator(created: new)
+    }
+
     /// A new communicator with the same processes and a separate message space (`MPI_Comm_dup`).
     ///
     /// Collective. Messages on the copy never match receives on the original, which is how a
@@ -74,7 +98,8 @@ public struct Communicator: Sendable, Hashable {
         try mpiCall("MPI_Barrier") { MPI_Barrier(handle) }
     }
 
-    /// Frees a communicator made by ``split(color:key:)`` or ``duplicate()`` (`MPI_Comm_free`).
+    /// Frees a communicator made by ``split(color:key:)``, ``split(type:key:)`` or ``duplicate()``
+    /// (`MPI_Comm_free`).
     ///
     /// Collective. Copies of this value become invalid; never free ``world`` or
     /// ``selfCommunicator``.

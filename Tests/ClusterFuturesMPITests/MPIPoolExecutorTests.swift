@@ -37,6 +37,32 @@ struct MPIPoolExecutorTests {
         #expect(details["results"] == "world=\(processes) workers=\(processes - 1) ranks=\(ranks)")
     }
 
+    @Test("worker ranks are bound one per CPU when the host has a CPU for each, and left alone otherwise or when told",
+          arguments: [3, 4])
+    func workersAreBound(processes: Int) throws {
+        // What this machine offers, as the ranks will see it.
+        let usable = AllowedCPUs.numbers(in: AllowedCPUs.ofThisProcess)
+        let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let workers = processes - 1
+        let unbound = AllowedCPUs.ofThisProcess
+        let bindsHere = usable.count >= workers && usable.count >= online
+        let expected = (1...workers).map { rank in
+            "\(rank)=\(bindsHere ? String(usable[usable.count - workers + rank - 1]) : unbound)"
+        }.joined(separator: " ")
+        #expect(try expectSuccess(processes, "binding")["binding"] == expected)
+        let asked = try expectSuccess(processes, "binding", environment: ["CLUSTERFUTURES_BIND_WORKERS": "none"])
+        #expect(asked["binding"] == (1...workers).map { "\($0)=\(unbound)" }.joined(separator: " "))
+    }
+
+    @Test("a CLUSTERFUTURES_BIND_WORKERS that is neither auto nor none ends the job non-zero, saying so, without hanging")
+    func badBindingSetting() throws {
+        let outcome = try MPIRunner.run(Self.program, processes: 2, ["results"],
+                                        environment: ["CLUSTERFUTURES_BIND_WORKERS": "sometimes"], timeout: 60)
+        #expect(!outcome.timedOut, "\(outcome)")
+        #expect(outcome.status != 0, "\(outcome)")
+        #expect((outcome.output + outcome.errors).contains("CLUSTERFUTURES_BIND_WORKERS must be auto or none, not 'sometimes'"), "\(outcome)")
+    }
+
     @Test("a world of one runs tasks on rank 0: mpiexec -n 1, and no mpiexec at all", arguments: [1, nil] as [Int?])
     func worldOfOne(processes: Int?) throws {
         let details = try expectSuccess(processes, "results", "errors", "map", "shutdown", "initializer")

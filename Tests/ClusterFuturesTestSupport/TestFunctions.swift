@@ -1,4 +1,5 @@
 import ClusterFutures
+import Foundation
 import Dispatch
 import Synchronization
 
@@ -203,6 +204,34 @@ public struct NestedSquare: RemoteFunction {
     }
 }
 
+/// Sleeps `x` milliseconds (so that each worker takes one of a round), then returns the CPUs the
+/// worker may run on, from `Cpus_allowed_list` in `/proc/self/status` (`0-1`, `2`, `0,2-3`).
+public struct AllowedCPUs: RemoteFunction {
+    public init() {}
+    public func callAsFunction(_ x: Int) -> String {
+        usleepMilliseconds(x)
+        return AllowedCPUs.ofThisProcess
+    }
+
+    /// The calling process's `Cpus_allowed_list`, or "?" where there is none.
+    public static var ofThisProcess: String {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return "?" }
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        return line.map { $0.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces) } ?? "?"
+    }
+
+    /// The CPU numbers in a list such as `0-1,4`, lowest first; empty for one it cannot read.
+    public static func numbers(in list: String) -> [Int] {
+        var numbers: [Int] = []
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-").compactMap { Int($0) }
+            guard let first = bounds.first, let last = bounds.last, first <= last else { return [] }
+            numbers += Array(first...last)
+        }
+        return numbers
+    }
+}
+
 public enum TestFunctions {
     /// Every function above but ``NeverRegistered``.
     public static let all: [any RemoteFunction.Type] = [
@@ -210,7 +239,7 @@ public enum TestFunctions {
         SleepThenReturn.self, PassFragile.self, NestedSquare.self,
         WorkerPID.self, Crash.self, SquareOrCrash.self, CorruptChannel.self, SetWorkerTag.self,
         ReadWorkerTag.self, BusyFor.self, Summarize.self, SpawnBackgroundSleeper.self, FatalErrorSaying.self,
-        WriteStderrThenExit.self, SleepMicroseconds.self, AppendLine.self,
+        WriteStderrThenExit.self, SleepMicroseconds.self, AppendLine.self, AllowedCPUs.self,
     ]
 
     /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).

@@ -62,6 +62,7 @@ enum PoolTestPrograms {
 
     static let scenarios: [String: @Sendable () throws -> String] = [
         "results": results,
+        "binding": binding,
         "errors": errors,
         "map": map,
         "several": several,
@@ -116,6 +117,25 @@ enum PoolTestPrograms {
     }
 
     /// Results come back right, from every worker rank, for small and large messages and batches.
+    /// The CPUs each worker rank may run on, by rank: `1=0 2=1` (bound one each) or `1=0-1 2=0-1`.
+    static func binding() throws -> String {
+        try attempt("binding") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            var allowed: [Int: String] = [:]
+            // Each round gives every worker a task of 100 ms; rounds go on until each has answered.
+            for _ in 0..<10 where allowed.count < pool.numWorkers {
+                let futures = try (0..<(2 * pool.numWorkers)).map { _ in try pool.submit(AllowedCPUs(), 100) }
+                for future in futures {
+                    let cpus = try future.result(timeout: .seconds(20))
+                    if let rank = future.origin?.rank { allowed[rank] = cpus }
+                }
+            }
+            try check(allowed.count == pool.numWorkers, "only ranks \(allowed.keys.sorted()) answered")
+            return allowed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+
     static func results() throws -> String {
         try attempt("results") {
             let pool = try MPIPoolExecutor()

@@ -367,6 +367,14 @@ func splitting(_ world: Communicator) throws {
     try expect(names == members.reversed(), "members \(names)")
     try half.barrier()
 
+    // One communicator per host: every rank of this job runs on this machine, ranked by key.
+    let host = try world.split(type: .sharedMemory, key: -rank)
+    try expect(host.size == size, "host size \(host.size) of \(size)")
+    try expect(host.rank == size - 1 - rank, "host rank \(host.rank)")
+    let processors = try host.allGather(MPI.processorName)
+    try expect(Set(processors) == [MPI.processorName], "hosts \(processors)")
+    try host.free()
+
     // A duplicate has its own message space.
     let copy = try world.duplicate()
     try expect(copy.size == size && copy.rank == rank && copy != world, "duplicate \(copy)")

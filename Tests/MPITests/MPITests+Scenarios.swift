@@ -76,7 +76,7 @@ struct MPIScenarioTests {
         try expectSuccess(processes, "sendrecv")
     }
 
-    @Test("split and duplicate", arguments: [1, 2, 4])
+    @Test("split by color and by host, and duplicate", arguments: [1, 2, 4])
     func split(processes: Int) throws {
         try expectSuccess(processes, "split")
     }

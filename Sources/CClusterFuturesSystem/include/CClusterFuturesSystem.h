@@ -64,6 +64,15 @@ size_t cf_build_id(uint8_t *buffer, size_t capacity);
 /// The number of CPUs this process may run on (its affinity mask).
 int cf_affinity_cpu_count(void);
 
+/// Writes the numbers of the CPUs the calling thread may run on (its affinity mask), lowest
+/// first, into `cpus`, at most `capacity` of them; returns how many, or -1 when the mask cannot be
+/// read.
+int cf_affinity_cpus(int *cpus, int capacity);
+
+/// Binds the calling thread, and the threads it starts from now on, to CPU `cpu`. Returns 0 or an
+/// errno value.
+int cf_bind_thread_to_cpu(int cpu);
+
 /// Starts a detached thread that ends the process with `_exit(exit_code)` as soon as the write end
 /// of the pipe whose read end is `fd` is closed everywhere, which is what happens when the parent
 /// process dies, however it dies. Returns 0 or an errno value.
