@@ -26,11 +26,10 @@ import Testing
     /// Fewer than half the results: with the 350 ms cancel, a prompt stop delivers about 7.
     static let farFewer = 20
 
-    /// Shuts `pool` down once its running tasks finish, cancelling what is still queued. Not plain
-    /// `shutdown()`: with a cancelled future left in its queue and no task in flight, the pool's I/O
-    /// thread drops the future and then sleeps without seeing that its work is over, and
-    /// `shutdown(wait: true)` never returns (a pool bug, not this suite's subject); cancelling at
-    /// shutdown empties the queue first.
+    /// Shuts `pool` down once its running tasks finish, cancelling what is still queued, so that a
+    /// test does not wait for the rest of its 2 s of work. (A plain `shutdown()` after a cancelled
+    /// future once never returned; the contract scenario `shutdown-after-cancelling-a-queued-future`
+    /// covers that on every executor.)
     private func finish(_ pool: LocalProcessPoolExecutor) {
         pool.shutdown(wait: true, cancelFutures: true)
     }
@@ -81,7 +80,11 @@ import Testing
         #expect(run.receivedAfterCancel <= 1, "\(run.receivedAfterCancel) results arrived after the cancel")
         #expect(states.count == 40)
         #expect(!states.contains(.pending), "no chunk is left pending: \(states)")
-        #expect(states.count { $0 == .cancelled } >= 40 - Self.farFewer - 2, "the chunks not started were cancelled: \(states)")
+        // Not started means not handed to the worker, whose window holds 2: every other chunk that
+        // had not finished is cancelled. (How many finished depends on when the cancel lands; on a
+        // loaded machine, with other suites running, 31 had.)
+        #expect(states.count { $0 == .running } <= 2, "only the worker's window was running: \(states)")
+        #expect(states.contains(.cancelled), "the chunks not started were cancelled: \(states)")
         finish(pool)
         // The pool ran only what it had started: every chunk not cancelled then finished, none more.
         let cancelled = states.count { $0 == .cancelled }
