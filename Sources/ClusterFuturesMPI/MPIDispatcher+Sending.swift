@@ -73,10 +73,10 @@ extension MPIDispatcher {
     func sendTask(
         _ function: ObjectIdentifier, prefix: [UInt8], request: [UInt8], buffers: [WireBuffer], to worker: WorkerSlot
     ) throws -> UInt64 {
-        let number = try functionNumber(for: function)
-        if number >= worker.defined.count || !worker.defined[number] {
+        let number = try functionNumbers.number(for: function)
+        if !worker.defined.contains(number) {
             try ranks.send(FunctionDefinition(number: number, taskPrefix: prefix), to: worker.rank, tag: PoolTag.define)
-            worker.defined.set(true, at: number, growingWith: false)
+            worker.defined.insert(number)
         }
         try ranks.sendBuffers(buffers, to: worker.rank) { try self.send($0, tag: PoolTag.bufferData, to: worker) }
         try request.withUnsafeBytes { try send($0, tag: PoolTag.taskBase + number, to: worker) }
@@ -93,25 +93,6 @@ extension MPIDispatcher {
         } else {
             pendingSends.append(try ranks.startSend(bytes: bytes, to: worker.rank, tag: tag))
         }
-    }
-
-    /// The number by which workers know `function`, assigned on first use.
-    func functionNumber(for function: ObjectIdentifier) throws(ClusterFuturesError) -> Int {
-        // Calls usually come in runs of one function: remember the last one, and hash only when
-        // the function changes.
-        if let last = lastFunctionNumber, last.function == function { return last.number }
-        let number: Int
-        if let known = functionNumbers[function] {
-            number = known
-        } else {
-            number = functionNumbers.count
-            guard number < PoolTag.maxFunctions else {
-                throw ClusterFuturesError(.invalidArgument, "an MPI pool can run at most \(PoolTag.maxFunctions) different functions")
-            }
-            functionNumbers[function] = number
-        }
-        lastFunctionNumber = (function, number)
-        return number
     }
 
     /// Drops the large sends that have completed; returns whether any did.

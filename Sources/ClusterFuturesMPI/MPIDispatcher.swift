@@ -18,7 +18,7 @@ import Synchronization
 /// A thread waiting for a future of the pool helps: while it spins it runs rounds of the same
 /// loop (``help()``), so a quick task's request and reply need no hand-off between threads.
 // @unchecked Sendable: `shared` is a Mutex; the mutable progress state (the worker slots,
-// `functionNumbers`, `lastFunctionNumber`, `pendingSends`, `received`, `locallyInitialized`) is
+// `functionNumbers`, `pendingSends`, `received`, `locallyInitialized`) is
 // touched only inside `progress`'s lock, by the dispatcher thread or a helping waiter; `backoff`
 // only on the dispatcher thread; the rest is immutable.
 final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
@@ -85,8 +85,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var saidHello = false
         @exclusivity(unchecked) var origin: TaskOrigin
         let tasks = TasksInFlight<Sent>(windowLimit: MPIDispatcher.windowLimit, reclaimable: true)
-        /// By function number: whether its definition was sent (an array: looked at on every send).
-        @exclusivity(unchecked) var defined: [Bool] = []
+        /// The functions whose definition it was sent.
+        @exclusivity(unchecked) var defined = FunctionsDefined()
         @exclusivity(unchecked) var initializedClients = Set<Int>()
         /// The out-of-band buffers of its next result, received just before it.
         @exclusivity(unchecked) var buffers: [WireBuffer] = []
@@ -137,9 +137,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     let workers: [WorkerSlot]
 
     // Progress state, only inside `progress`'s lock (see WorkerSlot for @exclusivity).
-    @exclusivity(unchecked) var functionNumbers: [ObjectIdentifier: Int] = [:]
-    /// The function last looked up in `functionNumbers`, and its number.
-    @exclusivity(unchecked) var lastFunctionNumber: (function: ObjectIdentifier, number: Int)?
+    /// Every function's number, as the workers know it.
+    @exclusivity(unchecked) var functionNumbers = FunctionNumbers()
     @exclusivity(unchecked) var pendingSends: [any PendingSend] = []
     /// Results received (or, in a world of one, computed) in this round, and jobs the pool failed,
     /// completed once the lock is released (``makeProgress(_:)``): their done-callbacks may call

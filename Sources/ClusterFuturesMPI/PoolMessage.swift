@@ -26,8 +26,8 @@ package enum PoolTag {
     /// nothing else, so that the request is sent from and received into its own buffer.
     package static let taskBase = 16
 
-    /// The largest function number a tag can carry (every MPI allows tags up to 32767).
-    package static let maxFunctions = 32767 - taskBase
+    // Function numbers stay below `FunctionNumbers.limit`, so `taskBase + n` stays within the tags
+    // every MPI allows (up to 32767).
 }
 
 /// The version of the MPI pool's messages, said in each rank's ``WorkerHello``.
@@ -77,18 +77,6 @@ extension Communicator {
                 try receive(intoBytes: raw, from: .rank(source), tag: .value(PoolTag.bufferData))
             }
         }
-    }
-}
-
-/// A function's number for one pool, and the task prefix that names it.
-package struct FunctionDefinition: Codable, Equatable {
-    package var number: Int
-    package var taskPrefix: [UInt8]
-
-    /// Function `number` runs the tasks whose prefix is `taskPrefix`.
-    package init(number: Int, taskPrefix: [UInt8]) {
-        self.number = number
-        self.taskPrefix = taskPrefix
     }
 }
 

@@ -44,8 +44,8 @@ enum WorkerRank {
         // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
         cf_install_crash_reporter()
         let whereAmI = "rank \(communicator.rank) (pid \(getpid()), host \(MPI.processorName))"
-        /// By function number (an array: looked up for every task).
-        var functions: [DefinedFunction?] = []
+        /// What rank 0 defined, with the line a crash in each writes.
+        var functions = DefinedFunctions<UnsafeMutablePointer<CChar>?>()
         /// The out-of-band buffers of the next task.
         var buffers: [WireBuffer] = []
         var backoff = IdleBackoff(spin: spin, maxSleep: maxSleep)
@@ -68,17 +68,11 @@ enum WorkerRank {
                 guard let definition = try? WireDecoder().decode(FunctionDefinition.self, from: bytes) else {
                     throw ClusterFuturesError(.protocolViolation, "rank 0 sent a malformed function definition")
                 }
-                guard (0..<PoolTag.maxFunctions).contains(definition.number) else {
-                    throw ClusterFuturesError(.protocolViolation, "rank 0 defined function number \(definition.number), out of range")
-                }
-                let name = FunctionRegistry.functionName(inTaskPrefix: definition.taskPrefix)
-                functions.set(DefinedFunction(
-                    entry: registry.resolve(taskPrefix: definition.taskPrefix),
-                    taskPrefix: definition.taskPrefix,
+                try functions.define(definition, registry: registry) { name in
                     // Kept for the life of the process: the signal handler may read it at any time.
-                    crashMessage: strdup("ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
-                                         + "MPI cannot replace a rank, so the launcher ends the job")),
-                    at: definition.number, growingWith: nil)
+                    strdup("ClusterFutures: MPI worker \(whereAmI) died while running \(name); "
+                           + "MPI cannot replace a rank, so the launcher ends the job")
+                }
             case PoolTag.reclaim:
                 try watcher.answer(bytes)
             case let tag where tag >= PoolTag.taskBase:
@@ -91,8 +85,8 @@ enum WorkerRank {
                 }
                 let number = tag - PoolTag.taskBase
                 let reply: Payload
-                if number < functions.count, let function = functions[number] {
-                    cf_set_crash_message(function.crashMessage)
+                if let function = functions[number] {
+                    cf_set_crash_message(function.extra)
                     watcher.taskStarted(sequence)
                     if let entry = function.entry {
                         reply = entry.serve(bytes[...], buffers: buffers, outOfBandMinimum: BufferList.minimumBytes)
@@ -103,9 +97,7 @@ enum WorkerRank {
                     watcher.taskEnded()
                     cf_set_crash_message(nil)
                 } else {
-                    reply = Payload(bytes: FunctionRegistry.failureReply(ClusterFuturesError(.protocolViolation,
-                        "rank \(communicator.rank) on \(MPI.processorName) was sent a task for function number \(number), "
-                        + "which rank 0 never defined")))
+                    reply = Payload(bytes: DefinedFunctions<Void>.undefinedReply(number))
                 }
                 buffers = []
                 try MPIRanks(communicator: communicator).sendBuffers(reply.buffers, to: 0)
@@ -116,12 +108,4 @@ enum WorkerRank {
             backoff.reset()
         }
     }
-}
-
-/// A function rank 0 defined for this worker: how to run it (nil when this build lacks it), its
-/// task prefix, and what a crash while it runs writes.
-private struct DefinedFunction {
-    let entry: FunctionRegistry.Entry?
-    let taskPrefix: [UInt8]
-    let crashMessage: UnsafeMutablePointer<CChar>?
 }

@@ -96,9 +96,13 @@ package final class InMemoryTransport: WorkerTransport {
                 if let claim, !claim.claim(next.id) { return (next.id, false) }
                 frame = next
             }
-            let task = try TaskMessage(decoding: frame.payload)
-            let reply = FunctionRegistry.shared.serve(taskPrefix: Array(task.prefix), request: task.request)
-            outbox.append(Frame(kind: .result, id: frame.id, payload: reply))
+            // The functions the pool defined so far, as the worker loop keeps them.
+            var functions = DefinedFunctions<Void>()
+            for definition in received where definition.kind == .define {
+                try functions.define(NumberedTask.definition(in: definition.payload), registry: .shared) { _ in () }
+            }
+            let (number, request) = try NumberedTask.task(in: frame.payload)
+            outbox.append(Frame(kind: .result, id: frame.id, payload: functions.serve(number, request: request, registry: .shared)))
             return (frame.id, true)
         }
 

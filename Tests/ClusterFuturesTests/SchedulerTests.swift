@@ -251,6 +251,35 @@ struct SchedulerTests {
         #expect(busy.isDone)
     }
 
+    @Test func eachWorkerIsToldAFunctionOnceBeforeItsFirstTaskOfItAndAReplacementAgain() throws {
+        let pool = try Harness(workers: 1)
+        func kinds(_ worker: InMemoryTransport.Worker) -> [FrameKind] {
+            worker.received.map(\.kind).filter { $0 == .define || $0 == .task }
+        }
+        pool.welcome(0)
+        _ = try pool.submit(2)
+        _ = try pool.submitSleep(0)
+        pool.step()
+        #expect(kinds(pool.workers[0]) == [.define, .task, .define, .task])
+        let numbers = try pool.workers[0].received.filter { $0.kind == .define }.map { try NumberedTask.definition(in: $0.payload).number }
+        #expect(numbers == [0, 1])
+        try pool.workers[0].runNextTask()
+        pool.step()
+        let again = try pool.submit(3)
+        pool.step()
+        #expect(kinds(pool.workers[0]) == [.define, .task, .define, .task, .task], "no second definition")
+        // It dies in the sleep; the square sent ahead goes to its replacement, which is told anew.
+        pool.workers[0].die(by: SIGKILL)
+        pool.step()
+        pool.welcome(1)
+        _ = try pool.submitSleep(0)
+        pool.step()
+        #expect(kinds(pool.workers[1]) == [.define, .task, .define, .task], "\(kinds(pool.workers[1]))")
+        try pool.workers[1].runNextTask()
+        pool.step()
+        #expect(try again.result(timeout: .zero) == 9)
+    }
+
     @Test func aWorkerRetiredForACorruptAnswerFailsOnlyItsTask() throws {
         let pool = try Harness(workers: 1)
         pool.welcome(0)

@@ -15,7 +15,7 @@ package enum FrameKind: UInt8 {
     case ready = 3
     /// Worker → pool: the initializer failed; the payload says why.
     case initializerFailed = 4
-    /// Pool → worker: a call to run (``TaskMessage``).
+    /// Pool → worker: a call to run: its function's number and the encoded request (``NumberedTask``).
     case task = 5
     /// Worker → pool: the encoded ``CallReply`` to the task with the frame's id.
     case result = 6
@@ -23,13 +23,16 @@ package enum FrameKind: UInt8 {
     case retiring = 7
     /// Pool → worker: exit now.
     case stop = 8
+    /// Pool → worker, before its first task of a function: the function's number and task prefix
+    /// (``FunctionDefinition``, see ``NumberedTask``).
+    case define = 9
 }
 
 /// One frame.
 package struct Frame {
     static let headerSize = 24
     /// The version of this protocol, sent in ``FrameKind/hello``.
-    package static let protocolVersion: UInt32 = 3
+    package static let protocolVersion: UInt32 = 4
     /// The flag that says a frame's payload is in the shared arena, not after the header.
     static let inArenaFlag: UInt8 = 1
 
@@ -282,8 +285,47 @@ final class FrameWriter {
     }
 }
 
-/// A call as it travels to a worker in a ``FrameKind/task`` frame: a prefix naming the function (its
-/// registered and mangled names, length-prefixed), then the encoded ``CallRequest``.
+/// The payloads of the frames that name functions by number (``FunctionNumbers``): a
+/// ``FrameKind/define`` frame carries the number and the task prefix, a ``FrameKind/task`` frame
+/// the number and then the encoded ``CallRequest``, each number as 8 bytes, little-endian.
+package enum NumberedTask {
+    /// The payload of a ``FrameKind/define`` frame.
+    static func payload(defining definition: FunctionDefinition) -> [UInt8] {
+        var writer = ByteWriter(reservingCapacity: 8 + definition.taskPrefix.count)
+        writer.append(UInt64(definition.number))
+        writer.bytes += definition.taskPrefix
+        return writer.bytes
+    }
+
+    /// The definition a ``FrameKind/define`` frame carries.
+    package static func definition(in payload: [UInt8]) throws(ClusterFuturesError) -> FunctionDefinition {
+        var reader = ByteReader(payload)
+        let number = try reader.readUInt64()
+        guard number < UInt64(FunctionNumbers.limit) else {
+            throw ClusterFuturesError(.protocolViolation, "the pool defined function number \(number), out of range")
+        }
+        return FunctionDefinition(number: Int(number), taskPrefix: Array(reader.readRemaining()))
+    }
+
+    /// The first segment of a ``FrameKind/task`` frame of function `number`.
+    static func segment(number: Int) -> [UInt8] {
+        var writer = ByteWriter(reservingCapacity: 8)
+        writer.append(UInt64(number))
+        return writer.bytes
+    }
+
+    /// The function number and the request a ``FrameKind/task`` frame carries; the request is not
+    /// copied.
+    package static func task(in payload: [UInt8]) throws(ClusterFuturesError) -> (number: Int, request: ArraySlice<UInt8>) {
+        var reader = ByteReader(payload)
+        let number = try reader.readUInt64()
+        return (Int(clamping: number), reader.readRemaining())
+    }
+}
+
+/// A call with the prefix that names its function (its registered and mangled names,
+/// length-prefixed), then the encoded ``CallRequest``: a function's ``Job/taskPrefix``, and the
+/// initializer a ``FrameKind/welcome`` frame carries.
 package struct TaskMessage {
     /// The prefix naming the function, the same for every call to it.
     package var prefix: ArraySlice<UInt8>

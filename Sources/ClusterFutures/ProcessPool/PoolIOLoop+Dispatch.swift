@@ -19,7 +19,13 @@ extension PoolIOLoop {
         let starting = startingWorkers
         while let worker = DispatchPolicy.target(among: workers, starting: starting, now: now) {
             guard let job = nextRunnableJob() else { return }
-            send(job, to: worker)
+            do {
+                try send(job, to: worker)
+            } catch {
+                // Its function could not be numbered: it fails alone, and the pool goes on.
+                job.fail(error, origin: nil)
+                engine.tally.done.add(1, ordering: .relaxed)
+            }
         }
     }
 
@@ -91,12 +97,21 @@ extension PoolIOLoop {
         }
     }
 
-    func send(_ job: Job, to worker: Worker) {
+    /// Sends `job` to `worker` under the next task id, after its function's definition when the
+    /// worker has not had it.
+    func send(_ job: Job, to worker: Worker) throws(ClusterFuturesError) {
+        let number = try functionNumbers.number(for: job.functionType)
+        while number >= numberSegments.count { numberSegments.append(NumberedTask.segment(number: numberSegments.count)) }
+        if !worker.defined.contains(number) {
+            let definition = FunctionDefinition(number: number, taskPrefix: job.taskPrefix)
+            worker.link.enqueue(.define, id: 0, segments: [NumberedTask.payload(defining: definition)])
+            worker.defined.insert(number)
+        }
         let id = nextTaskID
         nextTaskID += 1
         worker.tasks.sent(job, id: id, at: now())
         worker.tasksSent += 1
-        worker.link.enqueue(.task, id: id, segments: [job.taskPrefix, job.request])
+        worker.link.enqueue(.task, id: id, segments: [numberSegments[number], job.request])
     }
 
     func flushWrites() {

@@ -35,6 +35,10 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
     var taken = Deque<Job>()
     var nextWorkerIndex = 0
     var nextTaskID: UInt64 = 1
+    /// Every function's number, as the workers know it.
+    var functionNumbers = FunctionNumbers()
+    /// The first segment of a task frame, by function number: made once per function.
+    var numberSegments: [[UInt8]] = []
     var signalledTermination = false
     var lastActivity: ContinuousClock.Instant
     /// The time: the clock's, or a test's.

@@ -24,6 +24,8 @@ final class PoolWorker<Link: WorkerLink>: TrackedWorker {
 
     /// Tasks sent to this worker in its life.
     var tasksSent = 0
+    /// The functions whose definition it was sent.
+    var defined = FunctionsDefined()
     /// When it last finished a task or started, for the idle timeout.
     var idleSince: ContinuousClock.Instant
     /// Why the pool retired it, when the pool did: overrides the exit status in the error.

@@ -109,12 +109,8 @@ enum WorkerLoop {
         // Through it the pool takes back tasks sent ahead while this worker runs a long one.
         let claim = taskArena?.taskClaim
         let registry = FunctionRegistry.shared
-        // Functions by the prefix of their task messages, which is the same for every call; and the
-        // last one found, which the next task most often names again: comparing its bytes costs a
-        // fraction of hashing them one at a time for the dictionary (3% of a worker's time with
-        // tiny tasks).
-        var functions: [ArraySlice<UInt8>: FunctionRegistry.Entry] = [:]
-        var lastFunction: (prefix: [UInt8], entry: FunctionRegistry.Entry)?
+        // What the pool defined, by number: each task names its function by index.
+        var functions = DefinedFunctions<Void>()
         var budget = UInt64.max
         // How long to keep looking for the next task before sleeping; set by the welcome.
         var spin = Duration.zero
@@ -136,22 +132,13 @@ enum WorkerLoop {
                         return
                     }
                     writer.enqueue(.ready, id: 0, payload: [])
+                case .define:
+                    try functions.define(NumberedTask.definition(in: frame.payload), registry: registry) { _ in () }
                 case .task:
                     // Taken back by the pool (it runs elsewhere): skipped, unanswered.
                     if let claim, !claim.claim(frame.id) { continue }
-                    let task = try TaskMessage(decoding: frame.payload)
-                    let reply: [UInt8]
-                    if let lastFunction, Self.sameBytes(lastFunction.prefix, task.prefix) {
-                        reply = lastFunction.entry.serve(task.request)
-                    } else if let entry = functions[task.prefix] {
-                        lastFunction = (Array(task.prefix), entry)
-                        reply = entry.serve(task.request)
-                    } else {
-                        let (name, mangled) = task.names
-                        if let entry = registry.resolve(functionName: name, mangledName: mangled) { functions[Array(task.prefix)[...]] = entry }
-                        reply = registry.serve(functionName: name, mangledName: mangled, request: task.request)
-                    }
-                    writer.enqueue(.result, id: frame.id, payload: reply)
+                    let (number, request) = try NumberedTask.task(in: frame.payload)
+                    writer.enqueue(.result, id: frame.id, payload: functions.serve(number, request: request, registry: registry))
                     budget -= 1
                     if budget == 0 {
                         writer.enqueue(.retiring, id: 0, payload: [])
@@ -169,17 +156,6 @@ enum WorkerLoop {
                 }
             }
             try flushBlocking(writer, to: output)
-        }
-    }
-
-    /// Whether `a` and `b` hold the same bytes, compared with `memcmp`.
-    private static func sameBytes(_ a: [UInt8], _ b: ArraySlice<UInt8>) -> Bool {
-        guard a.count == b.count else { return false }
-        return a.withUnsafeBytes { a in
-            b.withUnsafeBytes { b in
-                guard let first = a.baseAddress, let second = b.baseAddress else { return true }
-                return memcmp(first, second, a.count) == 0
-            }
         }
     }
 
