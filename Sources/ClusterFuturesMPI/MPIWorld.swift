@@ -56,7 +56,7 @@ enum MPIWorld {
                 let binding = try WorkerBinding.fromEnvironment()
                 try MPI.initialize(threadLevel: .multiple)
                 let communicator = try Communicator.world.duplicate()
-                if communicator.size > 1 { try binding.apply(on: communicator) }
+                if communicator.size > 1 { binding.apply(on: communicator) }
                 guard communicator.rank == 0 else { return (nil, communicator) }
                 let master = Master(communicator: communicator, size: communicator.size)
                 state.master = master

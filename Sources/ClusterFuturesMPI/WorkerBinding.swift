@@ -59,13 +59,20 @@ enum WorkerBinding: Equatable, Sendable {
 
     /// Decides, on every rank of `world` together (it is collective), where this rank runs: a worker
     /// rank is bound to its CPU before it serves, so the threads it starts run there too; rank 0 is
-    /// never bound. Returns the CPU this rank was bound to, if any.
+    /// never bound. Returns the CPU this rank was bound to, if any. Binding only saves time: when
+    /// MPI cannot say which ranks share the host, every rank says so and runs unbound.
     @discardableResult
-    func apply(on world: Communicator) throws -> Int? {
+    func apply(on world: Communicator) -> Int? {
         // Every rank takes part, whatever the setting: the split is collective.
-        let host = try world.split(type: .sharedMemory, key: world.rank)
-        let ranksHere = try host.allGather(world.rank)
-        try host.free()
+        let ranksHere: [Int]
+        do {
+            let host = try world.split(type: .sharedMemory, key: world.rank)
+            ranksHere = try host.allGather(world.rank)
+            try host.free()
+        } catch {
+            cf_write_stderr("ClusterFutures: MPI rank \(world.rank) runs unbound: the ranks on its host could not be found: \(error)\n")
+            return nil
+        }
         let workersHere = ranksHere.filter { $0 != 0 }
         guard world.rank != 0, let index = workersHere.firstIndex(of: world.rank) else { return nil }
         let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
