@@ -56,7 +56,13 @@ struct FunctionNumbersTests {
         #expect(number == 9 && Array(request) == [7, 8])
         #expect(throws: ClusterFuturesError.self) { try NumberedTask.task(in: [1, 2, 3]) }
         #expect(throws: ClusterFuturesError.self) { try NumberedTask.definition(in: [9]) }
-        let tooLarge = NumberedTask.payload(defining: FunctionDefinition(number: FunctionNumbers.limit, taskPrefix: []))
-        #expect(throws: ClusterFuturesError.self) { try NumberedTask.definition(in: tooLarge) }
+        // A number no pool sends, even one past Int's range, is refused where it is defined.
+        var tooLarge = NumberedTask.payload(defining: FunctionDefinition(number: 0, taskPrefix: []))
+        tooLarge.replaceSubrange(0..<8, with: [UInt8](repeating: 0xFF, count: 8))
+        var functions = DefinedFunctions<Void>()
+        let refused = #expect(throws: ClusterFuturesError.self) {
+            try functions.define(NumberedTask.definition(in: tooLarge), registry: .shared) { _ in () }
+        }
+        #expect(refused?.code == .protocolViolation)
     }
 }

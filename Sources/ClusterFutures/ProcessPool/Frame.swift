@@ -297,14 +297,12 @@ package enum NumberedTask {
         return writer.bytes
     }
 
-    /// The definition a ``FrameKind/define`` frame carries.
+    /// The definition a ``FrameKind/define`` frame carries (its number is checked where it is
+    /// defined: ``DefinedFunctions/define(_:registry:extra:)``).
     package static func definition(in payload: [UInt8]) throws(ClusterFuturesError) -> FunctionDefinition {
         var reader = ByteReader(payload)
         let number = try reader.readUInt64()
-        guard number < UInt64(FunctionNumbers.limit) else {
-            throw ClusterFuturesError(.protocolViolation, "the pool defined function number \(number), out of range")
-        }
-        return FunctionDefinition(number: Int(number), taskPrefix: Array(reader.readRemaining()))
+        return FunctionDefinition(number: Int(clamping: number), taskPrefix: Array(reader.readRemaining()))
     }
 
     /// The first segment of a ``FrameKind/task`` frame of function `number`.
