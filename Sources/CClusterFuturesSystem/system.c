@@ -114,13 +114,6 @@ size_t cf_build_id(uint8_t *buffer, size_t capacity) {
     return search.length;
 }
 
-int cf_affinity_cpu_count(void) {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof(set), &set) != 0) return 0;
-    return CPU_COUNT(&set);
-}
-
 int cf_affinity_cpus(int *cpus, int capacity) {
     cpu_set_t set;
     CPU_ZERO(&set);

@@ -75,8 +75,7 @@ enum WorkerBinding: Equatable, Sendable {
         }
         let workersHere = ranksHere.filter { $0 != 0 }
         guard world.rank != 0, let index = workersHere.firstIndex(of: world.rank) else { return nil }
-        let online = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        guard let cpu = cpu(forWorker: index, of: workersHere.count, usable: Self.usableCPUs(), online: online) else {
+        guard let cpu = cpu(forWorker: index, of: workersHere.count, usable: UsableCPUs.affinity, online: UsableCPUs.online) else {
             return nil
         }
         let error = cf_bind_thread_to_cpu(Int32(cpu))
@@ -86,13 +85,5 @@ enum WorkerBinding: Equatable, Sendable {
             return nil
         }
         return cpu
-    }
-
-    /// The CPUs this thread may run on, lowest first.
-    static func usableCPUs() -> [Int] {
-        let capacity = 4096
-        var cpus = [Int32](repeating: 0, count: capacity)
-        let count = cf_affinity_cpus(&cpus, Int32(capacity))
-        return count > 0 ? cpus.prefix(Int(count)).map(Int.init) : []
     }
 }

@@ -61,9 +61,6 @@ int cf_task_revoke(uint64_t *word, uint64_t running, uint64_t through);
 /// the executable has none.
 size_t cf_build_id(uint8_t *buffer, size_t capacity);
 
-/// The number of CPUs this process may run on (its affinity mask).
-int cf_affinity_cpu_count(void);
-
 /// Writes the numbers of the CPUs the calling thread may run on (its affinity mask), lowest
 /// first, into `cpus`, at most `capacity` of them; returns how many, or -1 when the mask cannot be
 /// read.

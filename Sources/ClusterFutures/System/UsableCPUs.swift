@@ -12,11 +12,23 @@ import Musl
 public enum UsableCPUs {
     /// The CPUs this process may use: its affinity mask, limited by a cgroup CPU quota.
     public static var count: Int {
-        var usable = Int(cf_affinity_cpu_count())
-        if usable <= 0 { usable = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
+        var usable = affinity.count
+        if usable == 0 { usable = online }
         if let quota = cgroupQuota { usable = min(usable, quota) }
         return max(usable, 1)
     }
+
+    /// The CPUs the calling thread may run on (its affinity mask), lowest first; empty when the
+    /// mask cannot be read.
+    public static var affinity: [Int] {
+        let capacity = 4096
+        var cpus = [Int32](repeating: 0, count: capacity)
+        let count = cf_affinity_cpus(&cpus, Int32(capacity))
+        return count > 0 ? cpus.prefix(Int(count)).map(Int.init) : []
+    }
+
+    /// The CPUs the host has online.
+    public static var online: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) }
 
     /// The CPU quota of this process's cgroup, rounded up, or nil when there is none.
     static var cgroupQuota: Int? {
