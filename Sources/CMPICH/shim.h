@@ -27,6 +27,7 @@ static inline void *cmpich_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Status *cmpich_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline int cmpich_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
 static inline int cmpich_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline int cmpich_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 static inline MPI_Info cmpich_info_null(void) { return MPI_INFO_NULL; }
 
 // Split types.

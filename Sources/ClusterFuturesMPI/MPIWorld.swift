@@ -60,7 +60,9 @@ enum MPIWorld {
                 guard communicator.rank == 0 else { return (nil, communicator) }
                 let master = Master(communicator: communicator, size: communicator.size)
                 state.master = master
-                atexit { MPIWorld.finishAtExit() }
+                // on_exit, not atexit: a stuck MPI_Finalize must end the process with the status
+                // it was exiting with.
+                on_exit({ status, _ in MPIWorld.finishAtExit(status: status) }, nil)
                 // A program that finalizes MPI itself stops the pool first, or its workers would
                 // wait forever and the dispatcher thread would call into a finalized MPI.
                 MPI.beforeFinalize { MPIWorld.stopPool() }
@@ -91,11 +93,11 @@ enum MPIWorld {
     }
 
     /// At exit on rank 0: stops the pool (unless the program finalized MPI itself, which stopped it
-    /// already) and finalizes MPI, so the job ends with this process's exit status.
-    private static func finishAtExit() {
+    /// already) and finalizes MPI, so the job ends with this process's exit status, `status`.
+    private static func finishAtExit(status: Int32) {
         stopPool()
         do {
-            try MPI.finalize()
+            try MPI.finalize(exitStatus: status)
         } catch {
             MPIPoolExecutor.logger.error("MPI_Finalize failed on rank 0: \(error)")
         }

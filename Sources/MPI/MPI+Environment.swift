@@ -21,8 +21,15 @@ public enum MPI {
     /// Initializes MPI (`MPI_Init_thread`) and returns the thread level it granted.
     ///
     /// Sets `MPI_ERRORS_RETURN` on ``Communicator/world`` and ``Communicator/selfCommunicator``, so
-    /// failing calls throw ``MPIError`` instead of aborting. Calling it again while MPI is running
+    /// failing calls throw ``MPIError`` instead of aborting. Fatal signals stay with Swift: UCX's
+    /// handler, which would print "Caught signal" and a raw backtrace after Swift's message, is
+    /// removed unless `UCX_HANDLE_ERRORS` is set (see ``FatalSignals``). Calling it again while MPI is running
     /// only checks the level. A program started without `mpiexec` becomes a world of one process.
+    ///
+    /// Under Hydra, start-up is bounded: if it has not finished after `CLUSTERFUTURES_STARTUP_TIMEOUT`
+    /// seconds (60 by default; 0 for no bound), usually because a host of the job never started its
+    /// processes, the process exits with status 1, and the first rank on `mpiexec`'s host says which
+    /// hosts of the machinefile do not resolve or do not answer.
     ///
     /// - Throws: ``MPIError`` if MPI was already finalized, if initialization fails, or if the
     ///   granted level is below `threadLevel` (MPI then stays initialized; call ``finalize()``).
@@ -36,7 +43,22 @@ public enum MPI {
         if isInitialized {
             try mpiCall("MPI_Query_thread") { MPI_Query_thread(&provided) }
         } else {
+            let hydra = HydraPMI.fromEnvironment()
+            // A host that never starts its processes leaves everyone else waiting here forever.
+            let startup = hydra == nil ? nil : StartupDiagnosis.timeout().map { timeout in
+                ExitWatchdog(after: timeout, exitStatus: 1) {
+                    if let report = StartupDiagnosis.report(after: timeout) {
+                        _ = Array((report + "\n").utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+                    }
+                    StartupDiagnosis.endTheJob()
+                }
+            }
+            defer { startup?.cancel() }
             try mpiCall("MPI_Init_thread", anyTime: true) { MPI_Init_thread(nil, nil, threadLevel.mpiValue, &provided) }
+            FatalSignals.takeBackFromUCX()
+            let strategy = FinalizeStrategy.choose(libraryVersion: libraryVersion, hydra: hydra,
+                                                   setting: getenv("CLUSTERFUTURES_FINALIZE").map { String(cString: $0) })
+            strategyStorage.withLock { $0 = strategy }
             try mpiCall("MPI_Comm_set_errhandler") { MPI_Comm_set_errhandler(cmpich_comm_world(), cmpich_errors_return()) }
             try mpiCall("MPI_Comm_set_errhandler") { MPI_Comm_set_errhandler(cmpich_comm_self(), cmpich_errors_return()) }
         }
@@ -59,8 +81,21 @@ public enum MPI {
     /// rank 0 of an `MPIPoolExecutor` job, the pool stops first: its worker ranks finish the tasks
     /// they were sent and finalize too; tasks not yet sent are cancelled, and later submits are
     /// refused.
-    /// - Throws: ``MPIError`` if MPI was never initialized, or if finalization fails.
-    public static func finalize() throws {
+    ///
+    /// It never hangs once every rank has called it. All ranks first meet in a barrier on the world
+    /// communicator: from then on every rank's work is done, and what follows is bounded by
+    /// ``finalizeTimeout``; past it, the process ends at once with `exitStatus`, as it would have
+    /// after finalizing. With MPICH 4.0 over UCX started by Hydra, `MPI_Finalize` itself is not
+    /// called: it closes every UCX connection and then waits in Hydra's barrier without serving
+    /// UCX, so a peer still closing its connection to that rank waits forever (over TCP, often:
+    /// openucx/ucx#8738; MPICH 4.1 moved that barrier before the closing). Instead the ranks meet in
+    /// a second barrier and each tells Hydra it has finalized, which is all Hydra needs to end the
+    /// job with the ranks' exit statuses. See ``finalizeStrategy``.
+    ///
+    /// - Parameter exitStatus: The status the process exits with if finalizing does not finish
+    ///   within ``finalizeTimeout``: the status it would have exited with afterwards.
+    /// - Throws: ``MPIError`` if MPI was never initialized, or if the barrier or finalization fails.
+    public static func finalize(exitStatus: Int32 = 0) throws {
         if isFinalized { return }
         let hooks = finalizeHooks.withLock { hooks in
             defer { hooks = [] }
@@ -69,8 +104,72 @@ public enum MPI {
         for stop in hooks { stop() }
         // Whether or not it succeeds, later calls ask MPI again.
         defer { isKnownRunning.store(false, ordering: .releasing) }
-        try mpiCall("MPI_Finalize") { MPI_Finalize() }
+        try mpiCall("MPI_Barrier") { MPI_Barrier(cmpich_comm_world()) }
+        let strategy = finalizeStrategy
+        let watchdog = ExitWatchdog(after: finalizeTimeout, exitStatus: exitStatus) {
+            if case .hydraFinalizeOnly(let connection) = strategy { _ = connection.finalize() }
+        }
+        defer { watchdog.cancel() }
+        switch strategy {
+        case .mpiFinalize:
+            try mpiCall("MPI_Finalize") { MPI_Finalize() }
+        case .hydraFinalizeOnly(let connection):
+            // The first barrier's last messages may still wait in a rank's send queue: a second
+            // one delivers them before anyone leaves.
+            try mpiCall("MPI_Barrier") { MPI_Barrier(cmpich_comm_world()) }
+            finishedWithoutMPIFinalize.store(true, ordering: .releasing)
+            if !connection.finalize() {
+                throw MPIError(errorClass: cmpich_err_other(), function: "MPI_Finalize",
+                               message: "Hydra's process manager did not acknowledge finalize on PMI descriptor \(connection.descriptor)")
+            }
+        }
     }
+
+    /// How ``finalize(exitStatus:)`` ends MPI in this process, decided when MPI is initialized.
+    public enum FinalizeStrategy: Sendable, Equatable {
+        /// `MPI_Finalize`, bounded by ``MPI/finalizeTimeout``.
+        case mpiFinalize
+        /// Two barriers, then the process tells Hydra's process manager it has finalized, without
+        /// `MPI_Finalize`: for MPICH before 4.1 on UCX, whose finalize can hang over TCP.
+        case hydraFinalizeOnly(HydraPMI)
+    }
+
+    /// How this process will finalize: ``FinalizeStrategy/hydraFinalizeOnly(_:)`` under Hydra with
+    /// MPICH before 4.1 on UCX (unless `CLUSTERFUTURES_FINALIZE=mpi`), else
+    /// ``FinalizeStrategy/mpiFinalize``.
+    public static var finalizeStrategy: FinalizeStrategy {
+        strategyStorage.withLock { $0 } ?? .mpiFinalize
+    }
+
+    /// Set by ``initialize(threadLevel:)``.
+    private static let strategyStorage = Mutex<FinalizeStrategy?>(nil)
+
+    /// Whether ``finalize(exitStatus:)`` finished without `MPI_Finalize`: MPI counts as finalized.
+    static let finishedWithoutMPIFinalize = Atomic<Bool>(false)
+
+    /// The MPI library's own description of itself (`MPI_Get_library_version`), such as
+    /// `MPICH Version: 4.0.2` followed by its device and configuration, or an empty string if it
+    /// cannot be read.
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(cmpich_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        guard MPI_Get_library_version(&buffer, &length) == cmpich_success() else { return "" }
+        return String(decoding: buffer.prefix(Int(max(0, length))).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// How long ``finalize(exitStatus:)`` may take once every rank has met in its first barrier,
+    /// before it ends the process: 1 second, or `CLUSTERFUTURES_FINALIZE_TIMEOUT` (seconds, a
+    /// number above 0) when set. Every rank has finished its work by then, so nothing is lost.
+    public static var finalizeTimeout: Duration {
+        get { .nanoseconds(finalizeTimeoutNanoseconds.load(ordering: .relaxed)) }
+        set {
+            let nanoseconds = newValue.components.seconds * 1_000_000_000 + newValue.components.attoseconds / 1_000_000_000
+            finalizeTimeoutNanoseconds.store(max(1, nanoseconds), ordering: .relaxed)
+        }
+    }
+
+    /// Storage behind ``finalizeTimeout``, in nanoseconds.
+    private static let finalizeTimeoutNanoseconds = Atomic<Int64>(ExitWatchdog.defaultTimeoutNanoseconds())
 
     /// Whether MPI was seen initialized and not finalized, and ``finalize()`` has not run since:
     /// spares `mpiCall` asking MPI on every call.
@@ -82,6 +181,7 @@ public enum MPI {
         var finalized: Int32 = 0
         _ = MPI_Initialized(&initialized)
         _ = MPI_Finalized(&finalized)
+        if finishedWithoutMPIFinalize.load(ordering: .acquiring) { finalized = 1 }
         if initialized == 0 || finalized != 0 {
             throw MPIError(
                 errorClass: cmpich_err_other(), function: "\(function)",
@@ -108,6 +208,7 @@ public enum MPI {
 
     /// Whether MPI has been finalized (`MPI_Finalized`).
     public static var isFinalized: Bool {
+        if finishedWithoutMPIFinalize.load(ordering: .acquiring) { return true }
         var flag: Int32 = 0
         _ = MPI_Finalized(&flag)
         return flag != 0

@@ -173,13 +173,16 @@ struct MPIPoolExecutorTests {
         #expect(!(outcome.output + outcome.errors).contains("Caught signal"), "\(outcome)")
     }
 
-    @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging")
+    @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging, with Swift's message and not UCX's backtrace")
     func uncaughtErrorOnRankZero() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)
         #expect(!outcome.timedOut, "hung:\n\(outcome)")
         #expect(outcome.status != 0, "exited 0:\n\(outcome)")
         #expect(outcome.lines.contains("throwing"), "\(outcome)")
         #expect(outcome.errors.contains("UncaughtOnRankZero"), "the error is not reported:\n\(outcome)")
+        // Swift's own message, not UCX's crash handler and its raw backtrace.
+        #expect(outcome.errors.contains("Fatal error") && !outcome.errors.contains("Caught signal")
+                && !outcome.errors.contains("==== backtrace"), "\(outcome)")
     }
 
     @Test("a task that kills its worker rank ends the job non-zero, without hanging, naming the rank and function")
