@@ -25,6 +25,8 @@ let package = Package(
         /// `MPIPoolExecutor` and `Executors.automatic()`: the same program on one machine or under
         /// `mpiexec`. Re-exports ClusterFutures.
         .library(name: "ClusterFuturesMPI", targets: ["ClusterFuturesMPI"]),
+        /// Checks a machinefile before a run: names, ssh, MPI and the program on every host.
+        .executable(name: "cf-doctor", targets: ["CFDoctor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -68,6 +70,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Demo",
+            swiftSettings: strict
+        ),
+        /// The checks behind `cf-doctor`: machinefile and host name rules, ELF build ids, the
+        /// report each host sends back, and running them all concurrently with a time limit.
+        .target(
+            name: "ClusterDoctor",
+            dependencies: ["CClusterFuturesSystem"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CFDoctor",
+            dependencies: [
+                "ClusterDoctor",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strict
         ),
         .target(
@@ -145,6 +162,13 @@ let package = Package(
         .testTarget(
             name: "ClusterFuturesWireTests",
             dependencies: ["ClusterFuturesWire", "ClusterFuturesTestSupport"],
+            swiftSettings: strict
+        ),
+        /// `CClusterFuturesSystem` for the running test binary's own build id, to check the ELF
+        /// parser against; `CFDoctor` so that `cf-doctor` is built beside the test runner.
+        .testTarget(
+            name: "ClusterDoctorTests",
+            dependencies: ["ClusterDoctor", "CFDoctor", "CClusterFuturesSystem", "ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

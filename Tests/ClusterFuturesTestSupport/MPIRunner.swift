@@ -77,6 +77,17 @@ public enum MPIRunner {
             executable = program
             arguments = scenarios
         }
+        return try run(executable: executable, arguments: arguments, environment: environment, timeout: timeout,
+                       interrupt: interrupt)
+    }
+
+    /// Runs `executable arguments...` (`executable` a path), with `environment` added to this
+    /// process's, killing it after `timeout` seconds; `interrupt` as for
+    /// ``run(_:processes:_:environment:timeout:interrupt:)``.
+    public static func run(
+        executable: String, arguments: [String], environment: [String: String] = [:], timeout: Double = 30,
+        interrupt: (signal: Int32, afterOutput: String)? = nil
+    ) throws -> Outcome {
         let outputPipe = Pipe()
         let errorPipe = Pipe()
         // Started with every signal at its default action: the test runner may ignore SIGINT, and

@@ -1,0 +1,171 @@
+import ClusterDoctor
+import ClusterFuturesTestSupport
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `cf-doctor` itself, against a cluster of network-namespace hosts made by
+/// `scripts/virtual-cluster`, with its launcher standing in for ssh.
+@Suite(.serialized) struct VirtualClusterTests {
+    /// A program on `PATH`, or nil.
+    static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        return directories.map { "\($0)/\(name)" }
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// The virtual cluster makes network namespaces, a bridge, veth links and mount namespaces,
+    /// which only root may, with iproute2's `ip` (and util-linux's `unshare`, which the doctor runs
+    /// under to see the cluster's /etc/hosts).
+    static let canMakeClusters = getuid() == 0 && which("ip") != nil && which("unshare") != nil
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/virtual-cluster").path
+
+    /// A scratch folder (a path without spaces, as `virtual-cluster bind` wants).
+    static func scratch() throws -> String {
+        let path = "/tmp/cf-doctor-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    /// `virtual-cluster up`: the cluster's folder. `missing` hosts get no namespace.
+    static func up(_ machinefile: String, missing: [String] = []) throws -> String {
+        let outcome = try MPIRunner.run(executable: script, arguments: ["up", "--owner", String(getpid()), machinefile],
+                                        environment: ["CLUSTERFUTURES_VC_MISSING": missing.joined(separator: " ")], timeout: 120)
+        guard outcome.status == 0, let dir = outcome.lines.last, dir.hasPrefix("/") else {
+            throw ClusterError(description: "virtual-cluster up failed:\n\(outcome)")
+        }
+        return dir
+    }
+
+    struct ClusterError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func down(_ dir: String) {
+        _ = try? MPIRunner.run(executable: script, arguments: ["down", dir], timeout: 60)
+    }
+
+    /// Runs `cf-doctor ARGUMENTS` as the head node of cluster `dir` would: with the cluster's
+    /// hosts in /etc/hosts (bind-mounted in a mount namespace of its own, as `virtual-cluster
+    /// mpiexec` does for mpiexec).
+    static func doctor(_ dir: String, _ arguments: [String]) throws -> (MPIRunner.Outcome, Duration) {
+        let unshare = try #require(which("unshare"))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = try MPIRunner.run(
+            executable: unshare,
+            arguments: ["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && shift && exec \"$@\"", "\(dir)/hosts", "_",
+                        MPIRunner.program("cf-doctor")] + arguments,
+            timeout: 60)
+        return (outcome, clock.now - start)
+    }
+
+    /// A row of the table, split into its cells (columns are two or more spaces apart).
+    static func row(_ host: String, in outcome: MPIRunner.Outcome) -> [String]? {
+        outcome.lines.first { $0.hasPrefix(host + " ") }.map { line in
+            line.components(separatedBy: "  ").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+    }
+
+    static func buildID(of path: String) throws -> String {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        let head = [UInt8](try handle.read(upToCount: HostReport.headBytes) ?? Data())
+        return String(try #require(ELFBuildID.parse(head).bytes).hexString.prefix(12))
+    }
+
+    @Test(.enabled(if: canMakeClusters), .timeLimit(.minutes(1)))
+    func brokenHostsAmongGoodOnes() throws {
+        let scratch = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        // The program the run would start: a copy of cf-doctor, as good an ELF file as any.
+        try FileManager.default.createDirectory(atPath: "\(scratch)/bin", withIntermediateDirectories: true)
+        let program = "\(scratch)/bin/app"
+        try FileManager.default.copyItem(atPath: MPIRunner.program("cf-doctor"), toPath: program)
+        let machinefile = "\(scratch)/machinefile"
+        try """
+            # good hosts
+            host1:2
+            host2:3
+            # broken ones: unreachable, an invalid name, a stale build, one that never answers
+            host3
+            node_1
+            stale:2
+            hung
+
+            """.write(toFile: machinefile, atomically: true, encoding: .utf8)
+
+        let dir = try Self.up(machinefile, missing: ["host3"])
+        defer { Self.down(dir) }
+        // On "stale", the program's path holds another build: this test binary.
+        let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let bind = try MPIRunner.run(executable: Self.script, arguments: ["bind", dir, "stale", me, program], timeout: 30)
+        try #require(bind.status == 0, "\(bind)")
+        // ssh, as far as the doctor knows: the cluster's launcher, except that "hung" never answers.
+        let ssh = "\(scratch)/ssh"
+        try """
+            #!/bin/sh
+            [ "$1" = hung ] && exec sleep 60
+            exec \(dir)/launcher "$@"
+
+            """.write(toFile: ssh, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: ssh)
+
+        let (outcome, elapsed) = try Self.doctor(dir, ["--ssh", ssh, "--timeout", "4", machinefile, program])
+        #expect(outcome.status == 1, "\(outcome)")
+        #expect(!outcome.timedOut)
+        // Every host within its 4 s at once, not one after another.
+        #expect(elapsed < .seconds(8), "\(elapsed)")
+
+        #expect(outcome.lines.first?.hasPrefix("cf-doctor: 6 hosts, 10 slots in \(machinefile); here: MPICH") == true, "\(outcome)")
+        #expect(Self.row("HOST", in: outcome) == ["HOST", "SLOTS", "ADDRESS", "SSH", "MPI", "PROGRAM", "STATUS"])
+        for (host, slots) in [("host1", "2"), ("host2", "3")] {
+            let row = try #require(Self.row(host, in: outcome), "\(outcome)")
+            #expect(row.count == 7 && row[1] == slots && row[2].hasPrefix("10.79.") && row[3] == "ok"
+                        && row[4].hasPrefix("MPICH") && row[5] == "same" && row[6] == "ok", "\(row)")
+        }
+        let host3 = try #require(Self.row("host3", in: outcome))
+        #expect(host3 == ["host3", "1", "-", "unresolved", "-", "-", "FAIL resolve"])
+        let node1 = try #require(Self.row("node_1", in: outcome))
+        #expect(node1.last == "FAIL name" && node1[3] == "ok" && node1[5] == "same", "\(node1)")
+        let stale = try #require(Self.row("stale", in: outcome))
+        #expect(stale[1] == "2" && stale[5] == "other build" && stale.last == "FAIL build", "\(stale)")
+        let hung = try #require(Self.row("hung", in: outcome))
+        #expect(hung[3] == "timeout" && hung.last == "FAIL timeout", "\(hung)")
+
+        let there = try Self.buildID(of: me)
+        let here = try Self.buildID(of: program)
+        let fixes = outcome.lines.filter { !$0.hasPrefix("cf-doctor:") && $0.contains(": ") }
+        #expect(fixes == [
+            "host3: does not resolve here (Name or service not known): add its address to /etc/hosts here (a line \"ADDRESS host3\") or to DNS",
+            "node_1: not a valid host name: an underscore is not allowed in a host name (a hyphen is): rename it, e.g. to node-1: in the machinefile and /etc/hosts, and on the host with hostnamectl set-hostname node-1",
+            "stale: \(program) has build id \(there), here \(here): copy the new build to stale (rsync -a \(program) stale:\(scratch)/bin/)",
+            "hung: did not answer within 4 s: check that hung is up and on this network (ping hung) and that ssh hung true returns at once",
+        ], "\(outcome)")
+        #expect(outcome.lines.last == "4 of 6 hosts have problems.")
+    }
+
+    @Test(.enabled(if: canMakeClusters), .timeLimit(.minutes(1)))
+    func onlyGoodHosts() throws {
+        let scratch = try Self.scratch()
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let machinefile = "\(scratch)/machinefile"
+        try "host1:2\nhost2:3\n".write(toFile: machinefile, atomically: true, encoding: .utf8)
+        let dir = try Self.up(machinefile)
+        defer { Self.down(dir) }
+
+        let (outcome, elapsed) = try Self.doctor(dir, ["--ssh", "\(dir)/launcher", "--timeout", "10", machinefile, MPIRunner.program("cf-doctor")])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(elapsed < .seconds(14))
+        #expect(Self.row("host1", in: outcome)?.last == "ok" && Self.row("host2", in: outcome)?.last == "ok", "\(outcome)")
+        #expect(outcome.lines.last == "All 2 hosts are ready.")
+    }
+}
