@@ -156,7 +156,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesMPITests",
-            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs"],
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
+                           "mpi-test-programs"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -12,21 +12,8 @@ import Musl
 /// `cf-doctor` itself, against a cluster of network-namespace hosts made by
 /// `scripts/virtual-cluster`, with its launcher standing in for ssh.
 @Suite(.serialized) struct VirtualClusterTests {
-    /// A program on `PATH`, or nil.
-    static func which(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
-        return directories.map { "\($0)/\(name)" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// The virtual cluster makes network namespaces, a bridge, veth links and mount namespaces,
-    /// which only root may, with iproute2's `ip` (and util-linux's `unshare`, which the doctor runs
-    /// under to see the cluster's /etc/hosts).
-    static let canMakeClusters = getuid() == 0 && which("ip") != nil && which("unshare") != nil
-
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("scripts/virtual-cluster").path
+    static let canMakeClusters = VirtualCluster.isAvailable
+    static let script = VirtualCluster.script
 
     /// A scratch folder (a path without spaces, as `virtual-cluster bind` wants).
     static func scratch() throws -> String {
@@ -35,36 +22,11 @@ import Musl
         return path
     }
 
-    /// `virtual-cluster up`: the cluster's folder. `missing` hosts get no namespace.
-    static func up(_ machinefile: String, missing: [String] = []) throws -> String {
-        let outcome = try MPIRunner.run(executable: script, arguments: ["up", "--owner", String(getpid()), machinefile],
-                                        environment: ["CLUSTERFUTURES_VC_MISSING": missing.joined(separator: " ")], timeout: 120)
-        guard outcome.status == 0, let dir = outcome.lines.last, dir.hasPrefix("/") else {
-            throw ClusterError(description: "virtual-cluster up failed:\n\(outcome)")
-        }
-        return dir
-    }
-
-    struct ClusterError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    static func down(_ dir: String) {
-        _ = try? MPIRunner.run(executable: script, arguments: ["down", dir], timeout: 60)
-    }
-
-    /// Runs `cf-doctor ARGUMENTS` as the head node of cluster `dir` would: with the cluster's
-    /// hosts in /etc/hosts (bind-mounted in a mount namespace of its own, as `virtual-cluster
-    /// mpiexec` does for mpiexec).
-    static func doctor(_ dir: String, _ arguments: [String]) throws -> (MPIRunner.Outcome, Duration) {
-        let unshare = try #require(which("unshare"))
+    /// Runs `cf-doctor ARGUMENTS` as the head node of `cluster` would, seeing its host names.
+    static func doctor(_ cluster: VirtualCluster, _ arguments: [String]) throws -> (MPIRunner.Outcome, Duration) {
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = try MPIRunner.run(
-            executable: unshare,
-            arguments: ["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && shift && exec \"$@\"", "\(dir)/hosts", "_",
-                        MPIRunner.program("cf-doctor")] + arguments,
-            timeout: 60)
+        let outcome = try cluster.onHeadNode(MPIRunner.program("cf-doctor"), arguments)
         return (outcome, clock.now - start)
     }
 
@@ -103,8 +65,9 @@ import Musl
 
             """.write(toFile: machinefile, atomically: true, encoding: .utf8)
 
-        let dir = try Self.up(machinefile, missing: ["host3"])
-        defer { Self.down(dir) }
+        let cluster = try VirtualCluster.up(machinefile, missing: ["host3"])
+        defer { cluster.down() }
+        let dir = cluster.directory
         // On "stale", the program's path holds another build: this test binary.
         let me = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
         let bind = try MPIRunner.run(executable: Self.script, arguments: ["bind", dir, "stale", me, program], timeout: 30)
@@ -119,7 +82,7 @@ import Musl
             """.write(toFile: ssh, atomically: true, encoding: .utf8)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: ssh)
 
-        let (outcome, elapsed) = try Self.doctor(dir, ["--ssh", ssh, "--timeout", "4", machinefile, program])
+        let (outcome, elapsed) = try Self.doctor(cluster, ["--ssh", ssh, "--timeout", "4", machinefile, program])
         #expect(outcome.status == 1, "\(outcome)")
         #expect(!outcome.timedOut)
         // Every host within its 4 s at once, not one after another.
@@ -159,10 +122,11 @@ import Musl
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let machinefile = "\(scratch)/machinefile"
         try "host1:2\nhost2:3\n".write(toFile: machinefile, atomically: true, encoding: .utf8)
-        let dir = try Self.up(machinefile)
-        defer { Self.down(dir) }
+        let cluster = try VirtualCluster.up(machinefile)
+        defer { cluster.down() }
+        let dir = cluster.directory
 
-        let (outcome, elapsed) = try Self.doctor(dir, ["--ssh", "\(dir)/launcher", "--timeout", "10", machinefile, MPIRunner.program("cf-doctor")])
+        let (outcome, elapsed) = try Self.doctor(cluster, ["--ssh", "\(dir)/launcher", "--timeout", "10", machinefile, MPIRunner.program("cf-doctor")])
         #expect(outcome.status == 0, "\(outcome)")
         #expect(elapsed < .seconds(14))
         #expect(Self.row("host1", in: outcome)?.last == "ok" && Self.row("host2", in: outcome)?.last == "ok", "\(outcome)")

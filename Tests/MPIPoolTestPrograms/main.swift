@@ -62,6 +62,7 @@ enum PoolTestPrograms {
 
     static let scenarios: [String: @Sendable () throws -> String] = [
         "results": results,
+        "spread": spread,
         "binding": binding,
         "errors": errors,
         "map": map,
@@ -133,6 +134,27 @@ enum PoolTestPrograms {
             }
             try check(allowed.count == pool.numWorkers, "only ranks \(allowed.keys.sorted()) answered")
             return allowed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        }
+    }
+
+    /// Tasks of 10 ms and a chunked map of squares, for runs across hosts: prints the results (to
+    /// compare with a run on one host) and how many tasks each host ran.
+    static func spread() throws -> String {
+        try attempt("spread") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            let futures = try (0..<(12 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 10), $0) }
+            var perHost: [String: Int] = [:]
+            var values: [Int] = []
+            for future in futures {
+                values.append(try future.result(timeout: .seconds(30)))
+                perHost[future.origin?.host ?? "?", default: 0] += 1
+            }
+            try check(values == Array(0..<futures.count), "results out of order: \(values)")
+            let squares = try pool.map(Square(), 0..<2000, chunkSize: 7).collect()
+            try check(squares == (0..<2000).map { $0 * $0 }, "squares")
+            let total = squares.reduce(0, &+)
+            return "squares=\(total) hosts=" + perHost.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
         }
     }
 

@@ -367,12 +367,16 @@ func splitting(_ world: Communicator) throws {
     try expect(names == members.reversed(), "members \(names)")
     try half.barrier()
 
-    // One communicator per host: every rank of this job runs on this machine, ranked by key.
+    // One communicator per host: the world's ranks on this host (all of them on one machine),
+    // ranked by key.
+    let everyHost = try world.allGather(MPI.processorName)
+    let neighbours = (0..<size).filter { everyHost[$0] == MPI.processorName }
     let host = try world.split(type: .sharedMemory, key: -rank)
-    try expect(host.size == size, "host size \(host.size) of \(size)")
-    try expect(host.rank == size - 1 - rank, "host rank \(host.rank)")
+    try expect(host.size == neighbours.count, "host size \(host.size), ranks on this host \(neighbours)")
+    try expect(host.rank == neighbours.count - 1 - neighbours.firstIndex(of: rank)!, "host rank \(host.rank)")
     let processors = try host.allGather(MPI.processorName)
     try expect(Set(processors) == [MPI.processorName], "hosts \(processors)")
+    try expect(try host.allGather(rank) == neighbours.reversed(), "host members")
     try host.free()
 
     // A duplicate has its own message space.
@@ -536,6 +540,13 @@ func errors(_ world: Communicator) throws {
     try expect(try world.allReduce(1, op: .sum) == size, "allReduce after errors")
 }
 
+/// Every rank learns every rank's host; rank 0 prints them in rank order (`hosts: a a b b b`).
+func hosts(_ world: Communicator) throws {
+    let names = try world.allGather(MPI.processorName)
+    try expect(names.count == world.size && names[world.rank] == MPI.processorName, "allGather of names \(names)")
+    if world.rank == 0 { report("hosts: \(names.joined(separator: " "))\n", to: 1) }
+}
+
 /// Rank 0 aborts the job while the others wait in a barrier that never completes.
 func aborting(_ world: Communicator) throws {
     if world.rank == 0 {
@@ -562,6 +573,7 @@ let scenarios: [String: (Communicator) throws -> Void] = [
     "huge": huge,
     "errors": errors,
     "threads": threads,
+    "hosts": hosts,
 ]
 
 // MARK: - Main

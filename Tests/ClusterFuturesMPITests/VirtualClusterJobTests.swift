@@ -1,0 +1,97 @@
+import ClusterFuturesTestSupport
+import Foundation
+import Testing
+
+/// Jobs across several hosts, as on a cluster of machines started by `mpiexec -f machinefile`:
+/// network-namespace hosts made by `scripts/virtual-cluster`, each with its own name and address,
+/// reached over TCP on veth links (`tcp: true`) or over shared memory, as UCX finds it otherwise.
+///
+/// Serialized: the hosts share this machine's two cores.
+@Suite("Jobs on a virtual cluster", .serialized,
+       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
+struct VirtualClusterJobTests {
+    /// The articles' uneven machinefile on two hosts, and three hosts; every host has a worker rank
+    /// (Hydra fills each host's slots in order, and rank 0 is the first slot of the first host).
+    static let layouts: [[String]] = [["host1:2", "host2:3"], ["host1:2", "host2:1", "host3:2"]]
+
+    /// The hosts of `machinefile` in order, each once per slot: where Hydra puts ranks 0, 1, ...
+    static func placement(_ machinefile: [String]) -> [String] {
+        machinefile.flatMap { line -> [String] in
+            let fields = line.split(separator: ":")
+            return Array(repeating: String(fields[0]), count: fields.count > 1 ? Int(fields[1]) ?? 1 : 1)
+        }
+    }
+
+    /// The value of `key=VALUE` in a line of space-separated fields.
+    static func field(_ key: String, in line: String) -> String? {
+        line.split(separator: " ").first { $0.hasPrefix(key + "=") }.map { String($0.dropFirst(key.count + 1)) }
+    }
+
+    @Test("the MPI pool spreads tasks over 2 and 3 hosts, each host runs some, and the results equal one host's",
+          arguments: layouts, [true, false])
+    func executorAcrossHosts(machinefile: [String], tcp: Bool) throws {
+        try VirtualCluster.with(machinefile) { cluster in
+            let outcome = try cluster.mpiexec("mpi-pool-test-programs", ["spread"], tcp: tcp, timeout: 120)
+            #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
+            let line = try #require(outcome.lines.first { $0.hasPrefix("ok spread ") }, "\(outcome)")
+
+            let alone = try MPIRunner.run("mpi-pool-test-programs", processes: cluster.slots, ["spread"], timeout: 120)
+            let aloneLine = try #require(alone.lines.first { $0.hasPrefix("ok spread ") }, "\(alone)")
+            #expect(Self.field("squares", in: line) != nil && Self.field("squares", in: line) == Self.field("squares", in: aloneLine),
+                    "\(line) against one host's \(aloneLine)")
+
+            // Each task reports the host that ran it: every host with a worker rank ran some.
+            let counts = (Self.field("hosts", in: line) ?? "").split(separator: ",").reduce(into: [String: Int]()) { counts, entry in
+                let parts = entry.split(separator: ":")
+                if parts.count == 2 { counts[String(parts[0])] = Int(parts[1]) }
+            }
+            let workerHosts = Set(Self.placement(machinefile).dropFirst())
+            #expect(Set(counts.keys) == workerHosts && counts.values.allSatisfy { $0 > 0 }, "\(line)")
+        }
+    }
+
+    @Test("plain MPI programs (point-to-point, collectives, non-blocking, split) run over 2 and 3 hosts",
+          arguments: layouts, [true, false])
+    func plainProgramsAcrossHosts(machinefile: [String], tcp: Bool) throws {
+        let scenarios = ["init", "p2p", "collectives", "typed-collectives", "nonblocking", "sendrecv", "split", "hosts"]
+        try VirtualCluster.with(machinefile) { cluster in
+            let outcome = try cluster.mpiexec("mpi-test-programs", scenarios, tcp: tcp, timeout: 120)
+            #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
+            let size = cluster.slots
+            let lines = Set(outcome.lines)
+            let missing = (0..<size).flatMap { rank in scenarios.map { "rank \(rank)/\(size) ok \($0)" } }.filter { !lines.contains($0) }
+            #expect(missing.isEmpty, "missing \(missing):\n\(outcome)")
+            #expect(lines.contains("hosts: " + Self.placement(machinefile).joined(separator: " ")), "\(outcome)")
+        }
+    }
+
+    @Test("20 jobs in a row over TCP each exit 0 with their output, none hangs at exit")
+    func consecutiveJobsOverTCP() throws {
+        try VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+            for job in 1...20 {
+                let outcome = try cluster.mpiexec("mpi-test-programs", ["init", "collectives", "hosts"], tcp: true, timeout: 60)
+                #expect(outcome.status == 0 && !outcome.timedOut, "job \(job):\n\(outcome)")
+                #expect(outcome.lines.filter { $0.hasSuffix(" ok collectives") }.count == 5, "job \(job):\n\(outcome)")
+                if outcome.status != 0 { break }
+            }
+        }
+    }
+
+    @Test("a host in the machinefile that cannot be reached fails start-up within the bound, naming the host",
+          .timeLimit(.minutes(2)))
+    func unreachableHost() throws {
+        try VirtualCluster.with(["host1:2", "host2:2", "host3:1"], missing: ["host3"]) { cluster in
+            let clock = ContinuousClock()
+            let start = clock.now
+            let outcome = try cluster.mpiexec("mpi-pool-test-programs", ["results"], tcp: true,
+                                              environment: ["CLUSTERFUTURES_STARTUP_TIMEOUT": "3"], timeout: 60)
+            let elapsed = clock.now - start
+            #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+            #expect(outcome.errors.contains("ClusterFutures: MPI did not start within 3 s")
+                    && outcome.errors.contains("host3 does not resolve to an address")
+                    && outcome.errors.contains("cf-doctor"), "\(outcome)")
+            // The bound plus a few seconds to print and end: not mpiexec's wait forever.
+            #expect(elapsed < .seconds(15), "took \(elapsed)")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A cluster of network-namespace hosts on this machine, made by `scripts/virtual-cluster` from a
+/// machinefile, for tests that run jobs across several hosts as Hydra would over ssh.
+///
+/// Use ``with(_:missing:_:)``: the cluster is removed when the body returns or throws. A cluster
+/// left by a killed test run is removed by the next run's `up` (its owner, this process, is gone).
+public struct VirtualCluster: Sendable {
+    /// The cluster's folder: `machinefile`, `launcher` (ssh's stand-in), `hosts`.
+    public let directory: String
+    /// The machinefile's lines, as given.
+    public let machinefile: [String]
+
+    /// A program on `PATH` (or in the system folders), or nil.
+    public static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// Whether clusters can be made here: network namespaces, a bridge, veth links and mount
+    /// namespaces need root, iproute2's `ip` and util-linux's `unshare`. CI runs as root.
+    public static let isAvailable = getuid() == 0 && which("ip") != nil && which("unshare") != nil
+
+    /// `scripts/virtual-cluster` in this checkout.
+    public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("scripts/virtual-cluster").path
+
+    /// A failure to make or use a cluster.
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Makes a cluster from `machinefile` (lines such as `host1:2`), with no namespace for the
+    /// `missing` hosts (hosts that cannot be reached), runs `body` with it and removes it.
+    public static func with<T>(_ machinefile: [String], missing: [String] = [],
+                               _ body: (VirtualCluster) throws -> T) throws -> T {
+        let file = FileManager.default.temporaryDirectory
+            .appendingPathComponent("cf-machinefile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+        try (machinefile.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        let cluster = try up(file, missing: missing, lines: machinefile)
+        defer { cluster.down() }
+        return try body(cluster)
+    }
+
+    /// `virtual-cluster up` on the machinefile at `path`, owned by this process.
+    public static func up(_ path: String, missing: [String] = [], lines: [String]? = nil) throws -> VirtualCluster {
+        let outcome = try MPIRunner.run(executable: script, arguments: ["up", "--owner", String(getpid()), path],
+                                        environment: ["CLUSTERFUTURES_VC_MISSING": missing.joined(separator: " ")], timeout: 120)
+        guard outcome.status == 0, let directory = outcome.lines.last, directory.hasPrefix("/") else {
+            throw Failure(description: "virtual-cluster up failed:\n\(outcome)")
+        }
+        let given = lines ?? ((try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [])
+        return VirtualCluster(directory: directory, machinefile: given)
+    }
+
+    /// Removes the cluster: its namespaces, links and folder, and every process still in them.
+    public func down() {
+        _ = try? MPIRunner.run(executable: Self.script, arguments: ["down", directory], timeout: 60)
+    }
+
+    /// The number of slots in the machinefile (a host without `:N` has one).
+    public var slots: Int {
+        machinefile.reduce(0) { total, line in
+            let fields = line.split(separator: "#").first?.split(separator: ":") ?? []
+            guard let host = fields.first, !host.trimmingCharacters(in: .whitespaces).isEmpty else { return total }
+            return total + (fields.count > 1 ? Int(fields[1].trimmingCharacters(in: .whitespaces)) ?? 1 : 1)
+        }
+    }
+
+    /// Runs `mpiexec -n processes PROGRAM arguments` across the cluster (every slot by default),
+    /// with UCX over TCP on the hosts' links when `tcp`, else over shared memory as UCX finds it.
+    /// `programName` is a program beside the test runner, or an absolute path.
+    public func mpiexec(_ programName: String, processes: Int? = nil, _ arguments: [String], tcp: Bool,
+                        environment: [String: String] = [:], timeout: Double = 60,
+                        interrupt: (signal: Int32, afterOutput: String)? = nil) throws -> MPIRunner.Outcome {
+        let program = programName.hasPrefix("/") ? programName : MPIRunner.program(programName)
+        return try MPIRunner.run(
+            executable: Self.script,
+            arguments: ["mpiexec", directory] + (tcp ? ["--tcp"] : []) + ["-n", String(processes ?? slots), program] + arguments,
+            environment: environment, timeout: timeout, interrupt: interrupt)
+    }
+
+    /// Runs a command on the head node, that is this machine, seeing the cluster's host names (the
+    /// cluster's hosts file over /etc/hosts, in a mount namespace of its own).
+    public func onHeadNode(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> MPIRunner.Outcome {
+        guard let unshare = Self.which("unshare") else { throw Failure(description: "unshare is missing") }
+        return try MPIRunner.run(
+            executable: unshare,
+            arguments: ["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && shift && exec \"$@\"", "\(directory)/hosts", "_", executable]
+                + arguments,
+            timeout: timeout)
+    }
+
+    /// The process ids of the processes named `name` running on `host`.
+    public func processes(named name: String, on host: String) -> [pid_t] {
+        guard let slot = try? String(contentsOfFile: "\(directory)/slot", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+              let ip = Self.which("ip") else { return [] }
+        let outcome = try? MPIRunner.run(executable: ip, arguments: ["netns", "pids", "cfvc\(slot)-\(host)"], timeout: 10)
+        return (outcome?.lines ?? []).compactMap { pid_t($0) }.filter { pid in
+            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) == name
+        }
+    }
+}
