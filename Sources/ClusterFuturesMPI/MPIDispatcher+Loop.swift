@@ -121,6 +121,7 @@ extension MPIDispatcher {
             active = try dispatch(onDispatcherThread: onDispatcherThread) || active
             // After dispatching: a rank still idle has nothing queued for it.
             active = try reclaimSentAhead() || active
+            if onDispatcherThread { endTheJobIfAWorkerIsLost() }
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }

@@ -19,6 +19,7 @@ extension MPIDispatcher {
             count += 1
             guard source >= 1, source < worldSize else { continue }
             let worker = workers[source - 1]
+            if tag != PoolTag.result { worker.lastHeard = now() }
             switch tag {
             case PoolTag.hello:
                 welcome(worker, bytes)
@@ -30,8 +31,12 @@ extension MPIDispatcher {
                 }
             case PoolTag.reclaimed:
                 reclaimAnswered(by: worker, bytes)
+            case PoolTag.alive:
+                break
             case PoolTag.result:
-                guard let (entry, took) = worker.tasks.answered(at: now()) else {
+                let time = now()
+                worker.lastHeard = time
+                guard let (entry, took) = worker.tasks.answered(at: time) else {
                     breakPool(ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent a result for no task"))
                     continue
                 }

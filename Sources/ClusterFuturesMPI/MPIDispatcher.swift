@@ -96,12 +96,14 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// unless it has answered every task it was sent (then the request takes back nothing, and
         /// what it is sent now comes after the tasks the request named).
         @exclusivity(unchecked) var reclaimPending = false
+        /// When its last message arrived.
+        @exclusivity(unchecked) var lastHeard: ContinuousClock.Instant?
 
         var acceptsTasks: Bool { hello != nil && (!reclaimPending || tasks.isEmpty) }
 
-        init(rank: Int) {
+        init(rank: Int, host: String = "?") {
             self.rank = rank
-            self.origin = TaskOrigin(executor: "mpi", host: "?", pid: 0, worker: rank - 1, rank: rank)
+            self.origin = TaskOrigin(executor: "mpi", host: host, pid: 0, worker: rank - 1, rank: rank)
         }
     }
 
@@ -115,6 +117,17 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// that double up to 2 ms, and in a long wait up to a fiftieth of it, at most 20 ms (a submit
     /// ends a sleep at once).
     static let spin: Duration = .microseconds(100)
+    /// A worker rank with tasks that has sent nothing for this long (no result, and no
+    /// ``PoolTag/alive``, which a rank sends every second while a task runs) is lost: killed,
+    /// frozen, or on a host that went down or was cut off. `CLUSTERFUTURES_LOSS_TIMEOUT` seconds,
+    /// else 10.
+    static let lossTimeout: Duration = {
+        if let text = ProcessInfo.processInfo.environment["CLUSTERFUTURES_LOSS_TIMEOUT"], let seconds = Double(text),
+           seconds > 0, seconds < 1e6 {
+            return .milliseconds(Int64(seconds * 1000))
+        }
+        return .seconds(10)
+    }()
     static let maxSleep: Duration = .milliseconds(2)
 
     /// The worker ranks: MPI, or memory in tests.
@@ -182,6 +195,11 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     var stoppedWorkers: Bool { workersStopped.load(ordering: .acquiring) }
     /// Only on the dispatcher thread.
     @exclusivity(unchecked) var backoff = IdleBackoff(spin: MPIDispatcher.spin, maxSleep: MPIDispatcher.maxSleep)
+    /// When the dispatcher was made: a worker rank that has not said hello ``lossTimeout`` later
+    /// is lost.
+    let startedAt: ContinuousClock.Instant
+    /// Only on the dispatcher thread: when it last looked for lost workers.
+    @exclusivity(unchecked) var lastLossCheck: ContinuousClock.Instant?
     let localOrigin: TaskOrigin
 
     /// Whether the last task took less than ``helpWorthwhile``: only then does a thread waiting
@@ -198,7 +216,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// The dispatcher of a world of `worldSize` ranks reached through `ranks`, with its thread;
     /// or, for tests (`startsThread` false), without one: the test makes the rounds
     /// (``stepForTesting()``), and may give the time (`now`).
-    init(ranks: any RankTransport, worldSize: Int, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
+    init(ranks: any RankTransport, worldSize: Int, hosts: [String] = [],
+         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now },
          startsThread: Bool = true) throws(ClusterFuturesError) {
         self.ranks = ranks
         self.now = now
@@ -207,7 +226,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         self.queued = state.queue.counted
         self.shared = Mutex(state)
         self.wake = try WakeSignal()
-        self.workers = worldSize > 1 ? (1..<worldSize).map(WorkerSlot.init(rank:)) : []
+        self.workers = worldSize > 1 ? (1..<worldSize).map { WorkerSlot(rank: $0, host: $0 < hosts.count ? hosts[$0] : "?") } : []
+        self.startedAt = now()
         self.awaitingHello = max(0, worldSize - 1)
         self.localOrigin = .currentProcess(executor: "mpi", rank: 0)
         // Every large task and result passes through rank 0: as on the workers, keep freed memory

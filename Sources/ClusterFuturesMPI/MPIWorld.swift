@@ -22,6 +22,9 @@ enum MPIWorld {
         let communicator: Communicator
         /// The world's size: 1 means no workers.
         let size: Int
+        /// Each rank's host (`MPI_Get_processor_name`), by rank: to name a rank that is lost before
+        /// it says hello.
+        let hosts: [String]
     }
 
     private struct State {
@@ -57,8 +60,9 @@ enum MPIWorld {
                 try MPI.initialize(threadLevel: .multiple)
                 let communicator = try Communicator.world.duplicate()
                 if communicator.size > 1 { binding.apply(on: communicator) }
+                let hosts = try communicator.allGather(MPI.processorName)
                 guard communicator.rank == 0 else { return (nil, communicator) }
-                let master = Master(communicator: communicator, size: communicator.size)
+                let master = Master(communicator: communicator, size: communicator.size, hosts: hosts)
                 state.master = master
                 // on_exit, not atexit: a stuck MPI_Finalize must end the process with the status
                 // it was exiting with.
@@ -86,7 +90,8 @@ enum MPIWorld {
                 throw ClusterFuturesError(.executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")
             }
             if let dispatcher = state.dispatcher { return dispatcher }
-            let dispatcher = try MPIDispatcher(ranks: MPIRanks(communicator: master.communicator), worldSize: master.size)
+            let dispatcher = try MPIDispatcher(ranks: MPIRanks(communicator: master.communicator), worldSize: master.size,
+                                               hosts: master.hosts)
             state.dispatcher = dispatcher
             return dispatcher
         }

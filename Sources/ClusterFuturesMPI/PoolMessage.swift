@@ -22,6 +22,10 @@ package enum PoolTag {
     package static let reclaim = 7
     /// Worker → rank 0: a ``ReclaimReply``, whether they were taken back.
     package static let reclaimed = 8
+    /// Worker → rank 0, empty, every ``ReclaimWatcher/aliveInterval`` while a task runs: the rank
+    /// is alive. Rank 0 takes a worker that sends nothing for ``MPIDispatcher/lossTimeout`` while
+    /// it has tasks for lost.
+    package static let alive = 9
     /// Rank 0 → worker: `taskBase + n` carries an encoded request for function number n, with
     /// nothing else, so that the request is sent from and received into its own buffer.
     package static let taskBase = 16
@@ -32,7 +36,7 @@ package enum PoolTag {
 
 /// The version of the MPI pool's messages, said in each rank's ``WorkerHello``.
 package enum PoolProtocol {
-    package static let version = 2
+    package static let version = 3
 }
 
 /// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of

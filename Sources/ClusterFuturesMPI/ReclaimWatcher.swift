@@ -37,6 +37,8 @@ final class ReclaimWatcher: Sendable {
     static let interval: Duration = .milliseconds(2)
     static let longestInterval: Duration = .milliseconds(16)
     static let idleInterval: Duration = .milliseconds(10)
+    /// How often it tells rank 0 the rank is alive (``PoolTag/alive``) while one task runs.
+    static let aliveInterval: Duration = .seconds(1)
 
     init(communicator: Communicator) {
         self.communicator = communicator
@@ -61,6 +63,8 @@ final class ReclaimWatcher: Sendable {
         var seen: UInt64 = 0
         /// When the task seen on the last look was first seen running on two looks.
         var longSince: ContinuousClock.Instant?
+        /// When it last told rank 0 the rank is alive.
+        var saidAlive = ContinuousClock.now
         while !stopping.load(ordering: .relaxed) {
             let task = running.load(ordering: .relaxed)
             if task != 0 && task == seen {
@@ -74,6 +78,15 @@ final class ReclaimWatcher: Sendable {
                 }
                 let since = longSince ?? .now
                 longSince = since
+                if ContinuousClock.now - max(since, saidAlive) >= Self.aliveInterval {
+                    saidAlive = .now
+                    do {
+                        try communicator.send(bytes: [], to: 0, tag: PoolTag.alive)
+                    } catch {
+                        cf_write_stderr("ClusterFutures MPI worker rank \(communicator.rank): telling rank 0 it is alive failed: \(error)\n")
+                        return
+                    }
+                }
                 sleep(max(Self.interval, min(Self.longestInterval, (ContinuousClock.now - since) / 50)))
             } else {
                 longSince = nil

@@ -1,6 +1,11 @@
 import ClusterFuturesTestSupport
 import Foundation
+import Synchronization
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Jobs across several hosts, as on a cluster of machines started by `mpiexec -f machinefile`:
 /// network-namespace hosts made by `scripts/virtual-cluster`, each with its own name and address,
@@ -92,6 +97,55 @@ struct VirtualClusterJobTests {
                     && outcome.errors.contains("cf-doctor"), "\(outcome)")
             // The bound plus a few seconds to print and end: not mpiexec's wait forever.
             #expect(elapsed < .seconds(15), "took \(elapsed)")
+        }
+    }
+}
+
+/// Losing a worker rank or a whole host in the middle of a job, on a virtual cluster over TCP.
+@Suite("Losses on a virtual cluster", .serialized,
+       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
+struct VirtualClusterLossTests {
+    /// How a host or rank is lost.
+    enum Loss: String, CaseIterable, CustomTestStringConvertible {
+        /// One worker rank on host2 stops (SIGSTOP): alive to the kernel, silent to MPI.
+        case rankStopped
+        /// Every process on host2 stops, Hydra's proxy included: a host that froze.
+        case hostFrozen
+        /// host2's link goes down: a host that lost its network, or its power.
+        case hostCutOff
+
+        var testDescription: String { rawValue }
+    }
+
+    @Test("a worker rank or a whole host lost mid-run ends the job non-zero within seconds, rank 0 naming rank, host and task",
+          .timeLimit(.minutes(2)), arguments: Loss.allCases)
+    func lostMidRun(_ loss: Loss) throws {
+        try VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+            let clock = ContinuousClock()
+            let lostAt = Mutex<ContinuousClock.Instant?>(nil)
+            let outcome = try cluster.mpiexec(
+                "mpi-pool-test-programs", ["long-tasks"], tcp: true, environment: ["CLUSTERFUTURES_LOSS_TIMEOUT": "3"], timeout: 60,
+                whenOutput: "running") { [cluster] in
+                    switch loss {
+                    case .rankStopped:
+                        if let pid = cluster.processes(named: "mpi-pool-test-p", on: "host2").first { kill(pid, SIGSTOP) }
+                    case .hostFrozen:
+                        for pid in cluster.processes(on: "host2") { kill(pid, SIGSTOP) }
+                    case .hostCutOff:
+                        cluster.cutOff("host2")
+                    }
+                    lostAt.withLock { $0 = clock.now }
+                }
+            #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+            let lines = outcome.errors.split(separator: "\n").filter { $0.contains("was lost while running") }
+            #expect(!lines.isEmpty && lines.allSatisfy {
+                $0.contains("host host2") && $0.contains("SleepThenReturn") && $0.hasPrefix("ClusterFutures: MPI worker rank ")
+            }, "\(outcome)")
+            // host2 has ranks 2, 3 and 4: a frozen or cut-off host loses all three.
+            #expect(lines.count == (loss == .rankStopped ? 1 : 3), "\(outcome)")
+            // The loss timeout of 3 s and a few seconds to end: not a hang.
+            let took = try #require(lostAt.withLock { $0 }).duration(to: outcome.exitedAt)
+            #expect(took < .seconds(10), "ended \(took) after the loss")
         }
     }
 }

@@ -22,6 +22,8 @@ public enum MPIRunner {
         public var output: String
         /// Standard error of all ranks (and of mpiexec).
         public var errors: String
+        /// When the process was seen to end (or was killed after the time limit).
+        public var exitedAt = ContinuousClock.now
 
         /// The lines of standard output.
         public var lines: [String] { output.split(separator: "\n").map(String.init) }
@@ -83,10 +85,12 @@ public enum MPIRunner {
 
     /// Runs `executable arguments...` (`executable` a path), with `environment` added to this
     /// process's, killing it after `timeout` seconds; `interrupt` as for
-    /// ``run(_:processes:_:environment:timeout:interrupt:)``.
+    /// ``run(_:processes:_:environment:timeout:interrupt:)``. With `whenOutput`, runs its action
+    /// once, as soon as the standard output holds its marker.
     public static func run(
         executable: String, arguments: [String], environment: [String: String] = [:], timeout: Double = 30,
-        interrupt: (signal: Int32, afterOutput: String)? = nil
+        interrupt: (signal: Int32, afterOutput: String)? = nil,
+        whenOutput: (marker: String, action: () -> Void)? = nil
     ) throws -> Outcome {
         let outputPipe = Pipe()
         let errorPipe = Pipe()
@@ -102,6 +106,7 @@ public enum MPIRunner {
         let deadline = Date().addingTimeInterval(timeout)
         var timedOut = false
         var interrupted = false
+        var acted = false
         var status: Int32 = 0
         func ended() -> Bool {
             let result = waitpid(pid, &status, WNOHANG)
@@ -114,6 +119,10 @@ public enum MPIRunner {
                 // writes the line just read (see StopSignals).
                 usleep(200_000)
                 kill(pid, interrupt.signal)
+            }
+            if let whenOutput, !acted, output.text(waitingUpTo: 0).contains(whenOutput.marker) {
+                acted = true
+                whenOutput.action()
             }
             if Date() >= deadline {
                 timedOut = true
@@ -128,10 +137,12 @@ public enum MPIRunner {
             }
             usleep(5_000)
         }
+        let exitedAt = ContinuousClock.now
         let signal = status & 0x7f
         let exitStatus = signal != 0 ? 128 + signal : (status >> 8) & 0xff
+        // Processes it left (on a frozen host, say) may hold the pipes open: not for long.
         return Outcome(command: ([executable] + arguments).joined(separator: " "), status: exitStatus, timedOut: timedOut,
-                       output: output.text(waitingUpTo: 5), errors: errors.text(waitingUpTo: 5))
+                       output: output.text(waitingUpTo: 5), errors: errors.text(waitingUpTo: 5), exitedAt: exitedAt)
     }
 
     /// Reads a pipe to its end on a thread of its own.

@@ -80,12 +80,13 @@ public struct VirtualCluster: Sendable {
     /// `programName` is a program beside the test runner, or an absolute path.
     public func mpiexec(_ programName: String, processes: Int? = nil, _ arguments: [String], tcp: Bool,
                         environment: [String: String] = [:], timeout: Double = 60,
-                        interrupt: (signal: Int32, afterOutput: String)? = nil) throws -> MPIRunner.Outcome {
+                        interrupt: (signal: Int32, afterOutput: String)? = nil,
+                        whenOutput marker: String? = nil, _ action: @escaping () -> Void = {}) throws -> MPIRunner.Outcome {
         let program = programName.hasPrefix("/") ? programName : MPIRunner.program(programName)
         return try MPIRunner.run(
             executable: Self.script,
             arguments: ["mpiexec", directory] + (tcp ? ["--tcp"] : []) + ["-n", String(processes ?? slots), program] + arguments,
-            environment: environment, timeout: timeout, interrupt: interrupt)
+            environment: environment, timeout: timeout, interrupt: interrupt, whenOutput: marker.map { ($0, action) })
     }
 
     /// Runs a command on the head node, that is this machine, seeing the cluster's host names (the
@@ -99,13 +100,41 @@ public struct VirtualCluster: Sendable {
             timeout: timeout)
     }
 
-    /// The process ids of the processes named `name` running on `host`.
-    public func processes(named name: String, on host: String) -> [pid_t] {
-        guard let slot = try? String(contentsOfFile: "\(directory)/slot", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-              let ip = Self.which("ip") else { return [] }
+    /// The cluster's slot number: its bridge is `cfvcSLOT`, its hosts' namespaces `cfvcSLOT-HOST`.
+    var slot: String? {
+        try? String(contentsOfFile: "\(directory)/slot", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The process ids of every process running on `host`, lowest first.
+    public func processes(on host: String) -> [pid_t] {
+        guard let slot, let ip = Self.which("ip") else { return [] }
         let outcome = try? MPIRunner.run(executable: ip, arguments: ["netns", "pids", "cfvc\(slot)-\(host)"], timeout: 10)
-        return (outcome?.lines ?? []).compactMap { pid_t($0) }.filter { pid in
+        return (outcome?.lines ?? []).compactMap { pid_t($0) }.sorted()
+    }
+
+    /// The process ids of the processes on `host` whose name (`/proc/PID/comm`, at most 15
+    /// characters) is `name`, lowest first.
+    public func processes(named name: String, on host: String) -> [pid_t] {
+        processes(on: host).filter { pid in
             (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) == name
         }
+    }
+
+    /// Takes `host` off the network, as a pulled cable or a power cut would: its link to the
+    /// bridge goes down, and packets to and from it are lost without a word.
+    public func cutOff(_ host: String) {
+        guard let slot, let ip = Self.which("ip"),
+              let index = Self.hosts(in: machinefile).firstIndex(of: host) else { return }
+        _ = try? MPIRunner.run(executable: ip, arguments: ["link", "set", "cfvc\(slot)v\(index + 1)", "down"], timeout: 10)
+    }
+
+    /// The hosts of a machinefile in order, each once (as `virtual-cluster` numbers their links).
+    static func hosts(in machinefile: [String]) -> [String] {
+        var hosts: [String] = []
+        for line in machinefile {
+            let name = (line.split(separator: "#").first?.split(separator: ":").first).map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+            if !name.isEmpty && !hosts.contains(name) { hosts.append(name) }
+        }
+        return hosts
     }
 }

@@ -63,6 +63,7 @@ enum PoolTestPrograms {
     static let scenarios: [String: @Sendable () throws -> String] = [
         "results": results,
         "spread": spread,
+        "long-tasks": longTasks,
         "binding": binding,
         "errors": errors,
         "map": map,
@@ -155,6 +156,28 @@ enum PoolTestPrograms {
             try check(squares == (0..<2000).map { $0 * $0 }, "squares")
             let total = squares.reduce(0, &+)
             return "squares=\(total) hosts=" + perHost.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: ",")
+        }
+    }
+
+    /// Once every worker has run a task: two tasks of 20 s per worker; prints `running` once they
+    /// are out (for a test to act on, such as stopping a rank), then waits for them.
+    static func longTasks() throws -> String {
+        try attempt("long-tasks") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            var ranks = Set<Int>()
+            for _ in 0..<10 where ranks.count < pool.numWorkers {
+                let round = try (0..<(2 * pool.numWorkers)).map { _ in try pool.submit(SleepThenReturn(milliseconds: 50), 0) }
+                for future in round {
+                    _ = try future.result(timeout: .seconds(20))
+                    if let rank = future.origin?.rank { ranks.insert(rank) }
+                }
+            }
+            let futures = try (0..<(2 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 20_000), $0) }
+            print("running")
+            fflush(nil)
+            for future in futures { _ = try future.result(timeout: .seconds(60)) }
+            return "finished"
         }
     }
 
