@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -372,3 +374,91 @@ int cf_forward_stop_signals(int signal_fd, int done_fd) {
     return installed;
 }
 
+
+// MARK: - Worker-rank supervisor
+
+extern char **environ;
+
+pid_t cf_respawn_self(const char *path, char *const argv[], const char *extra_variable) {
+    size_t count = 0;
+    while (environ[count] != NULL) count++;
+    char **envp = calloc(count + 2, sizeof *envp);
+    if (envp == NULL) return -1;
+    for (size_t i = 0; i < count; i++) envp[i] = environ[i];
+    envp[count] = (char *)extra_variable;
+    pid_t pid = -1;
+    int error = posix_spawn(&pid, path, NULL, NULL, argv, envp);
+    free(envp);
+    if (error) {
+        errno = error;
+        return -1;
+    }
+    return pid;
+}
+
+static volatile pid_t supervised_rank = 0;
+
+static void forward_to_supervised_rank(int signal) {
+    if (supervised_rank > 0) kill(supervised_rank, signal);
+}
+
+static void write_number(long value) {
+    char digits[24];
+    int length = 0;
+    unsigned long magnitude = value < 0 ? (unsigned long)(-value) : (unsigned long)value;
+    do {
+        digits[sizeof digits - 1 - length++] = (char)('0' + magnitude % 10);
+        magnitude /= 10;
+    } while (magnitude > 0 && length < 20);
+    if (value < 0) digits[sizeof digits - 1 - length++] = '-';
+    ssize_t ignored = write(2, digits + sizeof digits - length, (size_t)length);
+    (void)ignored;
+}
+
+void cf_supervise_rank(pid_t child, int rank, int linger_seconds) {
+    supervised_rank = child;
+    int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT };
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++) {
+        struct sigaction action = { .sa_handler = forward_to_supervised_rank, .sa_flags = SA_RESTART };
+        sigemptyset(&action.sa_mask);
+        sigaction(forwarded[i], &action, NULL);
+    }
+    int status = 0;
+    while (waitpid(child, &status, 0) == -1) {
+        if (errno != EINTR) _exit(70);
+    }
+    if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+    int signal = WTERMSIG(status);
+    if (signal == SIGKILL) {
+        char host[256] = { 0 };
+        gethostname(host, sizeof host - 1);
+        cf_write_stderr("ClusterFutures: MPI worker rank ");
+        write_number(rank);
+        cf_write_stderr(" (pid ");
+        write_number(child);
+        cf_write_stderr(", host ");
+        cf_write_stderr(host);
+        cf_write_stderr(") was killed by SIGKILL, which it cannot catch (kill -9, or the kernel's "
+                        "out-of-memory killer); rank 0 names its task when it notices\n");
+        // Keeps the launcher from ending the job before rank 0 has said which task was lost; rank
+        // 0 then ends the job, and this process with it.
+        struct timespec linger = { .tv_sec = linger_seconds, .tv_nsec = 0 };
+        while (nanosleep(&linger, &linger) == -1 && errno == EINTR) {}
+    }
+    // Ends as the rank did: the launcher sees the same signal.
+    struct sigaction action = { .sa_handler = SIG_DFL };
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    raise(signal);
+    _exit(128 + signal);
+}
+
+int cf_die_with_supervisor(pid_t supervisor) {
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) return -1;
+    // The supervisor may have died before the call: then this rank would never hear of it.
+    return getppid() == supervisor ? 0 : -1;
+}

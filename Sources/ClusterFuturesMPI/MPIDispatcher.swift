@@ -121,12 +121,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// ``PoolTag/alive``, which a rank sends every second while a task runs) is lost: killed,
     /// frozen, or on a host that went down or was cut off. `CLUSTERFUTURES_LOSS_TIMEOUT` seconds,
     /// else 10.
-    static let lossTimeout: Duration = {
+    static let lossTimeout: Duration = .milliseconds(Int64(lossTimeoutSeconds * 1000))
+    static let lossTimeoutSeconds: Double = {
         if let text = ProcessInfo.processInfo.environment["CLUSTERFUTURES_LOSS_TIMEOUT"], let seconds = Double(text),
            seconds > 0, seconds < 1e6 {
-            return .milliseconds(Int64(seconds * 1000))
+            return seconds
         }
-        return .seconds(10)
+        return 10
     }()
     static let maxSleep: Duration = .milliseconds(2)
 

@@ -151,6 +151,8 @@ enum MPIWorld {
 @_cdecl("cf_mpi_bootstrap")
 public func _clusterFuturesMPIBootstrap() {
     guard let launch = MPILaunch.current, launch.mayHaveWorkers else { return }
+    // A worker rank's process may stay here as its supervisor, never to return.
+    WorkerSupervisor.superviseIfWorker(launch)
     do {
         _ = try MPIWorld.setUp()
     } catch {

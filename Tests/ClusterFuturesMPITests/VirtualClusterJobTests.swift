@@ -109,6 +109,9 @@ struct VirtualClusterLossTests {
     enum Loss: String, CaseIterable, CustomTestStringConvertible {
         /// One worker rank on host2 stops (SIGSTOP): alive to the kernel, silent to MPI.
         case rankStopped
+        /// One worker rank on host2 is killed by SIGKILL, as `kill -9` or the kernel's
+        /// out-of-memory killer would: it cannot say anything itself.
+        case rankKilled
         /// Every process on host2 stops, Hydra's proxy included: a host that froze.
         case hostFrozen
         /// host2's link goes down: a host that lost its network, or its power.
@@ -128,7 +131,9 @@ struct VirtualClusterLossTests {
                 whenOutput: "running") { [cluster] in
                     switch loss {
                     case .rankStopped:
-                        if let pid = cluster.processes(named: "mpi-pool-test-p", on: "host2").first { kill(pid, SIGSTOP) }
+                        if let pid = cluster.workerRankProcesses(on: "host2").first { kill(pid, SIGSTOP) }
+                    case .rankKilled:
+                        if let pid = cluster.workerRankProcesses(on: "host2").first { kill(pid, SIGKILL) }
                     case .hostFrozen:
                         for pid in cluster.processes(on: "host2") { kill(pid, SIGSTOP) }
                     case .hostCutOff:
@@ -142,7 +147,11 @@ struct VirtualClusterLossTests {
                 $0.contains("host host2") && $0.contains("SleepThenReturn") && $0.hasPrefix("ClusterFutures: MPI worker rank ")
             }, "\(outcome)")
             // host2 has ranks 2, 3 and 4: a frozen or cut-off host loses all three.
-            #expect(lines.count == (loss == .rankStopped ? 1 : 3), "\(outcome)")
+            #expect(lines.count == (loss == .rankStopped || loss == .rankKilled ? 1 : 3), "\(outcome)")
+            if loss == .rankKilled {
+                // The rank's supervisor says how it died; rank 0 names the task.
+                #expect(outcome.errors.contains("was killed by SIGKILL, which it cannot catch"), "\(outcome)")
+            }
             // The loss timeout of 3 s and a few seconds to end: not a hang.
             let took = try #require(lostAt.withLock { $0 }).duration(to: outcome.exitedAt)
             #expect(took < .seconds(10), "ended \(took) after the loss")

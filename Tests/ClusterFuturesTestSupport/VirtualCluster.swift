@@ -120,6 +120,15 @@ public struct VirtualCluster: Sendable {
         }
     }
 
+    /// The worker ranks' own processes on `host` (each started by its supervisor, the process
+    /// Hydra started; see `CLUSTERFUTURES_SUPERVISE_WORKERS`), lowest first.
+    public func workerRankProcesses(on host: String) -> [pid_t] {
+        processes(on: host).filter { pid in
+            guard let environment = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return false }
+            return environment.split(separator: 0).contains { $0.starts(with: Array("CLUSTERFUTURES_SUPERVISOR_PID=".utf8)) }
+        }
+    }
+
     /// Takes `host` off the network, as a pulled cable or a power cut would: its link to the
     /// bridge goes down, and packets to and from it are lost without a word.
     public func cutOff(_ host: String) {

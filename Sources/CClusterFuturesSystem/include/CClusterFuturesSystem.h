@@ -126,6 +126,22 @@ void cf_install_crash_reporter(void);
 /// The message a crash writes; the string must stay valid for as long as it is set (NULL: none).
 void cf_set_crash_message(const char *message);
 
+/// Starts this program (at `path`) again with `argv` and this process's environment plus
+/// `extra_variable` (`NAME=value`), inheriting every descriptor not marked close-on-exec. Returns
+/// the child's pid, or -1 with errno set.
+pid_t cf_respawn_self(const char *path, char *const argv[], const char *extra_variable);
+
+/// Becomes the supervisor of MPI worker rank `rank`, run by `child`, and never returns: passes stop
+/// signals on to it, and exits as it does. If it is killed by SIGKILL (which the rank cannot catch
+/// to report), writes a line saying so and waits `linger_seconds` before dying of the same signal,
+/// so that the launcher, which ends the whole job when a process it started dies, leaves rank 0
+/// time to say which task was lost.
+void cf_supervise_rank(pid_t child, int rank, int linger_seconds) __attribute__((noreturn));
+
+/// In a rank started by `cf_respawn_self`: dies with SIGKILL when `supervisor` does. Returns -1 if
+/// the supervisor is gone already.
+int cf_die_with_supervisor(pid_t supervisor);
+
 /// Runs the MPI pool's start-up (ClusterFuturesMPI) if the program links it: in an MPI job's worker
 /// ranks it serves tasks and never returns. Returns 1 if it ran (on rank 0, or outside MPI), 0 if
 /// the program does not link it.
