@@ -453,6 +453,8 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         }
         let start = position
         let end = try state.skip(at: start, limit: bodyEnd)
+        // The caller builds an element of its own from it, of a type the decoder does not see.
+        try state.charge(_WireDecoderState.objectOverhead, at: start)
         return (start, end)
     }
 

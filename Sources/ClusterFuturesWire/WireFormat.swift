@@ -16,9 +16,9 @@ import Foundation
 /// The rule for the default: ``maxDepth`` times the most stack one level takes, in a debug build
 /// (where frames are largest), stays below half of a 512 KiB thread stack. Measured on Linux
 /// x86-64 with Swift 6.3 (see `DepthTests`), a level takes up to about 3.7 KiB of stack in a debug
-/// build and about 1 KiB in a release build, counting the `init(from:)` of the recursive type
-/// itself; so the default of 64 levels needs at most about 240 KiB in a debug build and 64 KiB in
-/// a release build. Raise ``maxDepth`` only for threads with correspondingly larger stacks (the
+/// build and 1.3 KiB in a release build, counting the `init(from:)` of the recursive type itself
+/// (encoding takes up to 2.6 KiB and 1.4 KiB); so a value at the default of 64 levels needs at
+/// most about 240 KiB in a debug build and 90 KiB in a release build. Raise ``maxDepth`` only for threads with correspondingly larger stacks (the
 /// main thread and threads of the cooperative pool have 8 MiB on Linux, secondary `Thread`s and
 /// Dispatch threads often 512 KiB).
 ///
@@ -33,7 +33,8 @@ import Foundation
 ///   (present or not), the stride of its type (`MemoryLayout<T>.stride`);
 /// - every array read in one piece, its element count times its element stride, before
 ///   reserving its storage, plus 32 bytes;
-/// - every value decoded through its `init(from:)`, 32 bytes, for the object a class,
+/// - every value decoded through its `init(from:)`, and every element taken from an unkeyed
+///   container as a nested container or `superDecoder()`, 32 bytes, for the object a class,
 ///   dictionary or indirect enum allocates;
 /// - the key table, its key count times the stride of `String`, plus 32 bytes; and `allKeys` of a
 ///   keyed container, its key count times the key type's stride.
