@@ -153,7 +153,14 @@ extension WireDecoder {
         guard !outOfBand.isEmpty else { return try decode(type, from: bytes) }
         return try bytes.withUnsafeBytes { buffer in
             guard let base = buffer.baseAddress, buffer.count > 0 else { return try decode(type, from: buffer) }
-            var state = _WireDecoderState.acquire(base: base, count: buffer.count, maxDepth: limits.maxDepth)
+            // The buffers are input too: the budget covers a copy of them where the requested type
+            // is not the buffer's own.
+            var inputBytes = buffer.count
+            for outOfBandBuffer in outOfBand {
+                let (sum, overflow) = inputBytes.addingReportingOverflow(outOfBandBuffer.byteCount)
+                inputBytes = overflow ? Int.max : sum
+            }
+            var state = _WireDecoderState.acquire(base: base, count: buffer.count, limits: limits, inputBytes: inputBytes)
             state.outOfBand = outOfBand
             defer {
                 state.outOfBand = []
@@ -208,6 +215,7 @@ extension _WireDecoderState {
         var p = pos + 1
         let buffer = try readOutOfBand(&p, limit: end)
         if let array = buffer.adopt(as: [E].self) { return array }
+        try charge(buffer.byteCount + Self.objectOverhead, at: pos)
         let count = buffer.byteCount / MemoryLayout<E>.stride
         return buffer.withUnsafeBytes { raw in
             [E](unsafeUninitializedCapacity: count) { destination, initialized in

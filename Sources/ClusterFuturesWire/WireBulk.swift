@@ -191,8 +191,9 @@ extension _WireDecoderState {
         _: C.Type, at pos: Int, isArray: Bool, isContiguousArray: Bool
     ) throws -> C {
         var p = pos + 1
-        let (_, count, _) = try readBulkHeader(&p, limit: end)
+        let (_, count, byteCount) = try readBulkHeader(&p, limit: end)
         let offset = p
+        try charge(byteCount + Self.objectOverhead, at: pos)
         #if _endian(little)
         // Concrete element types first: their array metadata is a cached constant, while
         // instantiating `[C.Element]` in unspecialized code costs a runtime lookup.
@@ -204,6 +205,7 @@ extension _WireDecoderState {
             return _wireCast(copyBulk(C.Element.self, count: count, from: offset), to: C.self)
         }
         if isContiguousArray {
+            try charge(byteCount + Self.objectOverhead, at: pos)  // the array copied into the result
             return _wireCast(ContiguousArray(copyBulk(C.Element.self, count: count, from: offset)), to: C.self)
         }
         #endif
@@ -230,9 +232,10 @@ extension _WireDecoderState {
             nesting -= 1
             popPath(to: savedPath)
         }
-        guard nesting <= maxDepth else {
-            throw corrupt("nesting depth exceeds the limit of \(maxDepth) at offset \(pos)")
-        }
+        guard nesting <= maxDepth else { throw tooDeep(at: pos) }
+        // The whole array is charged before its storage is reserved; its elements are not charged
+        // again one by one.
+        try chargeElements(Int(count), stride: MemoryLayout<C.Element>.stride, at: pos)
         var result = C()
         result.reserveCapacity(Int(count))
         path.append(_WireIndexKey(intValue: 0))
@@ -257,7 +260,9 @@ extension _WireDecoderState {
         case WireTag.outOfBand where isArray:
             return _wireCast(try outOfBandArray(C.Element.self, at: pos), to: C.self)
         case WireTag.outOfBand where isContiguousArray:
-            return _wireCast(ContiguousArray(try outOfBandArray(C.Element.self, at: pos)), to: C.self)
+            let array = try outOfBandArray(C.Element.self, at: pos)
+            try charge(array.count * MemoryLayout<C.Element>.stride + Self.objectOverhead, at: pos)
+            return _wireCast(ContiguousArray(array), to: C.self)
         default:
             break
         }
@@ -306,9 +311,12 @@ extension Data: _WireSpecialDecodable {
         var p = pos + 1
         if try state.byte(at: pos, limit: state.end) == WireTag.outOfBand {
             let buffer = try state.readOutOfBand(&p, limit: state.end)
-            return buffer.adopt(as: Data.self) ?? buffer.withUnsafeBytes { Data($0) }
+            if let data = buffer.adopt(as: Data.self) { return data }
+            try state.charge(buffer.byteCount + _WireDecoderState.objectOverhead, at: pos)
+            return buffer.withUnsafeBytes { Data($0) }
         }
         let (_, count, _) = try state.readBulkHeader(&p, limit: state.end)
+        try state.charge(count + _WireDecoderState.objectOverhead, at: pos)
         return Data(bytes: state.base + p, count: count)
     }
 }

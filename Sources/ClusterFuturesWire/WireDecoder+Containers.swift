@@ -33,7 +33,11 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
             guard let id = try? state.readVarint(&p, limit: bodyEnd), id < UInt64(state.keys.count),
                 let next = try? state.skip(at: p, limit: bodyEnd)
             else { break }
-            if let key = Key(stringValue: state.keys[Int(id)]) { result.append(key) }
+            if let key = Key(stringValue: state.keys[Int(id)]) {
+                // A getter cannot throw: the charge is checked by the next one, or at the end.
+                state.chargeLater(MemoryLayout<Key>.stride)
+                result.append(key)
+            }
             p = next
         }
         return result
@@ -92,6 +96,7 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
         if !nested.isEmpty { state.path.append(contentsOf: nested) }
         state.path.append(key)
         defer { state.popPath(to: saved) }
+        try state.charge(MemoryLayout<R>.stride, at: pos)
         return try body(&pos)
     }
 
@@ -102,6 +107,7 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     private func readValue<R>(_ key: Key, _ body: (inout Int) throws -> R) throws -> R {
         var pos = try require(key)
         do {
+            try state.charge(MemoryLayout<R>.stride, at: pos)
             return try body(&pos)
         } catch let error as DecodingError {
             throw atKey(error, key)
@@ -128,6 +134,8 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
     /// One lookup for `decodeIfPresent` of a primitive: nil if absent or nil, else `body`'s value.
     @inline(__always)
     private func withPresentValue<R>(_ key: Key, _ body: (inout Int) throws -> R) throws -> R? {
+        // Charged whether present or not: the optional field takes its room in any case.
+        try state.charge(MemoryLayout<R?>.stride, at: bodyStart)
         guard let (value, next) = try find(key.stringValue) else { return nil }
         state.setHint(depth + nested.count, next)
         if try state.byte(at: value, limit: bodyEnd) == WireTag.null { return nil }
@@ -221,6 +229,8 @@ struct _WireKeyedDecodingContainer<Key: CodingKey>: KeyedDecodingContainerProtoc
 
     /// nil when the key is absent or holds nil; a nested optional's `.some(nil)` survives.
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
+        // Charged whether present or not: the optional field takes its room in any case.
+        try state.charge(MemoryLayout<T?>.stride, at: bodyStart)
         guard let (pos, next) = try find(key.stringValue) else { return nil }
         state.setHint(depth + nested.count, next)
         let saved = state.path.count
@@ -307,9 +317,10 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     var codingPath: [any CodingKey] { state.codingPath(depth: depth, nested: nested) }
     var isAtEnd: Bool { currentIndex >= (count ?? 0) }
 
-    /// Runs `body` on the next element with its index pushed onto the coding path.
+    /// Runs `body` on the next element, an `R` of `stride` bytes, with its index pushed onto the
+    /// coding path.
     @inline(__always)
-    private mutating func next<R>(_ type: Any.Type, _ body: (inout Int) throws -> R) throws -> R {
+    private mutating func next<R>(_ type: Any.Type, stride: Int, _ body: (inout Int) throws -> R) throws -> R {
         guard currentIndex < (count ?? 0) else {
             throw DecodingError.valueNotFound(
                 type,
@@ -321,6 +332,7 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         if !nested.isEmpty { state.path.append(contentsOf: nested) }
         state.path.append(_WireIndexKey(intValue: currentIndex))
         defer { state.popPath(to: saved) }
+        try state.charge(stride, at: position)
         let result = try body(&position)
         currentIndex += 1
         return result
@@ -328,12 +340,12 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
 
     /// Reads the next element as a number, from a bulk array or a tagged value.
     @inline(__always)
-    private mutating func nextNumber(_ type: Any.Type, expected: String) throws -> (_WireNumber, Int) {
+    private mutating func nextNumber(_ type: Any.Type, stride: Int, expected: String) throws -> (_WireNumber, Int) {
         let kind = bulkKind
         let size = bulkSize
         let end = bodyEnd
         let state = self.state
-        return try next(type) { p in
+        return try next(type, stride: stride) { p in
             let start = p
             if let kind {
                 let number = state.readBulkNumber(kind: kind, at: p)
@@ -345,7 +357,7 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
     }
 
     private mutating func nextInteger<I: FixedWidthInteger>(_ type: I.Type) throws -> I {
-        let (number, offset) = try nextNumber(I.self, expected: "integer")
+        let (number, offset) = try nextNumber(I.self, stride: MemoryLayout<I>.stride, expected: "integer")
         return try state.integer(number, as: I.self, at: offset)
     }
 
@@ -377,19 +389,19 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         if bulkKind != nil { throw bulkMismatch(Bool.self, expected: "bool") }
         let end = bodyEnd
         let state = self.state
-        return try next(Bool.self) { try state.readBool(&$0, limit: end) }
+        return try next(Bool.self, stride: MemoryLayout<Bool>.stride) { try state.readBool(&$0, limit: end) }
     }
     mutating func decode(_ type: String.Type) throws -> String {
         if bulkKind != nil { throw bulkMismatch(String.self, expected: "string") }
         let end = bodyEnd
         let state = self.state
-        return try next(String.self) { try state.readString(&$0, limit: end) }
+        return try next(String.self, stride: MemoryLayout<String>.stride) { try state.readString(&$0, limit: end) }
     }
     mutating func decode(_ type: Double.Type) throws -> Double {
-        state.double(try nextNumber(Double.self, expected: "double").0)
+        state.double(try nextNumber(Double.self, stride: MemoryLayout<Double>.stride, expected: "double").0)
     }
     mutating func decode(_ type: Float.Type) throws -> Float {
-        state.float(try nextNumber(Float.self, expected: "float").0)
+        state.float(try nextNumber(Float.self, stride: MemoryLayout<Float>.stride, expected: "float").0)
     }
     mutating func decode(_ type: Int.Type) throws -> Int { try nextInteger(Int.self) }
     mutating func decode(_ type: Int8.Type) throws -> Int8 { try nextInteger(Int8.self) }
@@ -423,7 +435,7 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         }
         let end = bodyEnd
         let state = self.state
-        return try next(T.self) { p in
+        return try next(T.self, stride: MemoryLayout<T>.stride) { p in
             let after = try state.skip(at: p, limit: end)
             let value = try state.decodeValue(T.self, at: p)
             p = after
@@ -441,6 +453,8 @@ struct _WireUnkeyedDecodingContainer: UnkeyedDecodingContainer {
         }
         let start = position
         let end = try state.skip(at: start, limit: bodyEnd)
+        // The caller builds an element of its own from it, of a type the decoder does not see.
+        try state.charge(_WireDecoderState.objectOverhead, at: start)
         return (start, end)
     }
 

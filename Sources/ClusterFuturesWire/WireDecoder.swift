@@ -4,8 +4,9 @@ import Foundation
 /// `WireEncoder`.
 ///
 /// Input is treated as untrusted: every length and count is checked against the bytes that remain
-/// before anything is allocated, nesting deeper than `WireLimits.maxDepth` is rejected, and bytes
-/// after the top-level value are an error. Failures are thrown as `DecodingError`.
+/// before anything is allocated, nesting deeper than `WireLimits.maxDepth` is rejected, memory is
+/// allocated only within a budget proportional to the input (`WireLimits.allocationBudget(forInputBytes:)`),
+/// and bytes after the top-level value are an error. Failures are thrown as `DecodingError`.
 public struct WireDecoder: Sendable {
     /// The limits enforced while decoding.
     public let limits: WireLimits
@@ -52,7 +53,7 @@ public struct WireDecoder: Sendable {
         if T.self == UInt16.self, let v = _WireFastRead.integer(UInt16.self, base, count) { return _wireCast(v, to: T.self) }
         if T.self == Int8.self, let v = _WireFastRead.integer(Int8.self, base, count) { return _wireCast(v, to: T.self) }
         if T.self == UInt8.self, let v = _WireFastRead.integer(UInt8.self, base, count) { return _wireCast(v, to: T.self) }
-        var state = _WireDecoderState.acquire(base: base, count: count, maxDepth: limits.maxDepth)
+        var state = _WireDecoderState.acquire(base: base, count: count, limits: limits, inputBytes: count)
         defer { _WireDecoderState.recycle(&state) }
         return try state.decodeMessage(type)
     }
@@ -150,6 +151,12 @@ final class _WireDecoderState {
     /// End of the readable region (the top-level value once the key table has been split off).
     @exclusivity(unchecked) var end: Int
     @exclusivity(unchecked) var maxDepth: Int
+    /// Bytes this decode may still allocate (`WireLimits.allocationBudget(forInputBytes:)` less
+    /// what was charged so far); negative once the budget is spent.
+    @exclusivity(unchecked) var allocationLeft: Int
+    /// The limits and the input size of this decode, for the message of a budget error.
+    @exclusivity(unchecked) var limits: WireLimits
+    @exclusivity(unchecked) var inputBytes: Int
     /// The key table of the message being decoded.
     @exclusivity(unchecked) var keys: [String] = []
     /// The raw bytes of the last key table parsed without error, and its keys: a state is reused
@@ -165,16 +172,79 @@ final class _WireDecoderState {
     /// The buffers the message's out-of-band arrays refer to (`WireBuffer`).
     @exclusivity(unchecked) var outOfBand: [WireBuffer] = []
 
-    init(base: UnsafeRawPointer, count: Int, maxDepth: Int) {
+    init(base: UnsafeRawPointer, count: Int, limits: WireLimits, inputBytes: Int) {
         self.base = base
         self.end = count
-        self.maxDepth = maxDepth
+        self.maxDepth = limits.maxDepth
+        self.limits = limits
+        self.inputBytes = inputBytes
+        self.allocationLeft = limits.allocationBudget(forInputBytes: inputBytes)
+    }
+
+    /// Points this state at a new message of `count` bytes (`inputBytes` with its out-of-band
+    /// buffers), with a full allocation budget.
+    @inline(__always)
+    func start(base: UnsafeRawPointer, count: Int, limits: WireLimits, inputBytes: Int) {
+        self.base = base
+        self.end = count
+        self.maxDepth = limits.maxDepth
+        self.limits = limits
+        self.inputBytes = inputBytes
+        self.allocationLeft = limits.allocationBudget(forInputBytes: inputBytes)
+    }
+
+    // MARK: Allocation budget
+
+    /// Size charged for the storage object of an array, dictionary, class instance or indirect
+    /// enum case, beyond its elements.
+    static let objectOverhead = 32
+
+    /// Charges `bytes` (not negative) against the allocation budget before they are allocated.
+    @inline(__always)
+    func charge(_ bytes: Int, at offset: Int) throws {
+        allocationLeft &-= bytes
+        if allocationLeft < 0 { throw overBudget(at: offset) }
+    }
+
+    /// Charges `count` elements of `stride` bytes each, plus `objectOverhead`.
+    @inline(__always)
+    func chargeElements(_ count: Int, stride: Int, at offset: Int) throws {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: stride)
+        guard !overflow, bytes < Int.max - Self.objectOverhead else {
+            allocationLeft = -1
+            throw overBudget(at: offset)
+        }
+        try charge(bytes + Self.objectOverhead, at: offset)
+    }
+
+    /// Charges without checking, where an error cannot be thrown (`allKeys`); the next charge, or
+    /// the end of the message, throws if the budget is spent.
+    @inline(__always)
+    func chargeLater(_ bytes: Int) {
+        if allocationLeft >= 0 { allocationLeft &-= bytes }
+    }
+
+    @inline(never)
+    func overBudget(at offset: Int) -> DecodingError {
+        let budget = limits.allocationBudget(forInputBytes: inputBytes)
+        return .dataCorrupted(
+            DecodingError.Context(
+                codingPath: path,
+                debugDescription: "decoding would allocate more than \(budget) bytes for a message of "
+                    + "\(inputBytes) bytes at offset \(offset) (limit: \(limits.allocationPerInputByte) bytes "
+                    + "per input byte + \(limits.allocationAllowance); see WireLimits.allocationPerInputByte "
+                    + "and WireLimits.allocationAllowance)"))
     }
 
     // MARK: Errors
 
     func corrupt(_ message: String) -> DecodingError {
         .dataCorrupted(DecodingError.Context(codingPath: path, debugDescription: "corrupt message: " + message))
+    }
+
+    @inline(never)
+    func tooDeep(at offset: Int) -> DecodingError {
+        corrupt("nesting depth exceeds the limit of \(maxDepth) at offset \(offset) (WireLimits.maxDepth)")
     }
 
     func truncated(needed: UInt64, at offset: Int, limit: Int) -> DecodingError {
@@ -323,7 +393,10 @@ final class _WireDecoderState {
             keys = []
         }
         end = valueEnd
-        return try decodeValue(type, at: 1)
+        let value = try decodeValue(type, at: 1)
+        // Charges made where no error could be thrown (`allKeys`) are checked here at the latest.
+        if allocationLeft < 0 { throw overBudget(at: valueEnd) }
+        return value
     }
 
     /// Whether the `count` bytes at `offset` are exactly the last key table parsed successfully.
@@ -343,6 +416,7 @@ final class _WireDecoderState {
         guard count <= UInt64(total - p) else {
             throw corrupt("key table at offset \(offset) declares \(count) keys, but only \(total - p) bytes remain")
         }
+        try chargeElements(Int(count), stride: MemoryLayout<String>.stride, at: offset)
         var table: [String] = []
         table.reserveCapacity(Int(count))
         for _ in 0..<Int(count) {
@@ -557,9 +631,8 @@ final class _WireDecoderState {
     func decodeGeneric<T: Decodable>(_ type: T.Type, at pos: Int) throws -> T {
         nesting += 1
         defer { nesting -= 1 }
-        guard nesting <= maxDepth else {
-            throw corrupt("nesting depth exceeds the limit of \(maxDepth) at offset \(pos)")
-        }
+        guard nesting <= maxDepth else { throw tooDeep(at: pos) }
+        try charge(Self.objectOverhead, at: pos)
         return try T(from: _WireDecoderImpl(state: self, position: pos))
     }
 

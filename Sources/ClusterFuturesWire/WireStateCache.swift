@@ -90,16 +90,17 @@ extension _WireEncoderState {
 }
 
 extension _WireDecoderState {
-    /// This thread's spare state pointed at `base`, or a new one.
+    /// This thread's spare state pointed at `base`, or a new one, with the allocation budget of
+    /// `inputBytes` bytes of input.
     @inline(__always)
-    static func acquire(base: UnsafeRawPointer, count: Int, maxDepth: Int) -> _WireDecoderState {
+    static func acquire(
+        base: UnsafeRawPointer, count: Int, limits: WireLimits, inputBytes: Int
+    ) -> _WireDecoderState {
         if let slot = _wireDecoderStateSlot, let state = slot.take(_WireDecoderState.self) {
-            state.base = base
-            state.end = count
-            state.maxDepth = maxDepth
+            state.start(base: base, count: count, limits: limits, inputBytes: inputBytes)
             return state
         }
-        return _WireDecoderState(base: base, count: count, maxDepth: maxDepth)
+        return _WireDecoderState(base: base, count: count, limits: limits, inputBytes: inputBytes)
     }
 
     /// Keeps `state` as this thread's spare if no container or decoder still references it.

@@ -241,6 +241,8 @@ struct RoundTripTests {
     func codecFormat() {
         #expect(WireCodec().format == .binary)
         #expect(WireCodec(format: .json).format == .json)
-        #expect(WireLimits.default.maxDepth == 512)
+        #expect(WireLimits.default.maxDepth == 64)
+        #expect(WireLimits.default.allocationPerInputByte == 32)
+        #expect(WireLimits.default.allocationAllowance == 65_536)
     }
 }
