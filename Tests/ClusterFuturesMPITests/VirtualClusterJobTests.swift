@@ -34,13 +34,14 @@ struct VirtualClusterJobTests {
 
     @Test("the MPI pool spreads tasks over 2 and 3 hosts, each host runs some, and the results equal one host's",
           arguments: layouts, [true, false])
-    func executorAcrossHosts(machinefile: [String], tcp: Bool) throws {
-        try VirtualCluster.with(machinefile) { cluster in
-            let outcome = try cluster.mpiexec("mpi-pool-test-programs", ["spread"], tcp: tcp, timeout: 120)
+    func executorAcrossHosts(machinefile: [String], tcp: Bool) async throws {
+        try await VirtualCluster.with(machinefile) { cluster in
+            let outcome = try await cluster.mpiexec("mpi-pool-test-programs", ["spread"], tcp: tcp, timeout: 120)
             #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
             let line = try #require(outcome.lines.first { $0.hasPrefix("ok spread ") }, "\(outcome)")
 
-            let alone = try MPIRunner.run("mpi-pool-test-programs", processes: cluster.slots, ["spread"], timeout: 120)
+            let slots = cluster.slots
+            let alone = try await offThePool { try MPIRunner.run("mpi-pool-test-programs", processes: slots, ["spread"], timeout: 120) }
             let aloneLine = try #require(alone.lines.first { $0.hasPrefix("ok spread ") }, "\(alone)")
             #expect(Self.field("squares", in: line) != nil && Self.field("squares", in: line) == Self.field("squares", in: aloneLine),
                     "\(line) against one host's \(aloneLine)")
@@ -57,10 +58,10 @@ struct VirtualClusterJobTests {
 
     @Test("plain MPI programs (point-to-point, collectives, non-blocking, split) run over 2 and 3 hosts",
           arguments: layouts, [true, false])
-    func plainProgramsAcrossHosts(machinefile: [String], tcp: Bool) throws {
+    func plainProgramsAcrossHosts(machinefile: [String], tcp: Bool) async throws {
         let scenarios = ["init", "p2p", "collectives", "typed-collectives", "nonblocking", "sendrecv", "split", "hosts"]
-        try VirtualCluster.with(machinefile) { cluster in
-            let outcome = try cluster.mpiexec("mpi-test-programs", scenarios, tcp: tcp, timeout: 120)
+        try await VirtualCluster.with(machinefile) { cluster in
+            let outcome = try await cluster.mpiexec("mpi-test-programs", scenarios, tcp: tcp, timeout: 120)
             #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
             let size = cluster.slots
             let lines = Set(outcome.lines)
@@ -71,10 +72,10 @@ struct VirtualClusterJobTests {
     }
 
     @Test("20 jobs in a row over TCP each exit 0 with their output, none hangs at exit")
-    func consecutiveJobsOverTCP() throws {
-        try VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+    func consecutiveJobsOverTCP() async throws {
+        try await VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
             for job in 1...20 {
-                let outcome = try cluster.mpiexec("mpi-test-programs", ["init", "collectives", "hosts"], tcp: true, timeout: 60)
+                let outcome = try await cluster.mpiexec("mpi-test-programs", ["init", "collectives", "hosts"], tcp: true, timeout: 60)
                 #expect(outcome.status == 0 && !outcome.timedOut, "job \(job):\n\(outcome)")
                 #expect(outcome.lines.filter { $0.hasSuffix(" ok collectives") }.count == 5, "job \(job):\n\(outcome)")
                 if outcome.status != 0 { break }
@@ -84,13 +85,13 @@ struct VirtualClusterJobTests {
 
     @Test("a host in the machinefile that cannot be reached fails start-up within the bound, naming the host",
           .timeLimit(.minutes(2)))
-    func unreachableHost() throws {
-        try VirtualCluster.with(["host1:2", "host2:2", "host3:1"], missing: ["host3"]) { cluster in
+    func unreachableHost() async throws {
+        try await VirtualCluster.with(["host1:2", "host2:2", "host3:1"], missing: ["host3"]) { cluster in
             let clock = ContinuousClock()
             let start = clock.now
-            let outcome = try cluster.mpiexec("mpi-pool-test-programs", ["results"], tcp: true,
+            let outcome = try await cluster.mpiexec("mpi-pool-test-programs", ["results"], tcp: true,
                                               environment: ["CLUSTERFUTURES_STARTUP_TIMEOUT": "3"], timeout: 60)
-            let elapsed = clock.now - start
+            let elapsed = start.duration(to: outcome.exitedAt)
             #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
             #expect(outcome.errors.contains("ClusterFutures: MPI did not start within 3 s")
                     && outcome.errors.contains("host3 does not resolve to an address")
@@ -106,7 +107,14 @@ struct VirtualClusterJobTests {
        .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
 struct VirtualClusterLossTests {
     /// How a host or rank is lost.
-    enum Loss: String, CaseIterable, CustomTestStringConvertible {
+    /// When something happened, set once from another thread.
+    final class Moment: Sendable {
+        private let value = Mutex<ContinuousClock.Instant?>(nil)
+        func mark() { value.withLock { $0 = .now } }
+        var instant: ContinuousClock.Instant? { value.withLock { $0 } }
+    }
+
+    enum Loss: String, CaseIterable, Sendable, CustomTestStringConvertible {
         /// One worker rank on host2 stops (SIGSTOP): alive to the kernel, silent to MPI.
         case rankStopped
         /// One worker rank on host2 is killed by SIGKILL, as `kill -9` or the kernel's
@@ -122,11 +130,10 @@ struct VirtualClusterLossTests {
 
     @Test("a worker rank or a whole host lost mid-run ends the job non-zero within seconds, rank 0 naming rank, host and task",
           .timeLimit(.minutes(2)), arguments: Loss.allCases)
-    func lostMidRun(_ loss: Loss) throws {
-        try VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
-            let clock = ContinuousClock()
-            let lostAt = Mutex<ContinuousClock.Instant?>(nil)
-            let outcome = try cluster.mpiexec(
+    func lostMidRun(_ loss: Loss) async throws {
+        try await VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+            let lostAt = Moment()
+            let outcome = try await cluster.mpiexec(
                 "mpi-pool-test-programs", ["long-tasks"], tcp: true, environment: ["CLUSTERFUTURES_LOSS_TIMEOUT": "3"], timeout: 60,
                 whenOutput: "running") { [cluster] in
                     switch loss {
@@ -139,7 +146,7 @@ struct VirtualClusterLossTests {
                     case .hostCutOff:
                         cluster.cutOff("host2")
                     }
-                    lostAt.withLock { $0 = clock.now }
+                    lostAt.mark()
                 }
             #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
             let lines = outcome.errors.split(separator: "\n").filter { $0.contains("was lost while running") }
@@ -153,7 +160,7 @@ struct VirtualClusterLossTests {
                 #expect(outcome.errors.contains("was killed by SIGKILL, which it cannot catch"), "\(outcome)")
             }
             // The loss timeout of 3 s and a few seconds to end: not a hang.
-            let took = try #require(lostAt.withLock { $0 }).duration(to: outcome.exitedAt)
+            let took = try #require(lostAt.instant).duration(to: outcome.exitedAt)
             #expect(took < .seconds(10), "ended \(took) after the loss")
         }
     }

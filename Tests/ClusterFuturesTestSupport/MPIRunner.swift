@@ -11,7 +11,7 @@ import Musl
 /// under `mpiexec`, or alone, with a time limit.
 public enum MPIRunner {
     /// What a run printed and how it ended.
-    public struct Outcome: CustomStringConvertible {
+    public struct Outcome: CustomStringConvertible, Sendable {
         /// The command line, for messages.
         public var command: String
         /// The exit status (or 128 + signal).
@@ -66,6 +66,10 @@ public enum MPIRunner {
         environment: [String: String] = [:], timeout: Double = 30,
         interrupt: (signal: Int32, afterOutput: String)? = nil
     ) throws -> Outcome {
+        // A virtual cluster coming or going adds or removes network interfaces, and a job whose
+        // UCX listed one that then vanished fails in MPI_Init ("Destination is unreachable").
+        InterfaceChanges.lock.readLock()
+        defer { InterfaceChanges.lock.unlock() }
         let program = self.program(programName)
         guard FileManager.default.isExecutableFile(atPath: program) else {
             throw LaunchError(description: "the scenario program is missing at \(program); build with swift build --build-tests")
@@ -171,5 +175,17 @@ public enum MPIRunner {
             while !state.withLock({ $0.done }) && Date() < deadline { usleep(5_000) }
             return state.withLock { String(decoding: $0.bytes, as: UTF8.self) }
         }
+    }
+}
+
+/// Runs `body`, which blocks (a job under mpiexec, a cluster made or removed), on a thread of its own
+/// and waits for it without holding one of Swift's cooperative threads.
+///
+/// A test that blocks for seconds on a cooperative thread (there are as many as cores) stalls every
+/// async test meanwhile: their timings then fail for want of a thread, not for their own fault.
+/// Expectations stay outside `body`, in the test's task, where Swift Testing attributes them.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
 }

@@ -38,20 +38,29 @@ public struct VirtualCluster: Sendable {
     }
 
     /// Makes a cluster from `machinefile` (lines such as `host1:2`), with no namespace for the
-    /// `missing` hosts (hosts that cannot be reached), runs `body` with it and removes it.
-    public static func with<T>(_ machinefile: [String], missing: [String] = [],
-                               _ body: (VirtualCluster) throws -> T) throws -> T {
+    /// `missing` hosts (hosts that cannot be reached), runs `body` with it and removes it, also
+    /// when `body` throws. Making and removing it run off Swift's cooperative threads.
+    public static func with<T: Sendable>(_ machinefile: [String], missing: [String] = [],
+                                         _ body: (VirtualCluster) async throws -> T) async throws -> T {
         let file = FileManager.default.temporaryDirectory
             .appendingPathComponent("cf-machinefile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try (machinefile.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let cluster = try up(file, missing: missing, lines: machinefile)
-        defer { cluster.down() }
-        return try body(cluster)
+        let cluster = try await offThePool { try up(file, missing: missing, lines: machinefile) }
+        let result: Result<T, any Error>
+        do {
+            result = .success(try await body(cluster))
+        } catch {
+            result = .failure(error)
+        }
+        _ = try? await offThePool { cluster.down() }
+        return try result.get()
     }
 
     /// `virtual-cluster up` on the machinefile at `path`, owned by this process.
     public static func up(_ path: String, missing: [String] = [], lines: [String]? = nil) throws -> VirtualCluster {
+        InterfaceChanges.lock.writeLock()
+        defer { InterfaceChanges.lock.unlock() }
         let outcome = try MPIRunner.run(executable: script, arguments: ["up", "--owner", String(getpid()), path],
                                         environment: ["CLUSTERFUTURES_VC_MISSING": missing.joined(separator: " ")], timeout: 120)
         guard outcome.status == 0, let directory = outcome.lines.last, directory.hasPrefix("/") else {
@@ -63,6 +72,8 @@ public struct VirtualCluster: Sendable {
 
     /// Removes the cluster: its namespaces, links and folder, and every process still in them.
     public func down() {
+        InterfaceChanges.lock.writeLock()
+        defer { InterfaceChanges.lock.unlock() }
         _ = try? MPIRunner.run(executable: Self.script, arguments: ["down", directory], timeout: 60)
     }
 
@@ -78,15 +89,17 @@ public struct VirtualCluster: Sendable {
     /// Runs `mpiexec -n processes PROGRAM arguments` across the cluster (every slot by default),
     /// with UCX over TCP on the hosts' links when `tcp`, else over shared memory as UCX finds it.
     /// `programName` is a program beside the test runner, or an absolute path.
+    /// Waits off Swift's cooperative threads; `action` runs once when the output holds `marker`.
     public func mpiexec(_ programName: String, processes: Int? = nil, _ arguments: [String], tcp: Bool,
                         environment: [String: String] = [:], timeout: Double = 60,
-                        interrupt: (signal: Int32, afterOutput: String)? = nil,
-                        whenOutput marker: String? = nil, _ action: @escaping () -> Void = {}) throws -> MPIRunner.Outcome {
+                        whenOutput marker: String? = nil,
+                        _ action: @escaping @Sendable () -> Void = {}) async throws -> MPIRunner.Outcome {
         let program = programName.hasPrefix("/") ? programName : MPIRunner.program(programName)
-        return try MPIRunner.run(
-            executable: Self.script,
-            arguments: ["mpiexec", directory] + (tcp ? ["--tcp"] : []) + ["-n", String(processes ?? slots), program] + arguments,
-            environment: environment, timeout: timeout, interrupt: interrupt, whenOutput: marker.map { ($0, action) })
+        let arguments = ["mpiexec", directory] + (tcp ? ["--tcp"] : []) + ["-n", String(processes ?? slots), program] + arguments
+        return try await offThePool {
+            try MPIRunner.run(executable: Self.script, arguments: arguments, environment: environment, timeout: timeout,
+                              whenOutput: marker.map { ($0, action) })
+        }
     }
 
     /// Runs a command on the head node, that is this machine, seeing the cluster's host names (the
@@ -146,4 +159,33 @@ public struct VirtualCluster: Sendable {
         }
         return hosts
     }
+}
+
+/// Keeps this test process's single-host MPI jobs and its virtual clusters' network interfaces
+/// apart: UCX lists every interface as MPI starts, and a job fails if one it listed vanishes. Jobs
+/// on this host hold it to read; making or removing a cluster holds it to write.
+public enum InterfaceChanges {
+    public static let lock = ReadWriteLock()
+}
+
+/// A `pthread_rwlock_t`, for locks held across blocking calls by threads that are not Swift tasks'.
+// @unchecked Sendable: the lock is a pthread read-write lock, made for sharing between threads; the
+// storage is allocated once, never moved, and freed only in deinit, when no thread can hold it.
+public final class ReadWriteLock: @unchecked Sendable {
+    private let storage: UnsafeMutablePointer<pthread_rwlock_t>
+
+    public init() {
+        storage = .allocate(capacity: 1)
+        storage.initialize(to: pthread_rwlock_t())
+        pthread_rwlock_init(storage, nil)
+    }
+
+    deinit {
+        pthread_rwlock_destroy(storage)
+        storage.deallocate()
+    }
+
+    public func readLock() { pthread_rwlock_rdlock(storage) }
+    public func writeLock() { pthread_rwlock_wrlock(storage) }
+    public func unlock() { pthread_rwlock_unlock(storage) }
 }

@@ -92,13 +92,16 @@ import Testing
     }
 
     @Test func mapThrowsFromItsWaitWithoutWaitingForTheResult() async throws {
-        // One task in flight: the first chunk runs for 2 s, the second waits in the pool's queue.
+        // One task in flight: the first chunk runs for 20 s, the second waits in the pool's queue.
+        // Long, because this async test resumes only when a thread of Swift's cooperative pool is
+        // free, which, with other suites' blocking tests running, has taken several seconds.
         let pool = try pool(tasksInFlight: 1)
-        defer { finish(pool) }
+        // Not waiting for the first chunk: its worker ends with the pool.
+        defer { pool.shutdown(wait: false, cancelFutures: true) }
         let spy = SpyExecutor(pool)
         let task = Task { () async -> (any Error)? in
             do {
-                for try await _ in try spy.map(SleepThenReturn(milliseconds: 2_000), [0, 1]) {
+                for try await _ in try spy.map(SleepThenReturn(milliseconds: 20_000), [0, 1]) {
                     return ClusterFuturesError(.invalidArgument, "a result arrived")
                 }
                 return nil
