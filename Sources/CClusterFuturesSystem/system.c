@@ -326,6 +326,21 @@ void cf_set_crash_message(const char *message) {
     cf_crash_message = message;
 }
 
+// Ends the process by `signal` at its default action (for a signal whose default action is to
+// continue, such as SIGCONT, it returns).
+static void die_of(int signal) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = SIG_DFL;
+    sigemptyset(&action.sa_mask);
+    sigaction(signal, &action, NULL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, signal);
+    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    raise(signal);
+}
+
 static int stop_signal_fd = -1;
 static int stop_done_fd = -1;
 
@@ -342,16 +357,7 @@ static void forward_stop_signal(int signal) {
     } while (written < 0 && errno == EINTR);
     struct pollfd done = {.fd = stop_done_fd, .events = POLLIN, .revents = 0};
     poll(&done, 1, 3000);
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = SIG_DFL;
-    sigemptyset(&action.sa_mask);
-    sigaction(signal, &action, NULL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, signal);
-    pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-    raise(signal);
+    die_of(signal);
 }
 
 int cf_forward_stop_signals(int signal_fd, int done_fd) {
@@ -446,14 +452,7 @@ void cf_supervise_rank(pid_t child, int rank, int linger_seconds) {
         while (nanosleep(&linger, &linger) == -1 && errno == EINTR) {}
     }
     // Ends as the rank did: the launcher sees the same signal.
-    struct sigaction action = { .sa_handler = SIG_DFL };
-    sigemptyset(&action.sa_mask);
-    sigaction(signal, &action, NULL);
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, signal);
-    sigprocmask(SIG_UNBLOCK, &set, NULL);
-    raise(signal);
+    die_of(signal);
     _exit(128 + signal);
 }
 
