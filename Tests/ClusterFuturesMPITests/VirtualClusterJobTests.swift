@@ -83,6 +83,33 @@ struct VirtualClusterJobTests {
         }
     }
 
+    @Test("a host with another build of the program is refused, naming the rank and the host, and the job ends non-zero",
+          .timeLimit(.minutes(2)))
+    func staleBuildOnOneHost() async throws {
+        // Another build: the same program with one byte of its GNU build id changed, which the
+        // loader ignores and the pool's hello compares.
+        let program = MPIRunner.program("mpi-pool-test-programs")
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: program)))
+        let noteHeader: [UInt8] = [4, 0, 0, 0, 20, 0, 0, 0, 3, 0, 0, 0] + Array("GNU".utf8) + [0]
+        let start = try #require((0...(bytes.count - noteHeader.count - 20)).first { bytes[$0..<($0 + noteHeader.count)].elementsEqual(noteHeader) },
+                                 "no GNU build id note in \(program)")
+        bytes[start + noteHeader.count] ^= 0xFF
+        let stale = FileManager.default.temporaryDirectory.appendingPathComponent("cf-stale-\(getpid())").path
+        try Data(bytes).write(to: URL(fileURLWithPath: stale))
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: stale)
+        defer { try? FileManager.default.removeItem(atPath: stale) }
+
+        try await VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+            try await offThePool { try cluster.bind(stale, at: program, on: "host2") }
+            let outcome = try await cluster.mpiexec("mpi-pool-test-programs", ["results"], tcp: true, timeout: 60)
+            #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+            let all = outcome.output + outcome.errors
+            // Ranks 2, 3 and 4 run on host2; the first whose hello arrives is named.
+            #expect(["2", "3", "4"].contains { all.contains("refused rank \($0) on host2: it runs build") }
+                    && all.contains("every worker must run the same build"), "\(outcome)")
+        }
+    }
+
     @Test("a host in the machinefile that cannot be reached fails start-up within the bound, naming the host",
           .timeLimit(.minutes(2)))
     func unreachableHost() async throws {

@@ -133,6 +133,13 @@ public struct VirtualCluster: Sendable {
         }
     }
 
+    /// Makes `host` see the file `source` at the path `target` (`virtual-cluster bind`): another
+    /// build of a program, say. Neither path may hold a space.
+    public func bind(_ source: String, at target: String, on host: String) throws {
+        let outcome = try MPIRunner.run(executable: Self.script, arguments: ["bind", directory, host, source, target], timeout: 30)
+        guard outcome.status == 0 else { throw Failure(description: "virtual-cluster bind failed:\n\(outcome)") }
+    }
+
     /// The worker ranks' own processes on `host` (each started by its supervisor, the process
     /// Hydra started; see `CLUSTERFUTURES_SUPERVISE_WORKERS`), lowest first.
     public func workerRankProcesses(on host: String) -> [pid_t] {
