@@ -150,6 +150,9 @@ enum MPIWorld {
 /// workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
 @_cdecl("cf_mpi_bootstrap")
 public func _clusterFuturesMPIBootstrap() {
+    // Linking MPICH loads UCX, whose crash handler would follow Swift's report of a trap with its
+    // own backtrace, in runs without MPI too (inline, or with the process pool).
+    FatalSignals.takeBackFromUCX()
     guard let launch = MPILaunch.current, launch.mayHaveWorkers else { return }
     // A worker rank's process may stay here as its supervisor, never to return.
     WorkerSupervisor.superviseIfWorker(launch)

@@ -11,15 +11,16 @@ import Musl
 /// starts. It prints `Caught signal 4 (Illegal instruction)` and a backtrace of raw addresses after
 /// Swift's own message (`Fatal error: ...`), burying it. Its setting `UCX_HANDLE_ERRORS=none` is
 /// read as the library loads, which is before any of the program's code runs, so a program
-/// cannot set it for itself.
-enum FatalSignals {
+/// cannot set it for itself. ``MPI/initialize(threadLevel:)`` takes them back as MPI starts, and the
+/// MPI pool's bootstrap in every program that links it, whether it runs under `mpiexec` or not.
+package enum FatalSignals {
     /// The signals UCX takes.
     static let signals: [Int32] = [SIGILL, SIGTRAP, SIGSEGV, SIGBUS, SIGFPE, SIGABRT]
 
     /// Puts back the default action for each fatal signal whose handler lies in UCX's library
     /// (`libucs`), unless the user set `UCX_HANDLE_ERRORS` and so asked for UCX's handling.
     /// Handlers of anyone else are left alone.
-    static func takeBackFromUCX() {
+    package static func takeBackFromUCX() {
         #if os(Linux)
         guard getenv("UCX_HANDLE_ERRORS") == nil else { return }
         let ranges = loadedRanges(ofLibrary: "libucs.so")

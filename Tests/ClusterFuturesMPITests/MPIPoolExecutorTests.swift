@@ -185,6 +185,15 @@ struct MPIPoolExecutorTests {
                 && !outcome.errors.contains("==== backtrace"), "\(outcome)")
     }
 
+    @Test("outside mpiexec, a program that links MPICH reports an uncaught error with Swift's message, not UCX's backtrace")
+    func uncaughtErrorWithoutMPI() throws {
+        let outcome = try MPIRunner.run(Self.program, processes: nil, ["uncaught-without-mpi"], timeout: 60)
+        #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
+        #expect(outcome.lines.contains("throwing"), "\(outcome)")
+        #expect(outcome.errors.contains("Fatal error") && outcome.errors.contains("UncaughtOnRankZero")
+                && !outcome.errors.contains("Caught signal") && !outcome.errors.contains("==== backtrace"), "\(outcome)")
+    }
+
     @Test("a task that kills its worker rank ends the job non-zero, without hanging, naming the rank and function")
     func crashingWorker() throws {
         let outcome = try MPIRunner.run(Self.program, processes: 2, ["crash"], timeout: 60)

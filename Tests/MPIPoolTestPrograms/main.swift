@@ -82,6 +82,7 @@ enum PoolTestPrograms {
         "shutdown-in-waiting-callback": { try stopInCallback(.shutdown, waiting: true) },
         "finalize-in-broken-callback": finalizeInABrokenExecutorsCallback,
         "uncaught": uncaught,
+        "uncaught-without-mpi": uncaughtWithoutMPI,
         "crash": crash,
         "pool-crash": processPoolCrash,
         "contract": contract,
@@ -584,6 +585,16 @@ enum PoolTestPrograms {
     }
 
     struct UncaughtOnRankZero: Error {}
+
+    /// Without mpiexec, in a program that links MPICH but never starts MPI: an uncaught error after a
+    /// task on the process pool.
+    static func uncaughtWithoutMPI() throws -> String {
+        let pool = try LocalProcessPoolExecutor()
+        _ = try pool.submit(Square(), 3).result(timeout: .seconds(30))
+        print("throwing", terminator: "\n")
+        fflush(nil)
+        throw UncaughtOnRankZero()
+    }
 
     /// Without mpiexec, in a program that links MPICH: a task that crashes its process-pool worker
     /// fails only its future, with the signal, and the pool goes on. The test also reads what the
