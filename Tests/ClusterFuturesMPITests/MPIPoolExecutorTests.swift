@@ -16,8 +16,8 @@ struct MPIPoolExecutorTests {
     /// never run the program's code). Returns the `ok` lines' details by scenario.
     @discardableResult
     func expectSuccess(_ processes: Int?, _ scenarios: String..., environment: [String: String] = [:],
-                       timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) throws -> [String: String] {
-        let outcome = try MPIRunner.run(Self.program, processes: processes, scenarios, environment: environment, timeout: timeout)
+                       timeout: Double = 60, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: String] {
+        let outcome = try await MPIRunner.run(Self.program, processes: processes, scenarios, environment: environment, timeout: timeout)
         #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
         #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
         #expect(outcome.lines.count == scenarios.count, "expected one line per scenario:\n\(outcome)", sourceLocation: sourceLocation)
@@ -31,15 +31,15 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("results from every worker rank, small and large messages, batches", arguments: [2, 4])
-    func results(processes: Int) throws {
-        let details = try expectSuccess(processes, "results")
+    func results(processes: Int) async throws {
+        let details = try await expectSuccess(processes, "results")
         let ranks = (1..<processes).map(String.init).joined(separator: ",")
         #expect(details["results"] == "world=\(processes) workers=\(processes - 1) ranks=\(ranks)")
     }
 
     @Test("worker ranks are bound one per CPU when the host has a CPU for each, and left alone otherwise or when told",
           arguments: [3, 4])
-    func workersAreBound(processes: Int) throws {
+    func workersAreBound(processes: Int) async throws {
         // What this machine offers, as the ranks will see it.
         let usable = AllowedCPUs.numbers(in: AllowedCPUs.ofThisProcess)
         let online = sysconf(Int32(_SC_NPROCESSORS_ONLN))
@@ -49,14 +49,14 @@ struct MPIPoolExecutorTests {
         let expected = (1...workers).map { rank in
             "\(rank)=\(bindsHere ? String(usable[usable.count - workers + rank - 1]) : unbound)"
         }.joined(separator: " ")
-        #expect(try expectSuccess(processes, "binding")["binding"] == expected)
-        let asked = try expectSuccess(processes, "binding", environment: ["CLUSTERFUTURES_BIND_WORKERS": "none"])
+        #expect(try await expectSuccess(processes, "binding")["binding"] == expected)
+        let asked = try await expectSuccess(processes, "binding", environment: ["CLUSTERFUTURES_BIND_WORKERS": "none"])
         #expect(asked["binding"] == (1...workers).map { "\($0)=\(unbound)" }.joined(separator: " "))
     }
 
     @Test("a CLUSTERFUTURES_BIND_WORKERS that is neither auto nor none ends the job non-zero, saying so, without hanging")
-    func badBindingSetting() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: 2, ["results"],
+    func badBindingSetting() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: 2, ["results"],
                                         environment: ["CLUSTERFUTURES_BIND_WORKERS": "sometimes"], timeout: 60)
         #expect(!outcome.timedOut, "\(outcome)")
         #expect(outcome.status != 0, "\(outcome)")
@@ -64,67 +64,67 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("a world of one runs tasks on rank 0: mpiexec -n 1, and no mpiexec at all", arguments: [1, nil] as [Int?])
-    func worldOfOne(processes: Int?) throws {
-        let details = try expectSuccess(processes, "results", "errors", "map", "shutdown", "initializer")
+    func worldOfOne(processes: Int?) async throws {
+        let details = try await expectSuccess(processes, "results", "errors", "map", "shutdown", "initializer")
         #expect(details["results"] == "world=1 workers=1 ranks=0")
     }
 
     @Test("a task's error fails only its future, comes back with its type and where it ran")
-    func errors() throws {
-        let details = try expectSuccess(2, "errors")
+    func errors() async throws {
+        let details = try await expectSuccess(2, "errors")
         #expect(details["errors"] == "failed=3,5 origins=mpi:1")
     }
 
     @Test("map with chunks, unordered, a bounded buffer, an error at item k", arguments: [2, 4])
-    func map(processes: Int) throws {
-        try expectSuccess(processes, "map")
+    func map(processes: Int) async throws {
+        try await expectSuccess(processes, "map")
     }
 
     @Test("every way of waiting gets its result: polling, sleeping, isDone only, a callback only", arguments: [1, 2])
-    func handoffs(processes: Int) throws {
-        try expectSuccess(processes, "handoffs")
+    func handoffs(processes: Int) async throws {
+        try await expectSuccess(processes, "handoffs")
     }
 
     @Test("several executors share the workers by turns; shutting one down leaves the others")
-    func severalExecutors() throws {
-        try expectSuccess(4, "several")
+    func severalExecutors() async throws {
+        try await expectSuccess(4, "several")
     }
 
     @Test("shutdown drains, refuses later submits, cancels what was never sent")
-    func shutdownPaths() throws {
-        try expectSuccess(2, "shutdown")
+    func shutdownPaths() async throws {
+        try await expectSuccess(2, "shutdown")
     }
 
     @Test("an initializer runs on every worker; a failing one breaks only its executor")
-    func initializer() throws {
-        try expectSuccess(4, "initializer")
+    func initializer() async throws {
+        try await expectSuccess(4, "initializer")
     }
 
     @Test("spawn mode is refused with a message that says to launch with mpiexec -n N")
-    func spawnRefused() throws {
-        try expectSuccess(2, "spawn")
+    func spawnRefused() async throws {
+        try await expectSuccess(2, "spawn")
     }
 
     @Test("the executor contract's scenarios (ContractScenarios) on the MPI pool", arguments: [1, 2, 4])
-    func contract(processes: Int) throws {
-        let details = try expectSuccess(processes, "contract", timeout: 120)
+    func contract(processes: Int) async throws {
+        let details = try await expectSuccess(processes, "contract", timeout: 120)
         #expect(details["contract"]?.contains("FAILED") == false)
     }
 
     @Test("a program that returns from main with work queued: every task runs before the job exits 0",
           arguments: [1, 2], ["wait", "nowait"])
-    func exitRunsPendingWork(processes: Int, shutdown: String) throws {
+    func exitRunsPendingWork(processes: Int, shutdown: String) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("cf-exit-pending-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try expectSuccess(processes, "exit-pending", environment: ["CF_TEST_OUTPUT": path, "CF_TEST_SHUTDOWN": shutdown])
+        try await expectSuccess(processes, "exit-pending", environment: ["CF_TEST_OUTPUT": path, "CF_TEST_SHUTDOWN": shutdown])
         let lines = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n")
         #expect(lines.count == 20, "lines written by the tasks: \(lines.count) of 20")
         #expect(Set(lines).count == 20, "each task ran once")
     }
 
     @Test("Ctrl-C to mpiexec: rank 0 says in one line what became of the tasks, and the job ends")
-    func aStopSignalIsReported() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: 2, ["interrupt-report"], timeout: 60,
+    func aStopSignalIsReported() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: 2, ["interrupt-report"], timeout: 60,
                                         interrupt: (SIGINT, afterOutput: "ready 4"))
         #expect(!outcome.timedOut, "the job did not end after SIGINT:\n\(outcome)")
         // (mpiexec's own status after it passed Ctrl-C on is Hydra's: 2 or 0 were both seen here.)
@@ -136,35 +136,35 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("a program that returns while a task runs: the job still finalizes and exits 0")
-    func exitWhileRunning() throws {
-        try expectSuccess(4, "exit-running", "exit-running")
+    func exitWhileRunning() async throws {
+        try await expectSuccess(4, "exit-running", "exit-running")
     }
 
     @Test("a program that finalizes MPI itself: the pool stops first, later submits are refused, the job exits 0",
           arguments: [1, 2, 4])
-    func programFinalizesMPI(processes: Int) throws {
-        let details = try expectSuccess(processes, "finalize")
+    func programFinalizesMPI(processes: Int) async throws {
+        let details = try await expectSuccess(processes, "finalize")
         #expect(details["finalize"] == "all-done=true cancelled=0", "queued tasks run before MPI is finalized")
     }
 
     @Test("MPI.finalize() or shutdown(wait: true) in a done-callback, on the pool's thread or a thread waiting for a result, returns; the work finishes, the job exits 0",
           arguments: [1, 2, 4], ["finalize-in-pool-callback", "finalize-in-waiting-callback",
                                  "shutdown-in-pool-callback", "shutdown-in-waiting-callback"])
-    func stoppingInADoneCallback(processes: Int, scenario: String) throws {
-        let details = try expectSuccess(processes, scenario)
+    func stoppingInADoneCallback(processes: Int, scenario: String) async throws {
+        let details = try await expectSuccess(processes, scenario)
         #expect(details[scenario]?.hasPrefix("all-done=true") == true, "\(scenario): \(details)")
     }
 
     @Test("MPI.finalize() in a done-callback of a future failed by a failing initializer returns, and the job exits 0",
           arguments: [1, 2, 4])
-    func finalizingWhenAnInitializerFails(processes: Int) throws {
-        let details = try expectSuccess(processes, "finalize-in-broken-callback")
+    func finalizingWhenAnInitializerFails(processes: Int) async throws {
+        let details = try await expectSuccess(processes, "finalize-in-broken-callback")
         #expect(details["finalize-in-broken-callback"] == "all-done=true", "\(details)")
     }
 
     @Test("a process-pool worker of a program that links MPICH dies from a crash at once, reported in one line, without UCX's backtrace")
-    func processPoolCrashInAProgramThatLinksMPICH() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: nil, ["pool-crash"], timeout: 60)
+    func processPoolCrashInAProgramThatLinksMPICH() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: nil, ["pool-crash"], timeout: 60)
         #expect(!outcome.timedOut && outcome.status == 0, "\(outcome)")
         #expect(outcome.lines.contains("ok pool-crash workerLost=SIGSEGV"), "\(outcome)")
         #expect((outcome.output + outcome.errors).contains("died from signal 11 (SIGSEGV)"), "\(outcome)")
@@ -174,8 +174,8 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("an uncaught error on rank 0 ends the whole job with a non-zero status, without hanging, with Swift's message and not UCX's backtrace")
-    func uncaughtErrorOnRankZero() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)
+    func uncaughtErrorOnRankZero() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: 4, ["uncaught"], timeout: 60)
         #expect(!outcome.timedOut, "hung:\n\(outcome)")
         #expect(outcome.status != 0, "exited 0:\n\(outcome)")
         #expect(outcome.lines.contains("throwing"), "\(outcome)")
@@ -186,8 +186,8 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("outside mpiexec, a program that links MPICH reports an uncaught error with Swift's message, not UCX's backtrace")
-    func uncaughtErrorWithoutMPI() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: nil, ["uncaught-without-mpi"], timeout: 60)
+    func uncaughtErrorWithoutMPI() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: nil, ["uncaught-without-mpi"], timeout: 60)
         #expect(!outcome.timedOut && outcome.status != 0, "\(outcome)")
         #expect(outcome.lines.contains("throwing"), "\(outcome)")
         #expect(outcome.errors.contains("Fatal error") && outcome.errors.contains("UncaughtOnRankZero")
@@ -195,8 +195,8 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("a task that kills its worker rank ends the job non-zero, without hanging, naming the rank and function")
-    func crashingWorker() throws {
-        let outcome = try MPIRunner.run(Self.program, processes: 2, ["crash"], timeout: 60)
+    func crashingWorker() async throws {
+        let outcome = try await MPIRunner.run(Self.program, processes: 2, ["crash"], timeout: 60)
         #expect(!outcome.timedOut, "hung:\n\(outcome)")
         #expect(outcome.status != 0, "exited 0:\n\(outcome)")
         #expect(!outcome.lines.contains { $0.hasPrefix("ok crash") }, "\(outcome)")
@@ -207,18 +207,18 @@ struct MPIPoolExecutorTests {
     }
 
     @Test("the same program picks MPI under mpiexec and the process pool without it")
-    func automaticChoice() throws {
-        let underMPI = try expectSuccess(3, "automatic")
+    func automaticChoice() async throws {
+        let underMPI = try await expectSuccess(3, "automatic")
         #expect(underMPI["automatic"] == "MPIPoolExecutor workers=2")
-        let alone = try expectSuccess(nil, "automatic")
+        let alone = try await expectSuccess(nil, "automatic")
         #expect(alone["automatic"]?.hasPrefix("LocalProcessPoolExecutor") == true, "\(alone)")
     }
 
     @Test("CLUSTERFUTURES_EXECUTOR forces a choice, and fails clearly when it cannot be honoured")
-    func forcedChoice() throws {
-        let inline = try expectSuccess(3, "automatic", environment: ["CLUSTERFUTURES_EXECUTOR": "inline"])
+    func forcedChoice() async throws {
+        let inline = try await expectSuccess(3, "automatic", environment: ["CLUSTERFUTURES_EXECUTOR": "inline"])
         #expect(inline["automatic"] == "InlineDummyExecutor workers=1")
-        let outcome = try MPIRunner.run(Self.program, processes: nil, ["automatic"],
+        let outcome = try await MPIRunner.run(Self.program, processes: nil, ["automatic"],
                                         environment: ["CLUSTERFUTURES_EXECUTOR": "mpi"], timeout: 60)
         #expect(outcome.status == 1, "\(outcome)")
         #expect(outcome.output.contains("FAIL automatic") && outcome.output.contains("mpiexec -n N"), "\(outcome)")

@@ -149,6 +149,18 @@ public enum MPIRunner {
                        output: output.text(waitingUpTo: 5), errors: errors.text(waitingUpTo: 5), exitedAt: exitedAt)
     }
 
+    /// ``run(_:processes:_:environment:timeout:interrupt:)``, waiting off Swift's cooperative
+    /// threads (see ``offThePool(_:)``): what async tests call.
+    public static func run(
+        _ programName: String = "mpi-test-programs", processes: Int?, _ scenarios: [String],
+        environment: [String: String] = [:], timeout: Double = 30,
+        interrupt: (signal: Int32, afterOutput: String)? = nil
+    ) async throws -> Outcome {
+        try await offThePool {
+            try run(programName, processes: processes, scenarios, environment: environment, timeout: timeout, interrupt: interrupt)
+        }
+    }
+
     /// Reads a pipe to its end on a thread of its own.
     public final class Collector: Sendable {
         /// The bytes so far, and whether the end was reached.

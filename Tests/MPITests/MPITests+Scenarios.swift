@@ -9,8 +9,8 @@ struct MPIScenarioTests {
     /// Runs `scenarios` on `processes` ranks (nil: without mpiexec, as a world of one) and expects
     /// exit status 0 and one `rank R/N ok NAME` line per rank and scenario.
     func expectSuccess(_ processes: Int?, _ scenarios: String..., timeout: Double = 30,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let outcome = try MPIRunner.run(processes: processes, scenarios, timeout: timeout)
+                       sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let outcome = try await MPIRunner.run(processes: processes, scenarios, timeout: timeout)
         #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
         #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
         let size = processes ?? 1
@@ -26,84 +26,84 @@ struct MPIScenarioTests {
     }
 
     @Test("mpiexec is installed (the MPI tests need MPICH)")
-    func mpiexecIsInstalled() throws {
+    func mpiexecIsInstalled() async throws {
         _ = try MPIRunner.mpiexec()
     }
 
     @Test("initialize, finalize, rank, size, processor name, wtime; calls before initialize throw",
           arguments: [1, 2, 4])
-    func environment(processes: Int) throws {
-        try expectSuccess(processes, "uninitialized", "init")
+    func environment(processes: Int) async throws {
+        try await expectSuccess(processes, "uninitialized", "init")
     }
 
     @Test("a program started without mpiexec is a world of one")
-    func singleton() throws {
-        try expectSuccess(nil, "init", "collectives", "typed-collectives", "nonblocking", "sendrecv", "errors")
+    func singleton() async throws {
+        try await expectSuccess(nil, "init", "collectives", "typed-collectives", "nonblocking", "sendrecv", "errors")
     }
 
     @Test("point-to-point Codable values and bytes, tags, any source, statuses", arguments: [2, 4])
-    func pointToPoint(processes: Int) throws {
-        try expectSuccess(processes, "p2p")
+    func pointToPoint(processes: Int) async throws {
+        try await expectSuccess(processes, "p2p")
     }
 
     @Test("probe and iprobe", arguments: [2, 4])
-    func probe(processes: Int) throws {
-        try expectSuccess(processes, "probe")
+    func probe(processes: Int) async throws {
+        try await expectSuccess(processes, "probe")
     }
 
     @Test("Codable collectives: broadcast, scatter, gather, allGather, reduce, allReduce", arguments: [1, 2, 4])
-    func collectives(processes: Int) throws {
-        try expectSuccess(processes, "collectives")
+    func collectives(processes: Int) async throws {
+        try await expectSuccess(processes, "collectives")
     }
 
     @Test("typed-buffer collectives with MPI reduction operations", arguments: [1, 2, 4])
-    func typedCollectives(processes: Int) throws {
-        try expectSuccess(processes, "typed-collectives")
+    func typedCollectives(processes: Int) async throws {
+        try await expectSuccess(processes, "typed-collectives")
     }
 
     @Test("typed buffers sent and received in place, truncation, typed sendReceive", arguments: [2, 4])
-    func typedBuffers(processes: Int) throws {
-        try expectSuccess(processes, "typed")
+    func typedBuffers(processes: Int) async throws {
+        try await expectSuccess(processes, "typed")
     }
 
     @Test("isend, ireceive, test, wait, waitAll, waitAny, cancel", arguments: [1, 2, 4])
-    func nonBlocking(processes: Int) throws {
-        try expectSuccess(processes, "nonblocking")
+    func nonBlocking(processes: Int) async throws {
+        try await expectSuccess(processes, "nonblocking")
     }
 
     @Test("sendReceive around a ring", arguments: [1, 2, 4])
-    func sendReceive(processes: Int) throws {
-        try expectSuccess(processes, "sendrecv")
+    func sendReceive(processes: Int) async throws {
+        try await expectSuccess(processes, "sendrecv")
     }
 
     @Test("split by color and by host, and duplicate", arguments: [1, 2, 4])
-    func split(processes: Int) throws {
-        try expectSuccess(processes, "split")
+    func split(processes: Int) async throws {
+        try await expectSuccess(processes, "split")
     }
 
     @Test("64 MiB messages of bytes and doubles")
-    func large() throws {
-        try expectSuccess(2, "large", timeout: 60)
+    func large() async throws {
+        try await expectSuccess(2, "large", timeout: 60)
     }
 
     @Test("messages beyond the count limit (lowered to 1000) and chunked collectives", arguments: [2, 4])
-    func chunking(processes: Int) throws {
-        try expectSuccess(processes, "chunking")
+    func chunking(processes: Int) async throws {
+        try await expectSuccess(processes, "chunking")
     }
 
     @Test("MPI errors become MPIError, and the job goes on", arguments: [1, 2, 4])
-    func errors(processes: Int) throws {
-        try expectSuccess(processes, "errors")
+    func errors(processes: Int) async throws {
+        try await expectSuccess(processes, "errors")
     }
 
     @Test("several threads per rank communicate at once (MPI_THREAD_MULTIPLE)", arguments: [1, 2, 4])
-    func threads(processes: Int) throws {
-        try expectSuccess(processes, "threads")
+    func threads(processes: Int) async throws {
+        try await expectSuccess(processes, "threads")
     }
 
     @Test("MPI.abort ends every rank of the job with a failing exit status", arguments: [1, 4])
-    func abort(processes: Int) throws {
-        let outcome = try MPIRunner.run(processes: processes, ["abort"])
+    func abort(processes: Int) async throws {
+        let outcome = try await MPIRunner.run(processes: processes, ["abort"])
         #expect(!outcome.timedOut, "\(outcome)")
         // Its "aborting" line is not required: Hydra may end the job before it forwards what the
         // ranks wrote last (seen once in a few dozen runs).
@@ -117,8 +117,8 @@ struct MPIScenarioTests {
     }
 
     @Test("a failing scenario makes mpiexec exit non-zero with the rank's message")
-    func failureIsReported() throws {
-        let outcome = try MPIRunner.run(processes: 1, ["p2p"])
+    func failureIsReported() async throws {
+        let outcome = try await MPIRunner.run(processes: 1, ["p2p"])
         #expect(!outcome.timedOut, "\(outcome)")
         #expect(outcome.status != 0, "\(outcome)")
         #expect(outcome.errors.contains("rank 0/1 FAIL p2p: "), "\(outcome)")
