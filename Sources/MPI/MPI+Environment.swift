@@ -28,8 +28,8 @@ public enum MPI {
     ///
     /// Under Hydra, start-up is bounded: if it has not finished after `CLUSTERFUTURES_STARTUP_TIMEOUT`
     /// seconds (60 by default; 0 for no bound), usually because a host of the job never started its
-    /// processes, the process exits with status 1, and the first rank on `mpiexec`'s host says which
-    /// hosts of the machinefile do not resolve or do not answer.
+    /// processes, the first rank on each host says why (on `mpiexec`'s host: which hosts of the
+    /// machinefile do not resolve or do not answer) and ends the job, with status 1.
     ///
     /// - Throws: ``MPIError`` if MPI was already finalized, if initialization fails, or if the
     ///   granted level is below `threadLevel` (MPI then stays initialized; call ``finalize()``).
@@ -46,12 +46,7 @@ public enum MPI {
             let hydra = HydraPMI.fromEnvironment()
             // A host that never starts its processes leaves everyone else waiting here forever.
             let startup = hydra == nil ? nil : StartupDiagnosis.timeout().map { timeout in
-                ExitWatchdog(after: timeout, exitStatus: 1) {
-                    if let report = StartupDiagnosis.report(after: timeout) {
-                        _ = Array((report + "\n").utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-                    }
-                    StartupDiagnosis.endTheJob()
-                }
+                ExitWatchdog(after: timeout, exitStatus: 1) { StartupDiagnosis.giveUp(after: timeout) }
             }
             defer { startup?.cancel() }
             try mpiCall("MPI_Init_thread", anyTime: true) { MPI_Init_thread(nil, nil, threadLevel.mpiValue, &provided) }

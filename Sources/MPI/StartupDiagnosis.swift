@@ -22,9 +22,31 @@ enum StartupDiagnosis {
         return .seconds(60)
     }
 
-    /// The line that explains a start-up that did not finish within `timeout`, or nil for a rank
-    /// that should not print it (each job prints it once: from the first rank on `mpiexec`'s host).
-    static func report(after timeout: Duration) -> String? {
+    /// Whether this rank speaks for its host: the first rank on it (`MPI_LOCALRANKID` 0).
+    static var speaksForItsHost: Bool {
+        getenv("MPI_LOCALRANKID").map { String(cString: $0) == "0" } ?? true
+    }
+
+    /// What a rank does when start-up has not finished within `timeout`. The first rank on each host
+    /// says why, as far as it can tell, and ends the job through its host's Hydra proxy; the others
+    /// wait to be ended with it (leaving at once, they would have Hydra end the job, and their
+    /// host's first rank with it, before that rank has said a word), at most 30 seconds.
+    static func giveUp(after timeout: Duration) {
+        guard speaksForItsHost else {
+            let deadline = ContinuousClock.now.advanced(by: .seconds(30))
+            while ContinuousClock.now < deadline {
+                var step = timespec(tv_sec: 0, tv_nsec: 100_000_000)
+                nanosleep(&step, nil)
+            }
+            return
+        }
+        let report = self.report(after: timeout) + "\n"
+        _ = Array(report.utf8).withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+        endTheJob()
+    }
+
+    /// The line that explains a start-up that did not finish within `timeout`.
+    static func report(after timeout: Duration) -> String {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         let rank = getenv("PMI_RANK").map { String(cString: $0) } ?? "?"
         var host = [CChar](repeating: 0, count: 256)
@@ -33,10 +55,8 @@ enum StartupDiagnosis {
         var text = "ClusterFutures: MPI did not start within \(formatted(seconds)) s (rank \(rank), host \(hostName)): "
             + "a host of the job did not start its processes."
         guard let launcher = launcherCommandLine() else {
-            if let local = getenv("MPI_LOCALRANKID").map({ String(cString: $0) }), local != "0" { return nil }
             return text + " Check every host with cf-doctor MACHINEFILE PROGRAM."
         }
-        if let local = getenv("MPI_LOCALRANKID").map({ String(cString: $0) }), local != "0" { return nil }
         guard let path = launcher.machinefile, let hosts = hostsInMachinefile(atPath: path) else {
             return text + " Check every host with cf-doctor MACHINEFILE PROGRAM."
         }
@@ -53,16 +73,21 @@ enum StartupDiagnosis {
     }
 
     /// Makes Hydra end the job: the ranks' exits alone do not, since it waits for the missing host
-    /// forever. Ends this rank's Hydra proxy (its parent), which Hydra takes as the loss of this
+    /// forever. Ends this host's Hydra proxy (the nearest ancestor of that name: the parent, or
+    /// under a worker rank's supervisor the grandparent), which Hydra takes as the loss of this
     /// host and answers by ending every process and exiting non-zero.
     static func endTheJob() {
         // Time for the proxy to pass on what this rank wrote to standard error.
         var pause = timespec(tv_sec: 0, tv_nsec: 300_000_000)
         nanosleep(&pause, nil)
-        let proxy = getppid()
-        let name = String(decoding: read("/proc/\(proxy)/comm"), as: UTF8.self)
-        if name.hasPrefix("hydra_pmi_proxy") || name.hasPrefix("hydra_pmi_prox") {
-            kill(proxy, SIGKILL)
+        var pid = getppid()
+        for _ in 0..<4 where pid > 1 {
+            // comm holds at most 15 characters: "hydra_pmi_proxy" exactly.
+            if String(decoding: read("/proc/\(pid)/comm"), as: UTF8.self).hasPrefix("hydra_pmi_prox") {
+                kill(pid, SIGKILL)
+                return
+            }
+            pid = parent(of: pid)
         }
     }
 
