@@ -121,7 +121,9 @@ extension MPIDispatcher {
             active = try dispatch(onDispatcherThread: onDispatcherThread) || active
             // After dispatching: a rank still idle has nothing queued for it.
             active = try reclaimSentAhead() || active
-            if onDispatcherThread { endTheJobIfAWorkerIsLost() }
+            // In rounds where nothing happened only: a lost rank sends nothing, and a round with a
+            // result in it is one whose future waits to be completed.
+            if onDispatcherThread && !active { endTheJobIfAWorkerIsLost() }
         } catch {
             breakPool(ClusterFuturesError(.brokenExecutor, "MPI failed on rank 0: \(error)"))
         }
