@@ -39,7 +39,9 @@ extension MPIDispatcher {
 
 // A worker rank lost: MPI cannot replace it, so the job ends, with a line that says which.
 extension MPIDispatcher {
-    /// Every quarter of a second, on the dispatcher thread: if a worker rank with tasks has sent
+    /// Every quarter of a second, on the dispatcher thread, in a round where nothing happened (the
+    /// dispatcher polls in such rounds many times a second while tasks are out, and sleeps at most
+    /// 20 ms between them): if a worker rank with tasks has sent
     /// nothing for ``lossTimeout`` since its oldest task left, says which rank, host and task, and
     /// ends the job with status 1.
     ///
@@ -80,10 +82,10 @@ extension MPIDispatcher {
             : "while running \(functions.isEmpty ? "its initializer" : functions.joined(separator: ", ")) "
             + "(\(count) task\(count == 1 ? "" : "s") sent to it)"
         let pid = worker.origin.pid == 0 ? "" : "pid \(worker.origin.pid), "
-        let seconds = Double(silence.components.seconds) + Double(silence.components.attoseconds) / 1e18
+        let seconds = silence.inSeconds
         return "ClusterFutures: MPI worker rank \(worker.rank) (\(pid)host \(worker.origin.host)) "
             + "was lost \(running): nothing from it for "
-            + "\(Int(seconds)) s (CLUSTERFUTURES_LOSS_TIMEOUT is \(Int(Self.lossTimeout.components.seconds)) s). "
+            + "\(Int(seconds)) s (CLUSTERFUTURES_LOSS_TIMEOUT is \(Int(Self.lossTimeoutSeconds)) s). "
             + "The rank or its host stopped, died or was cut off; MPI cannot replace a rank, so the job ends."
     }
 }

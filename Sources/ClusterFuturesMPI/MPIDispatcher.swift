@@ -121,14 +121,8 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     /// ``PoolTag/alive``, which a rank sends every second while a task runs) is lost: killed,
     /// frozen, or on a host that went down or was cut off. `CLUSTERFUTURES_LOSS_TIMEOUT` seconds,
     /// else 10.
-    static let lossTimeout: Duration = .milliseconds(Int64(lossTimeoutSeconds * 1000))
-    static let lossTimeoutSeconds: Double = {
-        if let text = ProcessInfo.processInfo.environment["CLUSTERFUTURES_LOSS_TIMEOUT"], let seconds = Double(text),
-           seconds > 0, seconds < 1e6 {
-            return seconds
-        }
-        return 10
-    }()
+    static let lossTimeout: Duration = .seconds(lossTimeoutSeconds)
+    static let lossTimeoutSeconds = DurationSetting.seconds("CLUSTERFUTURES_LOSS_TIMEOUT", in: Double.leastNonzeroMagnitude..<1e6) ?? 10
     static let maxSleep: Duration = .milliseconds(2)
 
     /// The worker ranks: MPI, or memory in tests.

@@ -24,8 +24,7 @@ final class ExitWatchdog: Sendable {
     /// calling `lastWords` first.
     init(after timeout: Duration, exitStatus: Int32, lastWords: @escaping @Sendable () -> Void = {}) {
         self.lastWords = lastWords
-        let (seconds, attoseconds) = timeout.components
-        self.deadlineNanoseconds = Self.now() + seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        self.deadlineNanoseconds = Self.now() + timeout.inNanoseconds
         self.exitStatus = exitStatus
         var thread = pthread_t()
         let context = Unmanaged.passRetained(self).toOpaque()
@@ -67,13 +66,4 @@ final class ExitWatchdog: Sendable {
         return Int64(time.tv_sec) * 1_000_000_000 + Int64(time.tv_nsec)
     }
 
-    /// The default bound: `CLUSTERFUTURES_FINALIZE_TIMEOUT` seconds when it holds a number above 0,
-    /// else 1 second.
-    static func defaultTimeoutNanoseconds() -> Int64 {
-        if let text = getenv("CLUSTERFUTURES_FINALIZE_TIMEOUT").map({ String(cString: $0) }),
-           let seconds = Double(text), seconds > 0, seconds < 1e9 {
-            return Int64(seconds * 1e9)
-        }
-        return 1_000_000_000
-    }
 }

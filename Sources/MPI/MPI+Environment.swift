@@ -157,14 +157,13 @@ public enum MPI {
     /// number above 0) when set. Every rank has finished its work by then, so nothing is lost.
     public static var finalizeTimeout: Duration {
         get { .nanoseconds(finalizeTimeoutNanoseconds.load(ordering: .relaxed)) }
-        set {
-            let nanoseconds = newValue.components.seconds * 1_000_000_000 + newValue.components.attoseconds / 1_000_000_000
-            finalizeTimeoutNanoseconds.store(max(1, nanoseconds), ordering: .relaxed)
-        }
+        set { finalizeTimeoutNanoseconds.store(max(1, newValue.inNanoseconds), ordering: .relaxed) }
     }
 
     /// Storage behind ``finalizeTimeout``, in nanoseconds.
-    private static let finalizeTimeoutNanoseconds = Atomic<Int64>(ExitWatchdog.defaultTimeoutNanoseconds())
+    private static let finalizeTimeoutNanoseconds = Atomic<Int64>(
+        DurationSetting.seconds("CLUSTERFUTURES_FINALIZE_TIMEOUT", in: Double.leastNonzeroMagnitude..<1e9)
+            .map { Duration.seconds($0) }?.inNanoseconds ?? 1_000_000_000)
 
     /// Whether MPI was seen initialized and not finalized, and ``finalize()`` has not run since:
     /// spares `mpiCall` asking MPI on every call.

@@ -15,11 +15,8 @@ enum StartupDiagnosis {
     /// How long MPI may take to start: `CLUSTERFUTURES_STARTUP_TIMEOUT` seconds (0 turns the bound
     /// off), else 60 seconds.
     static func timeout() -> Duration? {
-        if let text = getenv("CLUSTERFUTURES_STARTUP_TIMEOUT").map({ String(cString: $0) }), let seconds = Double(text),
-           seconds >= 0, seconds < 1e9 {
-            return seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
-        }
-        return .seconds(60)
+        guard let seconds = DurationSetting.seconds("CLUSTERFUTURES_STARTUP_TIMEOUT", in: 0..<1e9) else { return .seconds(60) }
+        return seconds == 0 ? nil : .seconds(seconds)
     }
 
     /// Whether this rank speaks for its host: the first rank on it (`MPI_LOCALRANKID` 0).
@@ -47,7 +44,7 @@ enum StartupDiagnosis {
 
     /// The line that explains a start-up that did not finish within `timeout`.
     static func report(after timeout: Duration) -> String {
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        let seconds = timeout.inSeconds
         let rank = getenv("PMI_RANK").map { String(cString: $0) } ?? "?"
         var host = [CChar](repeating: 0, count: 256)
         gethostname(&host, host.count - 1)
@@ -171,18 +168,7 @@ enum StartupDiagnosis {
 
     /// A file's bytes (at most 1 MiB), or none.
     private static func read(_ path: String) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { return [] }
-        defer { close(descriptor) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while bytes.count < 1 << 20 {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[..<count]
-        }
-        return bytes
+        ProcFiles.contents(of: path, atMost: 1 << 20)
     }
 
     private static func formatted(_ seconds: Double) -> String {
