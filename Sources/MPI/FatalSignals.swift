@@ -41,18 +41,13 @@ package enum FatalSignals {
     /// The address ranges where a library whose file name contains `name` is mapped, from
     /// `/proc/self/maps` (lines such as `7f..-7f.. r-xp 0 08:01 123 /lib/.../libucs.so.0.0.0`).
     static func loadedRanges(ofLibrary name: String) -> [ClosedRange<UInt>] {
-        guard let file = fopen("/proc/self/maps", "r") else { return [] }
-        defer { fclose(file) }
+        let maps = String(decoding: ProcFiles.contents(of: "/proc/self/maps", atMost: 64 << 20), as: UTF8.self)
         var ranges: [ClosedRange<UInt>] = []
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            let text = String(cString: line)
-            guard text.contains(name), let dash = text.firstIndex(of: "-"),
-                  let space = text[dash...].firstIndex(of: " "),
-                  let low = UInt(text[..<dash], radix: 16),
-                  let high = UInt(text[text.index(after: dash)..<space], radix: 16), low < high else { continue }
+        for line in maps.split(separator: "\n") where line.contains(name) {
+            guard let dash = line.firstIndex(of: "-"),
+                  let space = line[dash...].firstIndex(of: " "),
+                  let low = UInt(line[..<dash], radix: 16),
+                  let high = UInt(line[line.index(after: dash)..<space], radix: 16), low < high else { continue }
             ranges.append(low...(high - 1))
         }
         return ranges
