@@ -89,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "ClusterFuturesTestSupport",
-            dependencies: ["ClusterFutures"],
+            dependencies: ["ClusterFutures", "ClusterDoctor"],
             path: "Tests/ClusterFuturesTestSupport",
             swiftSettings: strict
         ),

@@ -16,16 +16,9 @@ import Glibc
        .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
 struct VirtualClusterJobTests {
     /// The articles' uneven machinefile on two hosts, and three hosts; every host has a worker rank
-    /// (Hydra fills each host's slots in order, and rank 0 is the first slot of the first host).
+    /// (Hydra fills each host's slots in order, and rank 0 is the first slot of the first host:
+    /// ``VirtualCluster/placement``).
     static let layouts: [[String]] = [["host1:2", "host2:3"], ["host1:2", "host2:1", "host3:2"]]
-
-    /// The hosts of `machinefile` in order, each once per slot: where Hydra puts ranks 0, 1, ...
-    static func placement(_ machinefile: [String]) -> [String] {
-        machinefile.flatMap { line -> [String] in
-            let fields = line.split(separator: ":")
-            return Array(repeating: String(fields[0]), count: fields.count > 1 ? Int(fields[1]) ?? 1 : 1)
-        }
-    }
 
     /// The value of `key=VALUE` in a line of space-separated fields.
     static func field(_ key: String, in line: String) -> String? {
@@ -51,7 +44,7 @@ struct VirtualClusterJobTests {
                 let parts = entry.split(separator: ":")
                 if parts.count == 2 { counts[String(parts[0])] = Int(parts[1]) }
             }
-            let workerHosts = Set(Self.placement(machinefile).dropFirst())
+            let workerHosts = Set(cluster.placement.dropFirst())
             #expect(Set(counts.keys) == workerHosts && counts.values.allSatisfy { $0 > 0 }, "\(line)")
         }
     }
@@ -67,7 +60,7 @@ struct VirtualClusterJobTests {
             let lines = Set(outcome.lines)
             let missing = (0..<size).flatMap { rank in scenarios.map { "rank \(rank)/\(size) ok \($0)" } }.filter { !lines.contains($0) }
             #expect(missing.isEmpty, "missing \(missing):\n\(outcome)")
-            #expect(lines.contains("hosts: " + Self.placement(machinefile).joined(separator: " ")), "\(outcome)")
+            #expect(lines.contains("hosts: " + cluster.placement.joined(separator: " ")), "\(outcome)")
         }
     }
 

@@ -46,15 +46,18 @@ public enum MPIRunner {
 
     /// `mpiexec` from `PATH`, or an error that says how to install it.
     public static func mpiexec() throws -> String {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/mpiexec"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let mpiexec = which("mpiexec") { return mpiexec }
         throw LaunchError(description: """
-            mpiexec was not found on PATH (\(path)). The MPI tests need MPICH: \
+            mpiexec was not found on PATH (\(ProcessInfo.processInfo.environment["PATH"] ?? "")). The MPI tests need MPICH: \
             apt-get install -y libmpich-dev mpich
             """)
+    }
+
+    /// A program on `PATH` (or in the system folders, where root's tools live), or nil.
+    public static func which(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
+        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
     /// Runs `mpiexec -n processes PROGRAM scenarios...` (or the program alone when `processes` is

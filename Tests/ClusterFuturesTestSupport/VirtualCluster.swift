@@ -1,3 +1,4 @@
+import ClusterDoctor
 import Foundation
 
 #if canImport(Glibc)
@@ -14,19 +15,12 @@ import Musl
 public struct VirtualCluster: Sendable {
     /// The cluster's folder: `machinefile`, `launcher` (ssh's stand-in), `hosts`.
     public let directory: String
-    /// The machinefile's lines, as given.
-    public let machinefile: [String]
-
-    /// A program on `PATH` (or in the system folders), or nil.
-    public static func which(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        let directories = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/sbin"]
-        return directories.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    /// Its machinefile.
+    public let machinefile: Machinefile
 
     /// Whether clusters can be made here: network namespaces, a bridge, veth links and mount
     /// namespaces need root, iproute2's `ip` and util-linux's `unshare`. CI runs as root.
-    public static let isAvailable = getuid() == 0 && which("ip") != nil && which("unshare") != nil
+    public static let isAvailable = getuid() == 0 && MPIRunner.which("ip") != nil && MPIRunner.which("unshare") != nil
 
     /// `scripts/virtual-cluster` in this checkout.
     public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -46,7 +40,7 @@ public struct VirtualCluster: Sendable {
             .appendingPathComponent("cf-machinefile-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
         try (machinefile.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let cluster = try await offThePool { try up(file, missing: missing, lines: machinefile) }
+        let cluster = try await offThePool { try up(file, missing: missing) }
         let result: Result<T, any Error>
         do {
             result = .success(try await body(cluster))
@@ -58,7 +52,13 @@ public struct VirtualCluster: Sendable {
     }
 
     /// `virtual-cluster up` on the machinefile at `path`, owned by this process.
-    public static func up(_ path: String, missing: [String] = [], lines: [String]? = nil) throws -> VirtualCluster {
+    public static func up(_ path: String, missing: [String] = []) throws -> VirtualCluster {
+        let machinefile: Machinefile
+        do {
+            machinefile = try Machinefile(parsing: try String(contentsOfFile: path, encoding: .utf8))
+        } catch {
+            throw Failure(description: "the machinefile \(path) does not parse: \(error)")
+        }
         InterfaceChanges.lock.writeLock()
         defer { InterfaceChanges.lock.unlock() }
         let outcome = try MPIRunner.run(executable: script, arguments: ["up", "--owner", String(getpid()), path],
@@ -66,8 +66,7 @@ public struct VirtualCluster: Sendable {
         guard outcome.status == 0, let directory = outcome.lines.last, directory.hasPrefix("/") else {
             throw Failure(description: "virtual-cluster up failed:\n\(outcome)")
         }
-        let given = lines ?? ((try? String(contentsOfFile: path, encoding: .utf8))?.split(separator: "\n").map(String.init) ?? [])
-        return VirtualCluster(directory: directory, machinefile: given)
+        return VirtualCluster(directory: directory, machinefile: machinefile)
     }
 
     /// Removes the cluster: its namespaces, links and folder, and every process still in them.
@@ -78,12 +77,11 @@ public struct VirtualCluster: Sendable {
     }
 
     /// The number of slots in the machinefile (a host without `:N` has one).
-    public var slots: Int {
-        machinefile.reduce(0) { total, line in
-            let fields = line.split(separator: "#").first?.split(separator: ":") ?? []
-            guard let host = fields.first, !host.trimmingCharacters(in: .whitespaces).isEmpty else { return total }
-            return total + (fields.count > 1 ? Int(fields[1].trimmingCharacters(in: .whitespaces)) ?? 1 : 1)
-        }
+    public var slots: Int { machinefile.totalSlots }
+
+    /// The host of each rank, by rank, when every slot runs one: Hydra fills the hosts in order.
+    public var placement: [String] {
+        machinefile.hosts.flatMap { Array(repeating: $0.name, count: $0.slots) }
     }
 
     /// Runs `mpiexec -n processes PROGRAM arguments` across the cluster (every slot by default),
@@ -105,7 +103,7 @@ public struct VirtualCluster: Sendable {
     /// Runs a command on the head node, that is this machine, seeing the cluster's host names (the
     /// cluster's hosts file over /etc/hosts, in a mount namespace of its own).
     public func onHeadNode(_ executable: String, _ arguments: [String], timeout: Double = 60) throws -> MPIRunner.Outcome {
-        guard let unshare = Self.which("unshare") else { throw Failure(description: "unshare is missing") }
+        guard let unshare = MPIRunner.which("unshare") else { throw Failure(description: "unshare is missing") }
         return try MPIRunner.run(
             executable: unshare,
             arguments: ["-m", "sh", "-c", "mount --bind \"$0\" /etc/hosts && shift && exec \"$@\"", "\(directory)/hosts", "_", executable]
@@ -120,17 +118,9 @@ public struct VirtualCluster: Sendable {
 
     /// The process ids of every process running on `host`, lowest first.
     public func processes(on host: String) -> [pid_t] {
-        guard let slot, let ip = Self.which("ip") else { return [] }
+        guard let slot, let ip = MPIRunner.which("ip") else { return [] }
         let outcome = try? MPIRunner.run(executable: ip, arguments: ["netns", "pids", "cfvc\(slot)-\(host)"], timeout: 10)
         return (outcome?.lines ?? []).compactMap { pid_t($0) }.sorted()
-    }
-
-    /// The process ids of the processes on `host` whose name (`/proc/PID/comm`, at most 15
-    /// characters) is `name`, lowest first.
-    public func processes(named name: String, on host: String) -> [pid_t] {
-        processes(on: host).filter { pid in
-            (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .newlines) == name
-        }
     }
 
     /// Makes `host` see the file `source` at the path `target` (`virtual-cluster bind`): another
@@ -152,19 +142,9 @@ public struct VirtualCluster: Sendable {
     /// Takes `host` off the network, as a pulled cable or a power cut would: its link to the
     /// bridge goes down, and packets to and from it are lost without a word.
     public func cutOff(_ host: String) {
-        guard let slot, let ip = Self.which("ip"),
-              let index = Self.hosts(in: machinefile).firstIndex(of: host) else { return }
+        guard let slot, let ip = MPIRunner.which("ip"),
+              let index = machinefile.hosts.firstIndex(where: { $0.name == host }) else { return }
         _ = try? MPIRunner.run(executable: ip, arguments: ["link", "set", "cfvc\(slot)v\(index + 1)", "down"], timeout: 10)
-    }
-
-    /// The hosts of a machinefile in order, each once (as `virtual-cluster` numbers their links).
-    static func hosts(in machinefile: [String]) -> [String] {
-        var hosts: [String] = []
-        for line in machinefile {
-            let name = (line.split(separator: "#").first?.split(separator: ":").first).map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-            if !name.isEmpty && !hosts.contains(name) { hosts.append(name) }
-        }
-        return hosts
     }
 }
 
