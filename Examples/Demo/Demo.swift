@@ -49,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
         case .inline: InlineDummyExecutor(mode: .lazy)
         case .eager: InlineDummyExecutor(mode: .eager)
         }
-        print("executor: \(type(of: pool)) (--executor \(executor.rawValue)), \(pool.numWorkers) worker(s)")
+        print("executor: \(type(of: pool)) (--executor \(executor.rawValue)), \(pool.workerCount) worker(s)")
         try await withExecutor(pool) { pool in
             try await countPrimes(on: pool)
             try await estimatePi(on: pool)

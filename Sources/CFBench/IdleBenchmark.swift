@@ -30,7 +30,7 @@ extension CFBench {
             let pool = try LocalProcessPoolExecutor(workers: 1)
             defer { pool.shutdown() }
             print(try Self.measure(pool, seconds: seconds, label: "idle", parent: "pool", caller: "parent",
-                                   workers: pool.numWorkers))
+                                   workers: pool.workerCount))
         }
 
         /// Measures, on `executor` with one worker, the CPU of the caller's process and of the

@@ -37,7 +37,7 @@ extension CFBench {
                 throw ValidationError("run it under MPI: mpiexec -n 2 .build/release/cf-bench mpi")
             }
             try withExecutor(pool) { pool in
-                let label = "swift-MPIPoolExecutor(\(pool.numWorkers))"
+                let label = "swift-MPIPoolExecutor(\(pool.workerCount))"
                 if let roundtripRuns {
                     print(try ExecutorWorkloads.roundTrips(pool, runs: roundtripRuns, label: label))
                 }
@@ -47,7 +47,7 @@ extension CFBench {
                 if roundtripRuns != nil || echoRuns != nil { return }
                 print(try ExecutorWorkloads.run(pool, label: label))
                 print(try Idle.measure(pool, seconds: idleSeconds, label: "mpi-idle", parent: "rank0", caller: "rank0",
-                                       workers: pool.numWorkers))
+                                       workers: pool.workerCount))
             }
         }
     }

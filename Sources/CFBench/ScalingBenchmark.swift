@@ -115,9 +115,9 @@ extension CFBench {
                     var samples: [ScalingBenchmark.Sample] = []
                     for _ in 0..<runs {
                         let serial = try benchmark.serial()
-                        samples.append(try benchmark.measure(pool, workers: pool.numWorkers, against: serial))
+                        samples.append(try benchmark.measure(pool, workers: pool.workerCount, against: serial))
                     }
-                    print(ScalingBenchmark.line(label: "scaling-mpi(\(pool.numWorkers))", samples))
+                    print(ScalingBenchmark.line(label: "scaling-mpi(\(pool.workerCount))", samples))
                 }
                 return
             }

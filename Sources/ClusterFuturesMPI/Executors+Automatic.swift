@@ -73,11 +73,11 @@ public enum Executors {
                 }
             } else {
                 executor = pool
-                choice.reason += "; \(counted(pool.numWorkers, "worker rank"))"
+                choice.reason += "; \(counted(pool.workerCount, "worker rank"))"
             }
         case .process:
             executor = try LocalProcessPoolExecutor()
-            choice.reason += "; \(counted(executor.numWorkers, "worker process", plural: "worker processes"))"
+            choice.reason += "; \(counted(executor.workerCount, "worker process", plural: "worker processes"))"
         case .inline:
             executor = InlineDummyExecutor()
         }

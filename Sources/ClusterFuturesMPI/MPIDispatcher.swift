@@ -250,7 +250,7 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
     }
 
     /// How many tasks run at once: the worker ranks, or 1 in a world of one process.
-    var numWorkers: Int { max(1, worldSize - 1) }
+    var workerCount: Int { max(1, worldSize - 1) }
 
     // MARK: Clients (any thread)
 

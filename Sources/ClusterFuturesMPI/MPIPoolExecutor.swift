@@ -61,7 +61,7 @@ public final class MPIPoolExecutor: Executor {
     private let registry: FunctionRegistry
 
     /// The number of worker ranks (the world size minus one), or 1 in a world of one process.
-    public let numWorkers: Int
+    public let workerCount: Int
 
     /// The number of processes in the MPI job, rank 0 included.
     public let worldSize: Int
@@ -86,7 +86,7 @@ public final class MPIPoolExecutor: Executor {
         let master = try MPIWorld.setUp()
         dispatcher = try MPIWorld.dispatcher(for: master)
         client = try dispatcher.addClient(initializer: configuration.initializer)
-        numWorkers = dispatcher.numWorkers
+        workerCount = dispatcher.workerCount
         worldSize = master.size
         self.registry = registry
     }
@@ -95,7 +95,7 @@ public final class MPIPoolExecutor: Executor {
         dispatcher.shutdown(client, wait: false, cancelFutures: false)
     }
 
-    public var isShutdown: Bool { dispatcher.refusal(for: client) != nil }
+    public var isShutDown: Bool { dispatcher.refusal(for: client) != nil }
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         if let refusal = dispatcher.refusal(for: client) { throw refusal }

@@ -25,7 +25,7 @@ public enum ContractScenarios {
         }
 
         /// Workers that run tasks at the same time.
-        var parallelWorkers: Int { runsInCaller ? 0 : executor.numWorkers }
+        var parallelWorkers: Int { runsInCaller ? 0 : executor.workerCount }
     }
 
     /// A scenario: its name and its body, which returns a short detail for the report.
@@ -71,7 +71,7 @@ public enum ContractScenarios {
         let executor = subject.executor
         let quick = try executor.submit(Square(), 7)
         let slow = try executor.submit(SleepMicroseconds(), 1_500_000)
-        let (done, _) = Futures.wait([quick, slow], timeout: hang, returnWhen: .firstCompleted)
+        let (done, _) = Futures.wait([quick, slow], timeout: hang, until: .firstCompleted)
         try check(done.contains { $0 === quick }, "the quick task was not done first: done \(done.count)")
         if !subject.runsInCaller {
             try check(!slow.isDone, "the quick task's future completed only once the slow one was done")
@@ -88,7 +88,7 @@ public enum ContractScenarios {
         let executor = subject.executor
         let slow = try executor.submit(SleepMicroseconds(), 2_000_000)
         let quick = try executor.submit(Square(), 5)
-        let (done, notDone) = Futures.wait([slow, quick], timeout: hang, returnWhen: .firstCompleted)
+        let (done, notDone) = Futures.wait([slow, quick], timeout: hang, until: .firstCompleted)
         try check(done.count == 1 && done[0] === quick && notDone.count == 1,
                   "the quick task waited behind the slow one (done first: \(done.map { $0 === quick ? "quick" : "slow" }))")
         _ = try slow.result(timeout: hang)

@@ -16,8 +16,8 @@ public final class SpyExecutor: Executor {
         self.keepsFutures = keepsFutures
     }
 
-    public var numWorkers: Int { base.numWorkers }
-    public var isShutdown: Bool { base.isShutdown }
+    public var workerCount: Int { base.workerCount }
+    public var isShutDown: Bool { base.isShutDown }
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         let future = try base.submit(function, input)

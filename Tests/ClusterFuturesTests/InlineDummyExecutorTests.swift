@@ -16,7 +16,7 @@ import Darwin
 
     @Test func submitAndResult() throws {
         let executor = InlineDummyExecutor()
-        #expect(executor.numWorkers == 1)
+        #expect(executor.workerCount == 1)
         #expect(try executor.submit(Square(), 12).result() == 144)
         #expect(try executor.submit(Scale(factor: 2.5), 4).result() == 10)
         #expect(try executor.submit(Echo(), Array(repeating: 7, count: 1 << 20)).result().count == 1 << 20)
@@ -175,7 +175,7 @@ import Darwin
     @Test func submitAfterShutdownThrows() {
         let executor = InlineDummyExecutor()
         executor.shutdown(wait: false, cancelFutures: false)
-        #expect(executor.isShutdown)
+        #expect(executor.isShutDown)
         let error = #expect(throws: ClusterFuturesError.self) { _ = try executor.submit(Square(), 1) }
         #expect(error?.code == .executorShutDown)
     }
@@ -191,7 +191,7 @@ import Darwin
             let executor = InlineDummyExecutor()
             let future = try executor.submit(Square(), 2)
             for (wait, cancel) in order { executor.shutdown(wait: wait, cancelFutures: cancel) }
-            #expect(executor.isShutdown)
+            #expect(executor.isShutDown)
             #expect(future.isDone)
         }
     }
@@ -232,7 +232,7 @@ import Darwin
         let future = try withExecutor(executor) { executor in
             try executor.submit(CountCalls(token: token), 1)
         }
-        #expect(executor.isShutdown)
+        #expect(executor.isShutDown)
         #expect(future.state == .finished, "submitted work ran before the scope ended")
     }
 
@@ -246,7 +246,7 @@ import Darwin
                 throw PlainError(reason: "body failed")
             }
         }
-        #expect(executor.isShutdown)
+        #expect(executor.isShutDown)
         #expect(box.futures.allSatisfy { $0.isCancelled })
         #expect(CallCounter.count(token) == 0)
     }
@@ -257,6 +257,6 @@ import Darwin
             try await executor.submit(Square(), 11).value
         }
         #expect(value == 121)
-        #expect(executor.isShutdown)
+        #expect(executor.isShutDown)
     }
 }

@@ -29,7 +29,7 @@ import Glibc
     @Test func resultsComeFromWorkerProcesses() throws {
         let pool = try pool(2)
         defer { pool.shutdown() }
-        #expect(pool.numWorkers == 2)
+        #expect(pool.workerCount == 2)
         let future = try pool.submit(Square(), 12)
         #expect(try future.result(timeout: Self.hang) == 144)
         let origin = try #require(future.origin)
@@ -125,7 +125,7 @@ import Glibc
         defer { pool.shutdown() }
         // Foundation counts the CPUs this process may use (affinity and cgroup quota) independently.
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        #expect(pool.numWorkers == max(1, cores - 1))
+        #expect(pool.workerCount == max(1, cores - 1))
     }
 
     @Test func anUnregisteredFunctionFailsOnTheCallersSide() throws {
@@ -318,7 +318,7 @@ import Glibc
     }
 
     @Test func maxTasksPerChildReplacesWorkersWithoutLosingTasks() throws {
-        let pool = try pool(1) { $0.maxTasksPerChild = 3 }
+        let pool = try pool(1) { $0.maxTasksPerWorker = 3 }
         defer { pool.shutdown() }
         let pids = try pool.map(WorkerPID(), Array(repeating: 0, count: 10)).collect()
         #expect(pids.count == 10)
@@ -410,7 +410,7 @@ import Glibc
         #expect(error?.code == .workerLost)
         #expect(error?.message.contains(how == "terminate" ? "terminateWorkers()" : "killWorkers()") == true, "\(error?.message ?? "")")
         #expect(queued.allSatisfy { $0.isCancelled })
-        #expect(pool.isShutdown)
+        #expect(pool.isShutDown)
         let after = #expect(throws: ClusterFuturesError.self) { _ = try pool.submit(Square(), 1) }
         #expect(after?.code == .executorShutDown)
     }

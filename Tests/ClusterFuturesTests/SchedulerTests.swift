@@ -21,13 +21,13 @@ struct SchedulerTests {
         private let clock = ManualClock()
 
         init(workers: Int, reclaimable: Bool = true, initializer: WorkerInitializer? = nil,
-             maxTasksPerChild: Int? = nil, spin: Duration = .zero) throws {
+             maxTasksPerWorker: Int? = nil, spin: Duration = .zero) throws {
             let transport = InMemoryTransport(reclaimable: reclaimable)
             let clock = self.clock
             var logger = Logger(label: "SchedulerTests")
             logger.logLevel = .critical
             let settings = ProcessPoolEngine.Settings(
-                workers: workers, executable: "in-memory", maxTasksPerChild: maxTasksPerChild, idleTimeout: nil,
+                workers: workers, executable: "in-memory", maxTasksPerWorker: maxTasksPerWorker, idleTimeout: nil,
                 initializer: initializer, tasksInFlightPerWorker: 32, maxMessageBytes: 1 << 20, spin: spin,
                 logger: logger)
             self.transport = transport

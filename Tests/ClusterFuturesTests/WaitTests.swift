@@ -28,14 +28,14 @@ import Testing
 
     @Test func firstCompletedReturnsAtOnceWhenSomeAreDone() {
         let zoo = Zoo()
-        let (done, notDone) = Futures.wait(zoo.all, returnWhen: .firstCompleted)
+        let (done, notDone) = Futures.wait(zoo.all, until: .firstCompleted)
         #expect(done == [zoo.finished, zoo.failed, zoo.cancelled])
         #expect(notDone == [zoo.pending, zoo.running])
     }
 
     @Test func firstErrorReturnsAtOnceWhenOneFailed() {
         let zoo = Zoo()
-        let (done, notDone) = Futures.wait(zoo.all, timeout: .seconds(10), returnWhen: .firstError)
+        let (done, notDone) = Futures.wait(zoo.all, timeout: .seconds(10), until: .firstError)
         #expect(done == [zoo.finished, zoo.failed, zoo.cancelled])
         #expect(notDone == [zoo.pending, zoo.running])
     }
@@ -46,7 +46,7 @@ import Testing
         let cancelled = Future<Int>(label: "cancelled")
         cancelled.cancel()
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { running.succeed(1, origin: nil) }
-        let (done, notDone) = Futures.wait([cancelled, running], timeout: .seconds(10), returnWhen: .firstError)
+        let (done, notDone) = Futures.wait([cancelled, running], timeout: .seconds(10), until: .firstError)
         #expect(done == [cancelled, running])
         #expect(notDone.isEmpty)
     }
@@ -57,7 +57,7 @@ import Testing
         _ = a.markRunning()
         _ = b.markRunning()
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { b.fail(PlainError(reason: "b"), origin: nil) }
-        let (done, notDone) = Futures.wait([a, b], timeout: .seconds(10), returnWhen: .firstError)
+        let (done, notDone) = Futures.wait([a, b], timeout: .seconds(10), until: .firstError)
         #expect(done == [b])
         #expect(notDone == [a])
     }
@@ -65,7 +65,7 @@ import Testing
     @Test func allCompletedTimesOutWithThePartition() {
         let zoo = Zoo()
         let started = ContinuousClock.now
-        let (done, notDone) = Futures.wait(zoo.all, timeout: .milliseconds(50), returnWhen: .allCompleted)
+        let (done, notDone) = Futures.wait(zoo.all, timeout: .milliseconds(50), until: .allCompleted)
         #expect(ContinuousClock.now - started >= .milliseconds(50))
         #expect(done == [zoo.finished, zoo.failed, zoo.cancelled])
         #expect(notDone == [zoo.pending, zoo.running])
@@ -92,7 +92,7 @@ import Testing
     @Test func aFutureCancelledWhileWaitingDoesNotHangTheWaiter() {
         let pending = Future<Int>(label: "pending")
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(30)) { pending.cancel() }
-        let (done, notDone) = Futures.wait([pending], timeout: .seconds(10), returnWhen: .allCompleted)
+        let (done, notDone) = Futures.wait([pending], timeout: .seconds(10), until: .allCompleted)
         #expect(done == [pending] && notDone.isEmpty)
     }
 
@@ -100,7 +100,7 @@ import Testing
         let executor = InlineDummyExecutor()
         let token = UUID().uuidString
         let futures = try (0..<5).map { try executor.submit(CountCalls(token: token), $0) }
-        let (firstDone, firstNotDone) = Futures.wait(futures, returnWhen: .firstCompleted)
+        let (firstDone, firstNotDone) = Futures.wait(futures, until: .firstCompleted)
         #expect(firstDone.count == 1 && firstNotDone.count == 4)
         #expect(CallCounter.count(token) == 1, "first-completed runs only as many lazy tasks as it needs")
         let (done, notDone) = Futures.wait(futures)

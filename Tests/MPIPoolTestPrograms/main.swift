@@ -127,14 +127,14 @@ enum PoolTestPrograms {
             defer { pool.shutdown() }
             var allowed: [Int: String] = [:]
             // Each round gives every worker a task of 100 ms; rounds go on until each has answered.
-            for _ in 0..<10 where allowed.count < pool.numWorkers {
-                let futures = try (0..<(2 * pool.numWorkers)).map { _ in try pool.submit(AllowedCPUs(), 100) }
+            for _ in 0..<10 where allowed.count < pool.workerCount {
+                let futures = try (0..<(2 * pool.workerCount)).map { _ in try pool.submit(AllowedCPUs(), 100) }
                 for future in futures {
                     let cpus = try future.result(timeout: .seconds(20))
                     if let rank = future.origin?.rank { allowed[rank] = cpus }
                 }
             }
-            try check(allowed.count == pool.numWorkers, "only ranks \(allowed.keys.sorted()) answered")
+            try check(allowed.count == pool.workerCount, "only ranks \(allowed.keys.sorted()) answered")
             return allowed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         }
     }
@@ -145,7 +145,7 @@ enum PoolTestPrograms {
         try attempt("spread") {
             let pool = try MPIPoolExecutor()
             defer { pool.shutdown() }
-            let futures = try (0..<(12 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 10), $0) }
+            let futures = try (0..<(12 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 10), $0) }
             var perHost: [String: Int] = [:]
             var values: [Int] = []
             for future in futures {
@@ -167,14 +167,14 @@ enum PoolTestPrograms {
             let pool = try MPIPoolExecutor()
             defer { pool.shutdown() }
             var ranks = Set<Int>()
-            for _ in 0..<10 where ranks.count < pool.numWorkers {
-                let round = try (0..<(2 * pool.numWorkers)).map { _ in try pool.submit(SleepThenReturn(milliseconds: 50), 0) }
+            for _ in 0..<10 where ranks.count < pool.workerCount {
+                let round = try (0..<(2 * pool.workerCount)).map { _ in try pool.submit(SleepThenReturn(milliseconds: 50), 0) }
                 for future in round {
                     _ = try future.result(timeout: .seconds(20))
                     if let rank = future.origin?.rank { ranks.insert(rank) }
                 }
             }
-            let futures = try (0..<(2 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 20_000), $0) }
+            let futures = try (0..<(2 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 20_000), $0) }
             print("running")
             fflush(nil)
             for future in futures { _ = try future.result(timeout: .seconds(60)) }
@@ -186,7 +186,7 @@ enum PoolTestPrograms {
         try attempt("results") {
             let pool = try MPIPoolExecutor()
             defer { pool.shutdown() }
-            try check(pool.numWorkers == max(1, pool.worldSize - 1), "numWorkers \(pool.numWorkers) in a world of \(pool.worldSize)")
+            try check(pool.workerCount == max(1, pool.worldSize - 1), "workerCount \(pool.workerCount) in a world of \(pool.worldSize)")
             let squares = try (0..<300).map { try pool.submit(Square(), $0) }
             for (x, future) in squares.enumerated() {
                 try check(try future.result(timeout: .seconds(20)) == x * x, "square of \(x)")
@@ -195,8 +195,8 @@ enum PoolTestPrograms {
             // machine leaves unscheduled for a while (seen with the cores loaded) may miss a round,
             // so rounds go on until every rank has run a task, or ten have passed.
             var ranks = Set<Int>()
-            for _ in 0..<10 where ranks.count < pool.numWorkers {
-                let slow = try (0..<(4 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 40), $0) }
+            for _ in 0..<10 where ranks.count < pool.workerCount {
+                let slow = try (0..<(4 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 40), $0) }
                 for (x, future) in slow.enumerated() {
                     try check(try future.result(timeout: .seconds(20)) == x, "sleep-then-return \(x)")
                     try check(future.origin?.executor == "mpi", "origin \(String(describing: future.origin))")
@@ -222,7 +222,7 @@ enum PoolTestPrograms {
                       "a struct with a large array")
             let batch = try pool.submit(Square(), batch: Array(0..<50)).result(timeout: .seconds(20))
             try check(try batch.values() == (0..<50).map { $0 * $0 }, "batch")
-            return "world=\(pool.worldSize) workers=\(pool.numWorkers) ranks=\(ranks.sorted().map(String.init).joined(separator: ","))"
+            return "world=\(pool.worldSize) workers=\(pool.workerCount) ranks=\(ranks.sorted().map(String.init).joined(separator: ","))"
         }
     }
 
@@ -318,7 +318,7 @@ enum PoolTestPrograms {
             let busy = try MPIPoolExecutor()
             let quick = try MPIPoolExecutor()
             let third = try MPIPoolExecutor()
-            let long = try (0..<(12 * busy.numWorkers)).map { try busy.submit(SleepThenReturn(milliseconds: 50), $0) }
+            let long = try (0..<(12 * busy.workerCount)).map { try busy.submit(SleepThenReturn(milliseconds: 50), $0) }
             let started = ContinuousClock.now
             let answers = try (0..<3).map { try quick.submit(Square(), $0) }
             for (x, future) in answers.enumerated() {
@@ -326,7 +326,7 @@ enum PoolTestPrograms {
             }
             let waited = ContinuousClock.now - started
             let unfinished = long.filter { !$0.isDone }.count
-            try check(unfinished >= 6 * busy.numWorkers, "the quick executor waited for the busy one: \(unfinished) left")
+            try check(unfinished >= 6 * busy.workerCount, "the quick executor waited for the busy one: \(unfinished) left")
             busy.shutdown(wait: true, cancelFutures: true)
             let cancelled = long.filter(\.isCancelled).count
             try check(long.allSatisfy(\.isDone), "futures left pending after shutdown with cancelFutures")
@@ -343,17 +343,17 @@ enum PoolTestPrograms {
     static func shutdown() throws -> String {
         try attempt("shutdown") {
             let pool = try MPIPoolExecutor()
-            let queued = try (0..<(5 * pool.numWorkers)).map { try pool.submit(SleepThenReturn(milliseconds: 20), $0) }
+            let queued = try (0..<(5 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 20), $0) }
             pool.shutdown()
             try check(queued.allSatisfy { $0.state == .finished }, "shutdown(wait: true) returned before the queue drained")
-            try check(pool.isShutdown, "isShutdown")
+            try check(pool.isShutDown, "isShutDown")
             let refused = try error(from: "submit after shutdown") { _ = try pool.submit(Square(), 1) }
             try check((refused as? ClusterFuturesError)?.code == .executorShutDown, "\(refused)")
             pool.shutdown()
             pool.shutdown(wait: false, cancelFutures: true)
 
             let second = try MPIPoolExecutor()
-            let many = try (0..<(30 * second.numWorkers)).map { try second.submit(SleepThenReturn(milliseconds: 30), $0) }
+            let many = try (0..<(30 * second.workerCount)).map { try second.submit(SleepThenReturn(milliseconds: 30), $0) }
             second.shutdown(wait: true, cancelFutures: true)
             let cancelled = many.filter(\.isCancelled).count
             let finished = many.filter { $0.state == .finished }.count
@@ -372,7 +372,7 @@ enum PoolTestPrograms {
             var configuration = MPIPoolExecutor.Configuration()
             configuration.initializer = try WorkerInitializer(SetWorkerTag(), "blue")
             let tagged = try MPIPoolExecutor(configuration)
-            let tags = try (0..<(4 * tagged.numWorkers)).map { _ in try tagged.submit(ReadWorkerTag(), 0) }
+            let tags = try (0..<(4 * tagged.workerCount)).map { _ in try tagged.submit(ReadWorkerTag(), 0) }
                 .map { try $0.result(timeout: .seconds(20)) }
             try check(Set(tags) == ["blue"], "tags \(Set(tags))")
 
@@ -402,7 +402,7 @@ enum PoolTestPrograms {
             let executor = try Executors.automatic()
             defer { executor.shutdown() }
             try check(try executor.submit(Square(), 7).result(timeout: .seconds(20)) == 49, "a task")
-            return "\(type(of: executor)) workers=\(executor.numWorkers)"
+            return "\(type(of: executor)) workers=\(executor.workerCount)"
         }
     }
 

@@ -10,10 +10,10 @@
 /// ```
 public protocol Executor: AnyObject, Sendable {
     /// How many tasks can run at once.
-    var numWorkers: Int { get }
+    var workerCount: Int { get }
 
     /// True once ``shutdown(wait:cancelFutures:)`` was called; submitting then throws.
-    var isShutdown: Bool { get }
+    var isShutDown: Bool { get }
 
     /// Schedules `function(input)` and returns its future at once, without waiting for a worker.
     ///

@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// In ``Mode/lazy`` mode (the default) a task runs at most once, in whichever thread first needs
 /// its result (``Future/result(timeout:)``, ``Future/value``, ``AnyFuture/error(timeout:)``,
-/// ``Futures/wait(_:timeout:returnWhen:)``, ``Futures/asCompleted(_:timeout:)``, a `map` iteration,
+/// ``Futures/wait(_:timeout:until:)``, ``Futures/asCompleted(_:timeout:)``, a `map` iteration,
 /// or `shutdown(wait: true)`); a speculative call whose result is never asked for never runs. In
 /// ``Mode/eager`` mode `submit` runs the task before it returns.
 public final class InlineDummyExecutor: Executor {
@@ -25,13 +25,13 @@ public final class InlineDummyExecutor: Executor {
     public let mode: Mode
 
     /// Always 1: the caller.
-    public var numWorkers: Int { 1 }
+    public var workerCount: Int { 1 }
 
     private let registry: FunctionRegistry
     private let origin = TaskOrigin.currentProcess(executor: "inline")
 
     private struct State {
-        var isShutdown = false
+        var isShutDown = false
         /// Lazy futures not yet run, held weakly: a future nobody holds can never be asked for.
         var pending: [WeakFuture] = []
         /// Forgotten and finished futures are pruned from `pending` when it reaches this size.
@@ -50,7 +50,7 @@ public final class InlineDummyExecutor: Executor {
         self.registry = registry
     }
 
-    public var isShutdown: Bool { state.withLock { $0.isShutdown } }
+    public var isShutDown: Bool { state.withLock { $0.isShutDown } }
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         try checkOpen()
@@ -69,7 +69,7 @@ public final class InlineDummyExecutor: Executor {
 
     public func shutdown(wait: Bool, cancelFutures: Bool) {
         let pending = state.withLock { state in
-            state.isShutdown = true
+            state.isShutDown = true
             return state.pending.compactMap(\.future)
         }
         if cancelFutures {
@@ -82,7 +82,7 @@ public final class InlineDummyExecutor: Executor {
     }
 
     private func checkOpen() throws(ClusterFuturesError) {
-        if isShutdown {
+        if isShutDown {
             throw ClusterFuturesError(.executorShutDown, "the inline executor was shut down; submit is not allowed after shutdown")
         }
     }

@@ -11,7 +11,7 @@ import Darwin
 /// The state and control every future has, whatever its value type: its ``state``, ``cancel()``, its
 /// error, where it ran, and completion signalling.
 ///
-/// Use ``Future`` for a typed result; `AnyFuture` is what ``Futures/wait(_:timeout:returnWhen:)`` and
+/// Use ``Future`` for a typed result; `AnyFuture` is what ``Futures/wait(_:timeout:until:)`` and
 /// ``Futures/asCompleted(_:timeout:)`` accept, so they work over futures of different value types.
 /// Futures are compared by identity.
 // @unchecked Sendable: the class is not final (``Future`` refines it), which rules out checked

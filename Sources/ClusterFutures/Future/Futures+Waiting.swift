@@ -1,7 +1,7 @@
-/// Waiting on many futures at once: ``wait(_:timeout:returnWhen:)`` and ``asCompleted(_:timeout:)``.
+/// Waiting on many futures at once: ``wait(_:timeout:until:)`` and ``asCompleted(_:timeout:)``.
 public enum Futures {
-    /// When ``Futures/wait(_:timeout:returnWhen:)`` returns.
-    public enum ReturnCondition: Sendable, Hashable {
+    /// When ``Futures/wait(_:timeout:until:)`` returns.
+    public enum WaitCondition: Sendable, Hashable {
         /// As soon as any future is done (finished or cancelled).
         case firstCompleted
         /// As soon as any future finishes with an error; like ``allCompleted`` if none does.
@@ -11,7 +11,7 @@ public enum Futures {
         case allCompleted
     }
 
-    /// Waits until `returnWhen` holds for `futures`, or `timeout` passes, and splits them into done
+    /// Waits until `until` holds for `futures`, or `timeout` passes, and splits them into done
     /// and not done.
     ///
     /// Futures already done count at once. A duplicate appears once. A timeout is not an error: the
@@ -22,7 +22,7 @@ public enum Futures {
     public static func wait<F: AnyFuture>(
         _ futures: some Sequence<F>,
         timeout: Duration? = nil,
-        returnWhen: ReturnCondition = .allCompleted
+        until: WaitCondition = .allCompleted
     ) -> (done: [F], notDone: [F]) {
         let unique = deduplicated(futures)
         let deadline = Deadline(timeout: timeout)
@@ -31,7 +31,7 @@ public enum Futures {
         defer { for future in unique { future.unregister(waiter) } }
 
         func conditionHolds() -> Bool {
-            switch returnWhen {
+            switch until {
             case .firstCompleted: unique.contains { $0.isDone }
             case .firstError: unique.contains { $0.hasFailed } || unique.allSatisfy { $0.isDone }
             case .allCompleted: unique.allSatisfy { $0.isDone }

@@ -45,7 +45,7 @@ public final class LocalProcessPoolExecutor: Executor {
         /// A function run once in every worker before its first task; its failure breaks the pool.
         public var initializer: WorkerInitializer?
         /// Replace a worker after it has run this many tasks (a planned exit: nothing is lost).
-        public var maxTasksPerChild: Int?
+        public var maxTasksPerWorker: Int?
         /// Stop workers that have been idle this long, and start them again when work comes.
         public var idleTimeout: Duration?
         /// The most tasks a worker is sent ahead of its results. The pool starts each worker at 2 (the
@@ -71,7 +71,7 @@ public final class LocalProcessPoolExecutor: Executor {
     private let registry: FunctionRegistry
 
     /// The number of worker processes.
-    public let numWorkers: Int
+    public let workerCount: Int
 
     /// Starts a pool of `workers` processes (nil: usable CPUs minus one).
     public convenience init(workers: Int? = nil) throws {
@@ -83,15 +83,15 @@ public final class LocalProcessPoolExecutor: Executor {
     /// Starts a pool as `configuration` says.
     ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/invalidArgument`` for a worker count,
-    ///   `maxTasksPerChild` or `tasksInFlightPerWorker` below 1; ``ClusterFuturesError/Code-swift.struct/brokenExecutor``
+    ///   `maxTasksPerWorker` or `tasksInFlightPerWorker` below 1; ``ClusterFuturesError/Code-swift.struct/brokenExecutor``
     ///   when a worker cannot be started.
     public init(_ configuration: Configuration, registry: FunctionRegistry = .shared) throws {
         let workers = configuration.workers ?? max(1, UsableCPUs.count - 1)
         guard workers >= 1 else {
             throw ClusterFuturesError(.invalidArgument, "a process pool needs at least 1 worker, not \(workers)")
         }
-        if let budget = configuration.maxTasksPerChild, budget < 1 {
-            throw ClusterFuturesError(.invalidArgument, "maxTasksPerChild must be at least 1, not \(budget)")
+        if let budget = configuration.maxTasksPerWorker, budget < 1 {
+            throw ClusterFuturesError(.invalidArgument, "maxTasksPerWorker must be at least 1, not \(budget)")
         }
         guard configuration.tasksInFlightPerWorker >= 1 else {
             throw ClusterFuturesError(.invalidArgument,
@@ -100,7 +100,7 @@ public final class LocalProcessPoolExecutor: Executor {
         let settings = ProcessPoolEngine.Settings(
             workers: workers,
             executable: configuration.workerExecutable ?? "/proc/self/exe",
-            maxTasksPerChild: configuration.maxTasksPerChild,
+            maxTasksPerWorker: configuration.maxTasksPerWorker,
             idleTimeout: configuration.idleTimeout,
             initializer: configuration.initializer,
             tasksInFlightPerWorker: configuration.tasksInFlightPerWorker,
@@ -108,7 +108,7 @@ public final class LocalProcessPoolExecutor: Executor {
             spin: configuration.spin,
             logger: configuration.logger)
         engine = try ProcessPoolEngine(settings: settings)
-        numWorkers = workers
+        workerCount = workers
         self.registry = registry
         engine.start()
     }
@@ -117,7 +117,7 @@ public final class LocalProcessPoolExecutor: Executor {
         engine.shutdown(wait: false, cancelFutures: false)
     }
 
-    public var isShutdown: Bool { engine.isShutdown }
+    public var isShutDown: Bool { engine.isShutDown }
 
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         try checkOpen()

@@ -51,7 +51,7 @@ extension PoolIOLoop {
                 return nil
             }
             var welcome = ByteWriter()
-            welcome.append(UInt64(settings.maxTasksPerChild ?? 0))
+            welcome.append(UInt64(settings.maxTasksPerWorker ?? 0))
             welcome.append(UInt64(settings.spin.clampedNanoseconds))
             var segments = [welcome.bytes]
             if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }

@@ -70,7 +70,7 @@ final class PoolIOLoop<Transport: WorkerTransport>: @unchecked Sendable {
         nextWorkerIndex += 1
         let link = try transport.startWorker(index: index)
         workers.append(Worker(index: index, link: link, windowLimit: settings.tasksInFlightPerWorker,
-                              taskBudget: settings.maxTasksPerChild, startedAt: now()))
+                              taskBudget: settings.maxTasksPerWorker, startedAt: now()))
     }
 
     /// How many workers there should be now.

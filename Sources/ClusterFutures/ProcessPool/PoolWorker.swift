@@ -35,7 +35,7 @@ final class PoolWorker<Link: WorkerLink>: TrackedWorker {
     /// Set when it was retired while still on a task it had already answered (it answered twice):
     /// none of the tasks in flight had started, so none of them fails with it.
     var retiredBetweenTasks = false
-    /// The most tasks it may be sent in its life (`maxTasksPerChild`), if limited.
+    /// The most tasks it may be sent in its life (`maxTasksPerWorker`), if limited.
     let taskBudget: Int?
 
     var acceptsTasks: Bool { phase == .ready && taskBudget.map { tasksSent < $0 } ?? true }

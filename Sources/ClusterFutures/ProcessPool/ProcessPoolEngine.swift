@@ -17,7 +17,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
     struct Settings: Sendable {
         var workers: Int
         var executable: String
-        var maxTasksPerChild: Int?
+        var maxTasksPerWorker: Int?
         var idleTimeout: Duration?
         var initializer: WorkerInitializer?
         var tasksInFlightPerWorker: Int
@@ -122,7 +122,7 @@ final class ProcessPoolEngine: @unchecked Sendable {
         ClusterFuturesError(.executorShutDown, "the process pool was shut down; submit is not allowed after shutdown")
     }
 
-    var isShutdown: Bool { shared.withLock { !$0.phase.takesWork } }
+    var isShutDown: Bool { shared.withLock { !$0.phase.takesWork } }
 
     /// Stops accepting work; see ``Executor/shutdown(wait:cancelFutures:)``.
     func shutdown(wait: Bool, cancelFutures: Bool) {
