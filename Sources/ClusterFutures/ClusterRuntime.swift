@@ -12,6 +12,10 @@ public enum ClusterRuntime {
     /// Registers the functions (and the error types to bring back as themselves), and turns this
     /// process into a worker if an executor started it as one.
     ///
+    /// A function's own error type, declared with typed throws (`throws(BadRecord)`), comes back as
+    /// itself without being listed. List in `errors` the `Codable` error types that are thrown
+    /// deeper down, from code the functions call, and reach the caller through untyped `throws`.
+    ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/duplicateFunctionName`` when two different
     ///   types claim one name.
     public static func bootstrap(
@@ -45,7 +49,8 @@ public typealias RemoteError = Error & Codable
 public protocol ClusterProgram {
     /// Every function the program submits.
     static var functions: [any RemoteFunction.Type] { get }
-    /// Error types that come back to the caller as themselves; empty by default.
+    /// Error types thrown deeper down that come back to the caller as themselves; empty by default.
+    /// A function's own error type, declared with typed throws, needs no listing.
     static var errors: [any RemoteError.Type] { get }
     /// The program's own code. Never runs in a worker process.
     static func run() async throws

@@ -71,6 +71,10 @@ public final class FunctionRegistry: Sendable {
 
     /// Registers `function` under ``RemoteFunction/name``. Registering the same type again does nothing.
     ///
+    /// When the function declares a `Codable` error type with typed throws
+    /// (``RemoteFunction/Failure``), that type is registered too (``register(error:)``), so that it
+    /// comes back to the caller as itself.
+    ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/duplicateFunctionName`` when another type
     ///   already has that name.
     public func register<F: RemoteFunction>(_ function: F.Type) throws(ClusterFuturesError) {
@@ -92,6 +96,9 @@ public final class FunctionRegistry: Sendable {
             }
             state.functions[name] = entry
             state.identities[ObjectIdentifier(F.self)] = identity
+        }
+        if F.Failure.self != Never.self, let declared = F.Failure.self as? any RemoteError.Type {
+            register(error: declared)
         }
     }
 

@@ -38,6 +38,8 @@ public enum ContractScenarios {
         ("unordered-map-yields-the-quick-one-first", unorderedMapYieldsTheQuickOneFirst),
         ("short-tasks-around-a-long-one", shortTasksAroundALongOne),
         ("half-millisecond-tasks-around-a-long-one", halfMillisecondTasksAroundALongOne),
+        ("declared-error-comes-back-as-itself", declaredErrorComesBackAsItself),
+        ("async-function-bodies-run-concurrently-in-a-batch", asyncFunctionBodiesRunConcurrentlyInABatch),
         // Last: it shuts the executor down.
         ("shutdown-after-cancelling-a-queued-future", shutdownAfterCancellingAQueuedFuture),
     ]
@@ -160,5 +162,46 @@ public enum ContractScenarios {
         try check(!long.isDone, "a short task waited for the long one to finish")
         _ = try long.result(timeout: hang)
         return ""
+    }
+
+    /// A function that declares a `Codable` error with typed throws gets it back as itself, from a
+    /// single call and from a batch, though no one listed it in `bootstrap(errors:)`.
+    static func declaredErrorComesBackAsItself(_ subject: Subject) throws -> String {
+        let executor = subject.executor
+        try check(try executor.submit(ParseDigits(), "42").result(timeout: hang) == 42, "42 parsed")
+        do {
+            _ = try executor.submit(ParseDigits(), "4x2").result(timeout: hang)
+            throw Failure(description: "\"4x2\" parsed")
+        } catch let error as NotADigit {
+            try check(error == NotADigit(character: "x", position: 1), "the error came back as \(error)")
+        }
+        let results = try executor.map(ParseDigits(), ["1", "22", "z3"], chunkSize: 3)
+        try check(try results.next() == 1 && results.next() == 22, "the inputs before the bad one")
+        do {
+            _ = try results.next()
+            throw Failure(description: "\"z3\" parsed in a batch")
+        } catch let error as NotADigit {
+            try check(error == NotADigit(character: "z", position: 0), "the batch's error came back as \(error)")
+        }
+        return ""
+    }
+
+    /// An `async` function body runs on every executor: a single call, its declared error, and a
+    /// batch of 8 whose calls all run at the same time on the one worker that takes it.
+    static func asyncFunctionBodiesRunConcurrentlyInABatch(_ subject: Subject) throws -> String {
+        let executor = subject.executor
+        try check(try executor.submit(AsyncDouble(), 21).result(timeout: hang) == 42, "AsyncDouble of 21")
+        do {
+            _ = try executor.submit(SleepAndCountInFlight(), -5).result(timeout: hang)
+            throw Failure(description: "a negative delay was accepted")
+        } catch let error as NegativeDelay {
+            try check(error.milliseconds == -5, "the declared error came back as \(error)")
+        }
+        let mostInFlight = try executor.map(SleepAndCountInFlight(), Array(repeating: 300, count: 8), timeout: hang,
+                                            chunkSize: 8).collect()
+        try check(mostInFlight.max() == 8, "at most \(mostInFlight.max() ?? 0) of the batch's 8 calls ran at once")
+        let doubled = try executor.map(AsyncDouble(), 0..<20, timeout: hang, chunkSize: 5).collect()
+        try check(doubled == (0..<20).map { 2 * $0 }, "AsyncDouble over 0..<20 in batches of 5")
+        return "8 calls in flight"
     }
 }

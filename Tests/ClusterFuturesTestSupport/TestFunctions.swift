@@ -240,6 +240,7 @@ public enum TestFunctions {
         WorkerPID.self, Crash.self, SquareOrCrash.self, CorruptChannel.self, SetWorkerTag.self,
         ReadWorkerTag.self, BusyFor.self, Summarize.self, SpawnBackgroundSleeper.self, FatalErrorSaying.self,
         WriteStderrThenExit.self, SleepMicroseconds.self, AppendLine.self, AllowedCPUs.self,
+        ParseDigits.self, SleepAndCountInFlight.self, AsyncDouble.self,
     ]
 
     /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).

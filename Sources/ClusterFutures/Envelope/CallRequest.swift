@@ -187,6 +187,18 @@ struct CallRequest: Sendable {
         guard reader.isAtEnd else {
             throw ClusterFuturesError(.protocolViolation, "corrupt request: \(reader.remaining) bytes after the last input")
         }
+        let decoded = inputs.compactMap { try? $0.get() }
+        if let calls = function._callConcurrently(decoded) {
+            // The inputs that decoded ran together; the others keep their decoding errors.
+            var results = calls.makeIterator()
+            return Payload(bytes: reply(to: inputs.map { input -> Result<F.Output, any Error> in
+                switch input {
+                case .failure(let error): .failure(error)
+                case .success: results.next().map { $0.mapError { $0 as any Error } }
+                    ?? .failure(ClusterFuturesError(.protocolViolation, "a concurrent batch lost a result"))
+                }
+            }))
+        }
         var reply = CallReply.Writer()
         reply.begin(count: inputs.count)
         for input in inputs {
@@ -201,6 +213,22 @@ struct CallRequest: Sendable {
             }
         }
         return Payload(bytes: reply.finish())
+    }
+
+    /// The reply to a batch whose calls have run: packed when every call succeeded and the outputs
+    /// pack, else item by item.
+    private static func reply<Output: Encodable, Failure: Error>(to results: [Result<Output, Failure>]) -> [UInt8] {
+        let outputs = results.compactMap { try? $0.get() }
+        if outputs.count == results.count, let packed = CallReply.packed(outputs) { return packed }
+        var reply = CallReply.Writer()
+        reply.begin(count: results.count)
+        for result in results {
+            switch result {
+            case .success(let output): reply.appendSuccess(output)
+            case .failure(let error): reply.appendFailure(ErrorReport(error))
+            }
+        }
+        return reply.finish()
     }
 
     /// Runs `function` on one input and returns a single-value reply, or a one-item reply when the
@@ -235,6 +263,7 @@ struct CallRequest: Sendable {
     /// Runs `function` on packed inputs. When every call succeeds, the outputs go back packed too;
     /// otherwise each item is reported on its own.
     private static func run<F: RemoteFunction>(_ function: F, on inputs: [F.Input]) -> [UInt8] {
+        if let results = function._callConcurrently(inputs) { return reply(to: results) }
         var outputs: [F.Output] = []
         outputs.reserveCapacity(inputs.count)
         var firstFailure: (index: Int, error: any Error)?
