@@ -7,9 +7,11 @@ let strict: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+/// Linux only: the process pool and the system shim use memfd, eventfd, `/proc` and GNU build ids,
+/// and the MPI products use MPICH or Open MPI as Linux distributions package them. Building for
+/// another system stops at an `#error` in CClusterFuturesSystem that says so.
 let package = Package(
     name: "ClusterFutures",
-    platforms: [.macOS(.v15)],
     products: [
         /// Futures, functions by name, the executors that need nothing but the operating system.
         .library(name: "ClusterFutures", targets: ["ClusterFutures"]),

@@ -1,6 +1,12 @@
 #ifndef CCLUSTERFUTURES_SYSTEM_H
 #define CCLUSTERFUTURES_SYSTEM_H
 
+// ClusterFutures is Linux only: the worker pool, the shared arenas and the build identity use
+// memfd_create, eventfd, /proc and GNU build ids, which other systems lack.
+#ifndef __linux__
+#error "ClusterFutures runs on Linux only (it uses memfd, eventfd, /proc and GNU build ids); build it on Linux, or in a Linux container"
+#endif
+
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>

@@ -8,6 +8,14 @@
 ///     for try await square in try executor.map(Square(), 1...1000, chunkSize: 64) { ... }
 /// }
 /// ```
+///
+/// ## The name `Executor`
+///
+/// Swift's concurrency library has a protocol of the same name, `_Concurrency.Executor`, which
+/// runs jobs for actors and tasks. In a file that imports ClusterFutures, `Executor` means this
+/// protocol: a module's own imports shadow the standard library's names. Where Swift's is meant,
+/// write `_Concurrency.Executor` (or `SerialExecutor`/`TaskExecutor`, which are unambiguous), and
+/// where both modules' types meet in one file and a reader could wonder, `ClusterFutures.Executor`.
 public protocol Executor: AnyObject, Sendable {
     /// How many tasks can run at once.
     var workerCount: Int { get }
