@@ -174,6 +174,13 @@ let package = Package(
             dependencies: ["ClusterDoctor", "CFDoctor", "CClusterFuturesSystem", "ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
+        /// The README's snippets: each is built by a target under `Examples/`, and its Package.swift
+        /// resolves as written.
+        .testTarget(
+            name: "ReadmeTests",
+            dependencies: ["ClusterFuturesTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "ClusterFuturesTests",
             dependencies: ["ClusterFutures", "ClusterFuturesTestSupport", "cf-test-scenarios"],

@@ -1,0 +1,87 @@
+import ClusterFuturesTestSupport
+import Foundation
+import Testing
+
+/// The README's code is code: every Swift snippet is built by a target of this package, and its
+/// Package.swift resolves as it is written.
+@Suite("The README's snippets")
+struct ReadmeTests {
+    /// The repository's root.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    /// The README's ```swift blocks, in order.
+    static func swiftBlocks() throws -> [String] {
+        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
+        var blocks: [String] = []
+        var current: [Substring]?
+        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
+            if current == nil, line == "```swift" {
+                current = []
+            } else if current != nil, line == "```" {
+                blocks.append(current.map { $0.joined(separator: "\n") } ?? "")
+                current = nil
+            } else {
+                current?.append(line)
+            }
+        }
+        return blocks
+    }
+
+    /// Every Swift source under `Examples/`, read.
+    static func exampleSources() throws -> [String: String] {
+        let examples = root.appendingPathComponent("Examples")
+        var sources: [String: String] = [:]
+        let files = FileManager.default.enumerator(at: examples, includingPropertiesForKeys: nil)
+        while let file = files?.nextObject() as? URL {
+            guard file.pathExtension == "swift" else { continue }
+            sources[file.path] = try String(contentsOf: file, encoding: .utf8)
+        }
+        return sources
+    }
+
+    @Test("every Swift snippet of the README other than its Package.swift is in an example target, so it compiles")
+    func snippetsAreBuilt() throws {
+        let blocks = try Self.swiftBlocks().filter { !$0.contains("import PackageDescription") }
+        #expect(blocks.count >= 2, "the README has \(blocks.count) Swift snippets")
+        let sources = try Self.exampleSources()
+        for block in blocks {
+            #expect(sources.values.contains { $0.contains(block) },
+                    "this README snippet is not in any file under Examples/, so nothing builds it:\n\(block)")
+        }
+    }
+
+    @Test("the README's Package.swift resolves ClusterFutures and its product, by path and by git URL", .timeLimit(.minutes(5)))
+    func manifestResolves() async throws {
+        let manifest = try #require(try Self.swiftBlocks().first { $0.contains("import PackageDescription") })
+        let pathForm = ".package(path: \"../ClusterFutures\"),"
+        let urlForm = "// .package(url: \"file:///home/you/src/ClusterFutures\", branch: \"main\"),"
+        #expect(manifest.contains(pathForm) && manifest.contains(urlForm), "\(manifest)")
+        let swift = try #require(MPIRunner.which("swift"), "swift is not on PATH")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("readme-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let tool = scratch.appendingPathComponent("Tool")
+        let clone = scratch.appendingPathComponent("ClusterFutures")
+        try FileManager.default.createDirectory(at: tool.appendingPathComponent("Sources/Tool"), withIntermediateDirectories: true)
+        // "A clone beside this package", in a folder named ClusterFutures.
+        try FileManager.default.createSymbolicLink(at: clone, withDestinationURL: Self.root)
+        try "print(\"tool\")\n".write(to: tool.appendingPathComponent("Sources/Tool/main.swift"), atomically: true, encoding: .utf8)
+        let variants = [
+            ("path", manifest),
+            ("url", manifest.replacingOccurrences(of: pathForm, with: "// " + pathForm)
+                .replacingOccurrences(of: urlForm, with: String(urlForm.dropFirst(3)))
+                .replacingOccurrences(of: "file:///home/you/src/ClusterFutures", with: "file://" + clone.path)),
+        ]
+        for (form, text) in variants {
+            try text.write(to: tool.appendingPathComponent("Package.swift"), atomically: true, encoding: .utf8)
+            try? FileManager.default.removeItem(at: tool.appendingPathComponent(".build"))
+            try? FileManager.default.removeItem(at: tool.appendingPathComponent("Package.resolved"))
+            let outcome = try await offThePool {
+                try MPIRunner.run(executable: swift, arguments: ["package", "--package-path", tool.path, "show-dependencies"],
+                                  timeout: 240)
+            }
+            #expect(outcome.status == 0 && !outcome.timedOut, "the \(form) form does not resolve:\n\(outcome)")
+            #expect(outcome.output.lowercased().contains("clusterfutures"), "the \(form) form:\n\(outcome)")
+        }
+    }
+}
