@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "ClusterFutures",
                 "ClusterFuturesMPI",
+                "ClusterFuturesArguments",
                 "ClusterFuturesWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -69,10 +70,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CFDemo",
-            dependencies: [
-                "ClusterFuturesMPI",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["ClusterFuturesArguments"],
             path: "Examples/Demo",
             swiftSettings: strict
         ),
@@ -182,7 +180,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesArgumentsTests",
-            dependencies: ["ClusterFuturesArguments", "ClusterFuturesTestSupport", "cluster-command-test-program"],
+            dependencies: ["ClusterFuturesArguments", "ClusterFuturesTestSupport", "cluster-command-test-program", "CFDemo"],
             swiftSettings: strict
         ),
         .testTarget(
