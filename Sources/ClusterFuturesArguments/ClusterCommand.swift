@@ -12,7 +12,7 @@ import ClusterFuturesMPI
 ///     @OptionGroup var executorOptions: ExecutorOptions
 ///
 ///     func run() async throws {
-///         try await withExecutor(try executorOptions.makeExecutor()) { executor in ... }
+///         try withExecutor(try executorOptions.makeExecutor()) { executor in ... }
 ///     }
 /// }
 /// ```

@@ -9,7 +9,7 @@ import Logging
 /// @OptionGroup var executorOptions: ExecutorOptions
 ///
 /// func run() async throws {
-///     try await withExecutor(try executorOptions.makeExecutor()) { executor in ... }
+///     try withExecutor(try executorOptions.makeExecutor()) { executor in ... }
 /// }
 /// ```
 ///
