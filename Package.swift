@@ -27,6 +27,10 @@ let package = Package(
         /// `MPIPoolExecutor` and `Executors.automatic()`: the same program on one machine or under
         /// `mpiexec`. Re-exports ClusterFutures.
         .library(name: "ClusterFuturesMPI", targets: ["ClusterFuturesMPI"]),
+        /// `ExecutorOptions` (`--executor`, `--workers`) and `ClusterCommand`, for programs written
+        /// with swift-argument-parser: a separate product, so the others do not depend on it.
+        /// Re-exports ClusterFuturesMPI and ArgumentParser.
+        .library(name: "ClusterFuturesArguments", targets: ["ClusterFuturesArguments"]),
         /// Checks a machinefile before a run: names, ssh, MPI and the program on every host.
         .executable(name: "cf-doctor", targets: ["CFDoctor"]),
     ],
@@ -60,6 +64,7 @@ let package = Package(
             dependencies: [
                 "ClusterFutures",
                 "ClusterFuturesMPI",
+                "ClusterFuturesArguments",
                 "ClusterFuturesWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -67,10 +72,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CFDemo",
-            dependencies: [
-                "ClusterFuturesMPI",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
+            dependencies: ["ClusterFuturesArguments"],
             path: "Examples/Demo",
             swiftSettings: strict
         ),
@@ -129,6 +131,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "ClusterFuturesArguments",
+            dependencies: [
+                "ClusterFuturesMPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         /// The scenarios the MPI tests run under `mpiexec`.
         .executableTarget(
             name: "mpi-test-programs",
@@ -160,6 +171,18 @@ let package = Package(
             name: "ClusterFuturesMPITests",
             dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
                            "mpi-test-programs"],
+            swiftSettings: strict
+        ),
+        /// A `ClusterCommand` the arguments tests launch under `mpiexec` (and without it).
+        .executableTarget(
+            name: "cluster-command-test-program",
+            dependencies: ["ClusterFuturesArguments", "ClusterFuturesTestSupport"],
+            path: "Tests/ClusterCommandTestProgram",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "ClusterFuturesArgumentsTests",
+            dependencies: ["ClusterFuturesArguments", "ClusterFuturesTestSupport", "cluster-command-test-program", "CFDemo"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,39 +1,25 @@
-import ArgumentParser
-import ClusterFuturesMPI
+import ClusterFuturesArguments
 
 /// The main demonstration: CPU-heavy batch work through an ``Executor``, the same code whichever
 /// executor runs it. By default the executor is chosen at run time: every worker rank under
-/// `mpiexec -n N`, every core on its own.
+/// `mpiexec -n N`, every core on its own; `--executor` and `--workers` choose for you.
+///
+/// ``ClusterCommand`` registers the functions first thing in `main`: a worker process, or an MPI
+/// rank above 0, diverges there and never parses the arguments or runs the rest of the program.
 @main
-enum Demo {
-    static func main() async {
-        // First thing in main: register every function. A worker process, or an MPI rank above 0,
-        // diverges here and never runs the rest of the program.
-        do {
-            try ClusterRuntime.bootstrap(
-                functions: [CountPrimes.self, MonteCarloPi.self, ParseReading.self],
-                errors: [ParseReading.BadRecord.self])
-        } catch {
-            fatalError("bootstrap failed: \(error)")
-        }
-        await DemoCommand.main()
-    }
-}
+struct Demo: ClusterCommand {
+    static let functions: [any RemoteFunction.Type] = [CountPrimes.self, MonteCarloPi.self, ParseReading.self]
+    static let errors: [any RemoteError.Type] = [ParseReading.BadRecord.self]
 
-struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cf-demo",
         abstract: "Counts primes, estimates pi and parses records through a ClusterFutures executor.")
 
-    enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
-        case auto, mpi, process, inline, eager
-    }
+    /// `--executor auto|mpi|process|inline` and `--workers N`.
+    @OptionGroup var executorOptions: ExecutorOptions
 
-    @Option(help: "Which executor runs the work: \(ExecutorChoice.allCases.map(\.rawValue).joined(separator: ", ")); auto picks MPI under mpiexec, else the process pool.")
-    var executor: ExecutorChoice = .auto
-
-    @Option(help: "Worker processes for --executor process (default: usable cores minus one).")
-    var workers: Int?
+    @Flag(help: "When the inline executor runs the tasks, run each during submit instead of when its result is needed.")
+    var eager = false
 
     @Option(help: "Count primes below this number.")
     var primesBelow = 2_000_000
@@ -42,14 +28,10 @@ struct DemoCommand: AsyncParsableCommand {
     var millionDarts = 8
 
     func run() async throws {
-        let pool: any Executor = switch executor {
-        case .auto: try Executors.automatic()
-        case .mpi: try MPIPoolExecutor()
-        case .process: try LocalProcessPoolExecutor(workers: workers)
-        case .inline: InlineDummyExecutor(mode: .lazy)
-        case .eager: InlineDummyExecutor(mode: .eager)
-        }
-        print("executor: \(type(of: pool)) (--executor \(executor.rawValue)), \(pool.workerCount) worker(s)")
+        var configuration = Executors.Configuration()
+        configuration.inlineMode = eager ? .eager : .lazy
+        let pool = try executorOptions.makeExecutor(configuration)
+        print("executor: \(type(of: pool)) (--executor \(executorOptions.executor.rawValue)), \(pool.workerCount) worker(s)")
         try await withExecutor(pool) { pool in
             try await countPrimes(on: pool)
             try await estimatePi(on: pool)

@@ -46,6 +46,11 @@ public typealias RemoteError = Error & Codable
 ///     static func run() async throws { ... }
 /// }
 /// ```
+///
+/// A program that parses its command line with swift-argument-parser adopts `ClusterCommand`, from
+/// the `ClusterFuturesArguments` product, instead: it is an `AsyncParsableCommand` with this
+/// protocol's `functions` and `errors`. A type cannot adopt both `ClusterProgram` and
+/// `AsyncParsableCommand`: each brings a `main`, and `@main` cannot choose between them.
 public protocol ClusterProgram {
     /// Every function the program submits.
     static var functions: [any RemoteFunction.Type] { get }

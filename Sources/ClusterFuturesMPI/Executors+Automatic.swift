@@ -11,7 +11,7 @@ import Musl
 
 /// Ways to get an executor without naming one.
 public enum Executors {
-    /// The kinds of executor ``automatic(logger:)`` chooses between.
+    /// The kinds of executor ``automatic(_:logger:)`` chooses between.
     public enum Kind: String, Sendable, CaseIterable, CustomStringConvertible {
         /// ``MPIPoolExecutor``.
         case mpi
@@ -23,8 +23,8 @@ public enum Executors {
         public var description: String { rawValue }
     }
 
-    /// The environment variable that forces ``automatic(logger:)``'s choice: `mpi`, `process`,
-    /// `inline`, or `auto` (the same as unset).
+    /// The environment variable that forces ``automatic(_:logger:)``'s choice when the
+    /// configuration does not: `mpi`, `process`, `inline`, or `auto` (the same as unset).
     public static let environmentVariable = "CLUSTERFUTURES_EXECUTOR"
 
     /// A choice and the reason for it.
@@ -33,42 +33,61 @@ public enum Executors {
         public var kind: Kind
         /// Why, for the log.
         public var reason: String
-        /// Whether ``Executors/environmentVariable`` asked for this kind.
+        /// Whether the configuration's ``Configuration/kind`` or ``Executors/environmentVariable``
+        /// asked for this kind.
         public var isForced = false
 
         public var description: String { "\(kind): \(reason)" }
     }
 
-    /// Chooses the executor for this process: ``MPIPoolExecutor`` when an MPI launcher started it
-    /// with more than one process, else `LocalProcessPoolExecutor` when more than one CPU is
-    /// usable, else `InlineDummyExecutor`. The environment variable ``environmentVariable`` forces
-    /// a kind. The choice and its reason are logged once, at `info`.
+    /// Chooses the executor for this process and makes it as `configuration` says:
+    /// ``MPIPoolExecutor`` when an MPI launcher started it with more than one process, else
+    /// `LocalProcessPoolExecutor` when more than one CPU is usable (or
+    /// ``Configuration/workers`` is set), else `InlineDummyExecutor`. The choice and its reason are
+    /// logged once, at `info`.
+    ///
+    /// ``Configuration/kind`` forces a kind; when it is nil, the environment variable
+    /// ``environmentVariable`` may force one. The settings of the chosen kind come from
+    /// `configuration`; a setting that does not apply to it (``Configuration/workers`` under MPI,
+    /// where `mpiexec -n` decides, or with the inline executor) is logged at `notice` and ignored.
     ///
     /// The same program, unchanged, uses every worker rank under `mpiexec -n N`, every core on its
     /// own, and still runs on one core.
     ///
+    /// ```swift
+    /// let executor = try Executors.automatic()                                  // all defaults
+    /// let pool = try Executors.automatic(.init(workers: 3))                     // 3 processes, unless under mpiexec
+    /// let inline = try Executors.automatic(.init(kind: .inline))                // whatever the environment says
+    /// ```
+    ///
     /// - Throws: `ClusterFuturesError` with code `invalidArgument` when the environment
-    ///   variable has an unknown value, or asks for `mpi` in a process no MPI launcher started
-    ///   with more than one rank; whatever making the chosen executor throws.
-    public static func automatic(logger: Logger = Logger(label: "ClusterFutures.Executors")) throws -> any Executor {
-        var choice = try choose(environment: { getenv($0).map { String(cString: $0) } }, usableCPUs: UsableCPUs.count)
+    ///   variable has an unknown value, when ``Configuration/workers`` is below 1, or when `mpi` is
+    ///   asked for in a process no MPI launcher started with more than one rank; whatever making
+    ///   the chosen executor throws.
+    public static func automatic(
+        _ configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "ClusterFutures.Executors")
+    ) throws -> any Executor {
+        var choice = try choose(configuration, environment: { getenv($0).map { String(cString: $0) } },
+                                usableCPUs: UsableCPUs.count)
         var executor: any Executor
         switch choice.kind {
         case .mpi:
-            let pool = try MPIPoolExecutor()
+            let pool = try MPIPoolExecutor(configuration.mpiPool)
             if pool.worldSize == 1 {
                 // The launcher's variables promised more processes than MPI found.
                 pool.shutdown()
                 if choice.isForced {
                     throw ClusterFuturesError(.invalidArgument,
-                        "\(environmentVariable)=mpi, but the MPI world has 1 process: launch with `mpiexec -n N program`, N > 1")
+                        "\(choice.reason), but the MPI world has 1 process: launch with `mpiexec -n N program`, N > 1")
                 }
                 let usable = UsableCPUs.count
-                if usable > 1 {
-                    executor = try LocalProcessPoolExecutor()
-                    choice = Choice(kind: .process, reason: "\(choice.reason), but the MPI world has 1 process; \(usable) usable CPUs")
+                if usable > 1 || configuration.workers != nil {
+                    executor = try LocalProcessPoolExecutor(configuration.processPool)
+                    choice = Choice(kind: .process, reason: "\(choice.reason), but the MPI world has 1 process; "
+                                    + (configuration.workers != nil ? "workers configured" : "\(usable) usable CPUs"))
                 } else {
-                    executor = InlineDummyExecutor()
+                    executor = InlineDummyExecutor(mode: configuration.inlineMode)
                     choice = Choice(kind: .inline, reason: "\(choice.reason), but the MPI world has 1 process; 1 usable CPU")
                 }
             } else {
@@ -76,50 +95,101 @@ public enum Executors {
                 choice.reason += "; \(counted(pool.workerCount, "worker rank"))"
             }
         case .process:
-            executor = try LocalProcessPoolExecutor()
-            choice.reason += "; \(counted(executor.workerCount, "worker process", plural: "worker processes"))"
+            executor = try LocalProcessPoolExecutor(configuration.processPool)
         case .inline:
-            executor = InlineDummyExecutor()
+            executor = InlineDummyExecutor(mode: configuration.inlineMode)
+        }
+        if choice.kind == .process {
+            choice.reason += "; \(counted(executor.workerCount, "worker process", plural: "worker processes"))"
         }
         if !loggedChoice.exchange(true, ordering: .relaxed) {
             logger.info("using the \(choice.kind) executor: \(choice.reason)")
+        }
+        for setting in ignoredSettings(configuration, by: choice.kind, workerCount: executor.workerCount) {
+            logger.notice("\(setting)")
         }
         return executor
     }
 
     private static let loggedChoice = Atomic<Bool>(false)
 
-    /// The choice ``automatic(logger:)`` makes for an environment (a lookup of variables by name)
-    /// and a number of usable CPUs, without making anything.
-    public static func choose(environment: (String) -> String?, usableCPUs: Int) throws(ClusterFuturesError) -> Choice {
+    /// What `configuration` sets that an executor of `kind` does not use, one sentence each.
+    static func ignoredSettings(_ configuration: Configuration, by kind: Kind, workerCount: Int) -> [String] {
+        var ignored: [String] = []
+        switch kind {
+        case .mpi:
+            if let workers = configuration.workers {
+                ignored.append("workers: \(workers) does not apply to the MPI pool, which has "
+                    + "\(counted(workerCount, "worker rank")): the launcher decides (`mpiexec -n N` gives N - 1)")
+            }
+        case .inline:
+            if let workers = configuration.workers {
+                ignored.append("workers: \(workers) does not apply to the inline executor, which runs every task in the caller")
+            }
+            if configuration.initializer != nil {
+                ignored.append("the worker initializer does not run with the inline executor, which has no workers")
+            }
+        case .process:
+            break
+        }
+        return ignored
+    }
+
+    /// The choice ``automatic(_:logger:)`` makes for a configuration, an environment (a lookup of
+    /// variables by name) and a number of usable CPUs, without making anything.
+    ///
+    /// - Throws: `ClusterFuturesError` with code `invalidArgument` as ``automatic(_:logger:)``
+    ///   does.
+    public static func choose(
+        _ configuration: Configuration = Configuration(),
+        environment: (String) -> String?,
+        usableCPUs: Int
+    ) throws(ClusterFuturesError) -> Choice {
+        if let workers = configuration.workers, workers < 1 {
+            throw ClusterFuturesError(.invalidArgument, "workers must be at least 1, not \(workers)")
+        }
         let launch = MPILaunch.detect(environment)
-        let forced = environment(environmentVariable).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        switch forced {
+        let variable = environment(environmentVariable)
+        let requested = variable.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        if let kind = configuration.kind {
+            var overridden = ""
+            if let variable, let requested, requested != "", requested != "auto", requested != kind.rawValue {
+                overridden = " (overrides \(environmentVariable)=\(variable))"
+            }
+            return try forced(kind, by: "\(kind) was asked for\(overridden)", launch: launch)
+        }
+        switch requested {
         case nil, "", "auto":
             if let launch, launch.mayHaveWorkers {
                 return Choice(kind: .mpi, reason: "launched by \(launch)")
+            }
+            if let workers = configuration.workers {
+                return Choice(kind: .process, reason: "no MPI launcher with more than one process, workers: \(workers) configured")
             }
             if usableCPUs > 1 {
                 return Choice(kind: .process, reason: "no MPI launcher with more than one process, \(usableCPUs) usable CPUs")
             }
             return Choice(kind: .inline, reason: "no MPI launcher with more than one process, 1 usable CPU")
-        case "mpi":
-            guard let launch, launch.mayHaveWorkers else {
-                let found = launch.map { "only \($0)" } ?? "no MPI launcher's variables"
+        case let requested?:
+            guard let kind = Kind(rawValue: requested) else {
                 throw ClusterFuturesError(.invalidArgument,
-                    "\(environmentVariable)=mpi, but this process was not started by an MPI launcher with more than one "
-                    + "process (\(found)): launch with `mpiexec -n N program`, N > 1")
+                    "\(environmentVariable)=\(requested) is not a kind of executor; use one of auto, "
+                    + Kind.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            return Choice(kind: .mpi, reason: "\(environmentVariable)=mpi, launched by \(launch)", isForced: true)
-        case "process":
-            return Choice(kind: .process, reason: "\(environmentVariable)=process", isForced: true)
-        case "inline":
-            return Choice(kind: .inline, reason: "\(environmentVariable)=inline", isForced: true)
-        case let other?:
-            throw ClusterFuturesError(.invalidArgument,
-                "\(environmentVariable)=\(other) is not a kind of executor; use one of auto, "
-                + Kind.allCases.map(\.rawValue).joined(separator: ", "))
+            return try forced(kind, by: "\(environmentVariable)=\(kind)", launch: launch)
         }
+    }
+
+    /// The choice of `kind`, which `reason` asked for; `mpi` only in a launch with workers.
+    private static func forced(_ kind: Kind, by reason: String, launch: MPILaunch?) throws(ClusterFuturesError) -> Choice {
+        guard kind == .mpi else { return Choice(kind: kind, reason: reason, isForced: true) }
+        guard let launch, launch.mayHaveWorkers else {
+            let found = launch.map { "only \($0)" } ?? "no MPI launcher's variables"
+            throw ClusterFuturesError(.invalidArgument,
+                "\(reason), but this process was not started by an MPI launcher with more than one "
+                + "process (\(found)): launch with `mpiexec -n N program`, N > 1")
+        }
+        return Choice(kind: .mpi, reason: "\(reason), launched by \(launch)", isForced: true)
     }
 }
 

@@ -20,7 +20,7 @@ import MPI
 /// take queued tasks first in, first out, and executors take turns, so none starves another.
 ///
 /// A world of one process (the program started without `mpiexec`) has no workers: tasks run on
-/// rank 0's own dispatcher thread, one at a time. ``Executors/automatic(logger:)`` picks this
+/// rank 0's own dispatcher thread, one at a time. ``Executors/automatic(_:logger:)`` picks this
 /// executor only when an MPI launcher started more than one process.
 ///
 /// When the program exits (`main` returns or `exit` is called), rank 0 first runs every task already
