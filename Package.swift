@@ -197,11 +197,25 @@ let package = Package(
             dependencies: ["ClusterDoctor", "CFDoctor", "CClusterFuturesSystem", "ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
+        /// The README's example, with an `async` main.
+        .executableTarget(
+            name: "readme-example",
+            dependencies: ["ClusterFutures"],
+            path: "Examples/ReadmeExample",
+            swiftSettings: strict
+        ),
+        /// The README's one-line command-line shape (`ClusterCommand`) and its configured choice.
+        .executableTarget(
+            name: "readme-command",
+            dependencies: ["ClusterFuturesArguments"],
+            path: "Examples/ReadmeCommand",
+            swiftSettings: strict
+        ),
         /// The README's snippets: each is built by a target under `Examples/`, and its Package.swift
         /// resolves as written.
         .testTarget(
             name: "ReadmeTests",
-            dependencies: ["ClusterFuturesTestSupport"],
+            dependencies: ["ClusterFuturesTestSupport", "readme-example", "readme-command"],
             swiftSettings: strict
         ),
         .testTarget(

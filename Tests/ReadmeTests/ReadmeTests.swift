@@ -44,9 +44,15 @@ struct ReadmeTests {
     func snippetsAreBuilt() throws {
         let blocks = try Self.swiftBlocks().filter { !$0.contains("import PackageDescription") }
         #expect(blocks.count >= 2, "the README has \(blocks.count) Swift snippets")
-        let sources = try Self.exampleSources()
+        // Compared line by line without leading spaces, so that a fragment may sit in a function.
+        func trimmedLines(_ text: String) -> String {
+            text.split(separator: "\n", omittingEmptySubsequences: false)
+                .map { $0.drop { $0 == " " } }.joined(separator: "\n")
+        }
+        let sources = try Self.exampleSources().values.map(trimmedLines)
         for block in blocks {
-            #expect(sources.values.contains { $0.contains(block) },
+            let lines = trimmedLines(block)
+            #expect(sources.contains { $0.contains(lines) },
                     "this README snippet is not in any file under Examples/, so nothing builds it:\n\(block)")
         }
     }
@@ -83,5 +89,23 @@ struct ReadmeTests {
             #expect(outcome.status == 0 && !outcome.timedOut, "the \(form) form does not resolve:\n\(outcome)")
             #expect(outcome.output.lowercased().contains("clusterfutures"), "the \(form) form:\n\(outcome)")
         }
+    }
+
+    @Test("the README's example prints what it counts", .timeLimit(.minutes(2)))
+    func exampleRuns() async throws {
+        let outcome = try await offThePool { try MPIRunner.run("readme-example", processes: nil, [], timeout: 60) }
+        #expect(outcome.status == 0 && outcome.lines == ["primes below 1000: 168", "primes below 20000: 2262"], "\(outcome)")
+    }
+
+    @Test("the README's ClusterCommand runs alone, with --workers and --executor, and under mpiexec -n 3",
+          .timeLimit(.minutes(2)))
+    func commandRuns() async throws {
+        let expected = ["sum of squares: 333833500"]
+        for arguments in [[], ["--workers", "3"], ["--executor", "inline"]] {
+            let outcome = try await offThePool { try MPIRunner.run("readme-command", processes: nil, arguments, timeout: 60) }
+            #expect(outcome.status == 0 && outcome.lines == expected, "\(arguments):\n\(outcome)")
+        }
+        let underMPI = try await offThePool { try MPIRunner.run("readme-command", processes: 3, [], timeout: 60) }
+        #expect(underMPI.status == 0 && underMPI.lines == expected && underMPI.errors.contains("2 worker ranks"), "\(underMPI)")
     }
 }
