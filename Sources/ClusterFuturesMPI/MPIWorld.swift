@@ -145,7 +145,7 @@ enum MPIWorld {
     }
 }
 
-/// Called by `ClusterRuntime.bootstrap(functions:errors:)` through the C hook: in a process an MPI
+/// Called by `ClusterRuntime.bootstrap(functions:errors:logHandler:)` through the C hook: in a process an MPI
 /// launcher started with more than one rank, sets up the pool, which turns ranks above 0 into
 /// workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
 @_cdecl("cf_mpi_bootstrap")
