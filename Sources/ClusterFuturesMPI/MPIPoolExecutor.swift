@@ -13,9 +13,9 @@ import MPI
 /// pool.shutdown()
 /// ```
 ///
-/// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:logHandler:)` (or the first
-/// `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run the program's
-/// code past it. Functions travel by name with their inputs in the compact wire format; a task's
+/// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:logHandler:)`
+/// (or the first `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run
+/// the program's code past it. Functions travel by name with their inputs in the compact wire format; a task's
 /// thrown error fails only its future. Every executor on rank 0 shares the workers: idle workers
 /// take queued tasks first in, first out, and executors take turns, so none starves another.
 ///

@@ -109,9 +109,9 @@ struct WorkerLoggingTests {
         let pid = try pool.submit(LogAtEveryLevel(), "task").result(timeout: Self.hang)
         let setup = capture.records.filter { $0.metadata["tag"] == "setup" && $0.metadata["pid"] == "\(pid)" }
         #expect(setup.map(\.level) == Logger.Level.allCases.filter { $0 >= .notice }, "\(setup)")
-        let firstTask = capture.records.firstIndex { $0.metadata["tag"] == "task" }
-        let lastSetup = capture.records.lastIndex { $0.metadata["tag"] == "setup" && $0.metadata["pid"] == "\(pid)" }
-        #expect(firstTask != nil && lastSetup != nil && lastSetup! < firstTask!, "the set-up logged before the task")
+        let firstTask = try #require(capture.records.firstIndex { $0.metadata["tag"] == "task" })
+        let lastSetup = try #require(capture.records.lastIndex { $0.metadata["tag"] == "setup" && $0.metadata["pid"] == "\(pid)" })
+        #expect(lastSetup < firstTask, "the set-up logged before the task")
     }
 
     // MARK: On the in-memory transport

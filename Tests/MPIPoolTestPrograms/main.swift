@@ -112,7 +112,7 @@ enum PoolTestPrograms {
     /// Two executors, one at `error` and one at `info`, each with a logger that keeps what it gets,
     /// run tasks that log at every level, interleaved on every worker rank. Each logger gets the
     /// records of its own tasks only, at or above its level, with the rank, pid and host; the
-    /// detail names the levels each got and the ranks they came from. Under
+    /// detail names the levels each got, and the ranks and hosts they came from. Under
     /// `CF_TEST_NO_LOG_HANDLER=1` no record reaches rank 0 (detail `forwarded=0`).
     static func logging() throws -> String {
         try attempt("logging") {
@@ -143,7 +143,7 @@ enum PoolTestPrograms {
                 try check(forwarded == 0, "\(forwarded) records reached rank 0: \(quiet.records + chatty.records)")
                 return "forwarded=0"
             }
-            var ranks = Set<String>()
+            var ranks = Set<String>(), hosts = Set<String>()
             for (capture, prefix, level) in [(quiet, "quiet", Logger.Level.error), (chatty, "chatty", .info)] {
                 let records = capture.records
                 for record in records {
@@ -156,6 +156,7 @@ enum PoolTestPrograms {
                               "\(record) ran on \(origin)")
                     try check(record.file.hasSuffix("LoggingTestFunctions.swift") && record.line > 0, "where: \(record)")
                     ranks.insert(record.metadata["rank"] ?? "?")
+                    hosts.insert(record.metadata["host"] ?? "?")
                 }
                 for tag in origins.keys where tag.hasPrefix(prefix) {
                     let levels = records.filter { $0.metadata["tag"] == tag }.map(\.level)
@@ -164,7 +165,8 @@ enum PoolTestPrograms {
             }
             return "quiet=" + Logger.Level.allCases.filter { $0 >= .error }.map(\.rawValue).joined(separator: ",")
                 + " chatty=" + Logger.Level.allCases.filter { $0 >= .info }.map(\.rawValue).joined(separator: ",")
-                + " ranks=" + ranks.sorted().joined(separator: ",")
+                + " ranks=" + ranks.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ",")
+                + " hosts=" + hosts.sorted().joined(separator: ",")
         }
     }
 

@@ -10,7 +10,7 @@ package enum FrameKind: UInt8 {
     /// Worker → pool, first: protocol version, pid, build id.
     case hello = 1
     /// Pool → worker, after a good hello: the task budget, the spin, the pool's log level
-    /// (``Logging/Logger/Level/wireCode``), each as 8 bytes, then the initializer.
+    /// (`Logger.Level.wireCode`), each as 8 bytes, then the initializer.
     case welcome = 2
     /// Worker → pool: the initializer ran; tasks may come.
     case ready = 3
