@@ -21,8 +21,9 @@ public struct ClusterFuturesError: Error, Hashable, Sendable, CustomStringConver
         public static let timedOut = Code("timedOut")
         /// `submit` or `map` was called after ``Executor/shutdown(wait:cancelFutures:)``.
         public static let executorShutDown = Code("executorShutDown")
-        /// The function was not registered with ``ClusterRuntime/bootstrap(functions:errors:)``
-        /// (or ``FunctionRegistry/register(_:)``), so no worker could run it.
+        /// The function was not registered with
+        /// ``ClusterRuntime/bootstrap(functions:errors:logHandler:)`` (or
+        /// ``FunctionRegistry/register(_:)``), so no worker could run it.
         public static let unregisteredFunction = Code("unregisteredFunction")
         /// Two different types asked for the same function name.
         public static let duplicateFunctionName = Code("duplicateFunctionName")

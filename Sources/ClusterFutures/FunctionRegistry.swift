@@ -4,8 +4,8 @@ import Synchronization
 /// The functions this process can run, by name, and the error types it brings back as themselves.
 ///
 /// Every process of a program holds the same registrations, made by
-/// ``ClusterRuntime/bootstrap(functions:errors:)`` before anything else runs. Executors check it on
-/// the caller's side, so submitting a function that was never registered fails at once with
+/// ``ClusterRuntime/bootstrap(functions:errors:logHandler:)`` before anything else runs. Executors
+/// check it on the caller's side, so submitting a function that was never registered fails at once with
 /// ``ClusterFuturesError/Code-swift.struct/unregisteredFunction`` instead of on a worker later.
 public final class FunctionRegistry: Sendable {
     /// The registry every executor uses.

@@ -4,8 +4,8 @@ import ClusterFuturesWire
 ///
 /// It names the function, the type and description of the error the function threw, and where the
 /// task ran. When the error's type was registered with
-/// ``ClusterRuntime/bootstrap(functions:errors:)``, the caller gets that error back as itself instead;
-/// otherwise a `Codable` error can still be recovered with ``decode(_:)``.
+/// ``ClusterRuntime/bootstrap(functions:errors:logHandler:)``, the caller gets that error back as
+/// itself instead; otherwise a `Codable` error can still be recovered with ``decode(_:)``.
 public struct TaskFailure: Error, Sendable, CustomStringConvertible {
     /// The registered name of the function that failed.
     public var functionName: String

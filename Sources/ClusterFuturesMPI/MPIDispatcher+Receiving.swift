@@ -31,8 +31,10 @@ extension MPIDispatcher {
                 }
             case PoolTag.reclaimed:
                 reclaimAnswered(by: worker, bytes)
-            case PoolTag.alive:
+            case PoolTag.alive, PoolTag.logEnd:
                 break
+            case PoolTag.log:
+                if let violation = logForwarded(bytes, from: worker) { breakPool(violation) }
             case PoolTag.result:
                 let time = now()
                 worker.lastHeard = time
@@ -65,6 +67,20 @@ extension MPIDispatcher {
         worker.origin = TaskOrigin(executor: "mpi", host: hello.host, pid: hello.pid, worker: worker.rank - 1, rank: worker.rank)
     }
 
+    /// Logs a record `worker` forwarded (``PoolTag/log``) into the logger of the executor whose
+    /// task it runs (the oldest it has not answered: a task's records come before its result), or
+    /// else of the executor it last ran tasks for. Returns the protocol violation when rank 0
+    /// cannot read it: while the pool runs that breaks it, as any message it cannot trust.
+    func logForwarded(_ bytes: [UInt8], from worker: WorkerSlot) -> ClusterFuturesError? {
+        let logger = worker.tasks.running?.task.client.logger ?? worker.logClient?.logger ?? self.logger
+        do {
+            try ForwardedLogRecord(decoding: bytes).log(into: logger, from: worker.origin)
+            return nil
+        } catch {
+            return ClusterFuturesError(.protocolViolation, "rank \(worker.rank) sent \(error.message)")
+        }
+    }
+
     func complete(_ sent: Sent, reply: Payload, from worker: WorkerSlot) {
         switch sent.kind {
         case .job(let job):
@@ -86,7 +102,7 @@ extension MPIDispatcher {
         let error = ClusterFuturesError(.brokenExecutor, reason)
         let queued: [Job] = shared.withLock { state in
             guard client.broken == nil else { return [] }
-            logger.error("\(reason)")
+            client.logger.error("\(reason)")
             client.broken = error
             return state.queue.removeAll(of: client)
         }

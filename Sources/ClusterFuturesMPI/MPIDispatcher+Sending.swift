@@ -57,6 +57,14 @@ extension MPIDispatcher {
     }
 
     func send(_ job: Job, of client: Client, to worker: WorkerSlot) throws {
+        // The rank logs at the level of the executor whose tasks it runs; messages to it keep their
+        // order, so the level changes just before this executor's first task there.
+        let level = client.logger.logLevel
+        if worker.logLevel != level {
+            try ranks.send(bytes: [level.wireCode], to: worker.rank, tag: PoolTag.logLevel)
+            worker.logLevel = level
+        }
+        worker.logClient = client
         if let initializer = client.initializer, !worker.initializedClients.contains(client.id) {
             let sequence = try sendTask(initializer.functionType, prefix: initializer.taskPrefix, request: initializer.request,
                                         buffers: [], to: worker)

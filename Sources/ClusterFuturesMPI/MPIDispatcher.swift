@@ -33,15 +33,18 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         /// Entered for every job submitted, left when its future is done.
         let outstanding = DispatchGroup()
         let initializer: WorkerInitializer?
+        /// The executor's logger: its problems, and the records its tasks log on the worker ranks.
+        let logger: Logger
         /// Jobs submitted and not yet sent.
         let lane = SubmissionLane()
         /// Set when the client's initializer failed on a worker. Set with both locks held (inside
         /// `progress`'s, under `shared`'s), so either one is enough to read it.
         @exclusivity(unchecked) var broken: ClusterFuturesError?
 
-        init(id: Int, initializer: WorkerInitializer?) {
+        init(id: Int, initializer: WorkerInitializer?, logger: Logger) {
             self.id = id
             self.initializer = initializer
+            self.logger = logger
         }
     }
 
@@ -98,6 +101,10 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         @exclusivity(unchecked) var reclaimPending = false
         /// When its last message arrived.
         @exclusivity(unchecked) var lastHeard: ContinuousClock.Instant?
+        /// The log level it was last sent (``PoolTag/logLevel``), and the client it was sent for,
+        /// whose logger takes the records it sends while it runs no task.
+        @exclusivity(unchecked) var logLevel: Logger.Level?
+        @exclusivity(unchecked) var logClient: Client?
 
         var acceptsTasks: Bool { hello != nil && (!reclaimPending || tasks.isEmpty) }
 
@@ -254,13 +261,13 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
 
     // MARK: Clients (any thread)
 
-    func addClient(initializer: WorkerInitializer?) throws(ClusterFuturesError) -> Client {
+    func addClient(initializer: WorkerInitializer?, logger: Logger = MPIPoolExecutor.logger) throws(ClusterFuturesError) -> Client {
         try shared.withLock { (state) throws(ClusterFuturesError) in
             if let refusal = state.phase.refusal(stopped: ClusterFuturesError(
                 .executorShutDown, "the MPI pool has stopped: MPI was finalized, by the program or at exit")) {
                 throw refusal
             }
-            let client = Client(id: state.nextClientID, initializer: initializer)
+            let client = Client(id: state.nextClientID, initializer: initializer, logger: logger)
             state.nextClientID += 1
             state.queue.add(client)
             return client
@@ -390,17 +397,49 @@ final class MPIDispatcher: FutureWaitHelper, @unchecked Sendable {
         guard !stoppedWorkers else { return }
         workersStopped.store(true, ordering: .releasing)
         let owing = progress.withLock { _ in Set(workers.filter { !$0.saidHello }.map(\.rank)) }
-        Self.stopWorkers(on: ranks, size: worldSize, owingHello: owing)
+        Self.stopWorkers(on: ranks, size: worldSize, owingHello: owing) { [self] rank, record in
+            progress.withLock { _ in
+                guard rank >= 1, rank < worldSize, let violation = logForwarded(record, from: workers[rank - 1]) else { return }
+                logger.error("\(violation.message)")
+            }
+        }
     }
 
+    /// How long rank 0 waits, after telling the workers to stop, for each to say that it sends no
+    /// more log records (``PoolTag/logEnd``): it answers at once unless it is lost, and then the
+    /// job does not end well anyway.
+    static let logEndTimeout: Duration = .seconds(2)
+
     /// Tells the worker ranks to stop, after taking the hello of each rank in `owingHello` (every
-    /// message must be received before MPI is finalized).
-    static func stopWorkers(on ranks: any RankTransport, size: Int, owingHello: Set<Int>) {
+    /// message must be received before MPI is finalized); then takes the log records still on
+    /// their way, handing each to `logRecord` (nil: dropped) with the rank that sent it, until
+    /// every rank said it sends no more (or ``logEndTimeout`` has passed).
+    static func stopWorkers(on ranks: any RankTransport, size: Int, owingHello: Set<Int>,
+                            logRecord: ((_ rank: Int, _ bytes: [UInt8]) -> Void)? = nil) {
         for rank in 1..<max(1, size) {
             if owingHello.contains(rank) {
                 _ = try? ranks.receive(from: rank, tag: PoolTag.hello)
             }
             try? ranks.send(bytes: [], to: rank, tag: PoolTag.stop)
+        }
+        var logging = Set(1..<max(1, size))
+        let deadline = ContinuousClock.now.advanced(by: logEndTimeout)
+        while !logging.isEmpty && ContinuousClock.now < deadline {
+            let message: (bytes: [UInt8], source: Int, tag: Int)?
+            do {
+                message = try ranks.receiveIfAvailable()
+            } catch {
+                return
+            }
+            guard let (bytes, source, tag) = message else {
+                usleep(200)
+                continue
+            }
+            switch tag {
+            case PoolTag.log: logRecord?(source, bytes)
+            case PoolTag.logEnd: logging.remove(source)
+            default: break
+            }
         }
     }
 }

@@ -13,9 +13,9 @@ import MPI
 /// pool.shutdown()
 /// ```
 ///
-/// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:)` (or the first
-/// `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run the program's
-/// code past it. Functions travel by name with their inputs in the compact wire format; a task's
+/// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:logHandler:)`
+/// (or the first `MPIPoolExecutor` they make, in a program that does not bootstrap) and never run
+/// the program's code past it. Functions travel by name with their inputs in the compact wire format; a task's
 /// thrown error fails only its future. Every executor on rank 0 shares the workers: idle workers
 /// take queued tasks first in, first out, and executors take turns, so none starves another.
 ///
@@ -45,15 +45,23 @@ public final class MPIPoolExecutor: Executor {
     public struct Configuration: Sendable {
         /// How the worker processes are started; ``Launch/world`` by default.
         public var launch: Launch = .world
-        /// A function run once on every worker rank before the first task of this executor there;
-        /// its failure breaks this executor (not the others).
+        /// A function run once on every worker rank before the first task of this executor there
+        /// (the worker-setup hook, see ``WorkerInitializer``); its failure breaks this executor (not
+        /// the others).
         public var initializer: WorkerInitializer?
+        /// Where this executor reports its own problems (an initializer that failed), and where the
+        /// log records of its tasks go: a worker rank running its tasks logs at this logger's level
+        /// and sends each record here, with the rank (`rank`, and `worker`, its index from 0), `pid`
+        /// and `host` added to the record's metadata. Ranks forward only when the program gave its
+        /// log handler to ``ClusterRuntime/bootstrap(functions:errors:logHandler:)``.
+        public var logger = Logger(label: "ClusterFutures.MPIPoolExecutor")
 
         /// The default configuration.
         public init() {}
     }
 
-    /// Where the MPI pool reports problems.
+    /// Where the MPI pool reports the problems of the pool as a whole (MPI that cannot be set up,
+    /// a broken pool), which no one executor owns.
     static let logger = Logger(label: "ClusterFutures.MPIPoolExecutor")
 
     private let dispatcher: MPIDispatcher
@@ -85,7 +93,7 @@ public final class MPIPoolExecutor: Executor {
         }
         let master = try MPIWorld.setUp()
         dispatcher = try MPIWorld.dispatcher(for: master)
-        client = try dispatcher.addClient(initializer: configuration.initializer)
+        client = try dispatcher.addClient(initializer: configuration.initializer, logger: configuration.logger)
         workerCount = dispatcher.workerCount
         worldSize = master.size
         self.registry = registry

@@ -145,9 +145,9 @@ enum MPIWorld {
     }
 }
 
-/// Called by `ClusterRuntime.bootstrap(functions:errors:)` through the C hook: in a process an MPI
-/// launcher started with more than one rank, sets up the pool, which turns ranks above 0 into
-/// workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
+/// Called by `ClusterRuntime.bootstrap(functions:errors:logHandler:)` through the C hook: in a
+/// process an MPI launcher started with more than one rank, sets up the pool, which turns ranks
+/// above 0 into workers here. Elsewhere it does nothing, and MPI starts only when an ``MPIPoolExecutor`` is made.
 @_cdecl("cf_mpi_bootstrap")
 public func _clusterFuturesMPIBootstrap() {
     // Linking MPICH loads UCX, whose crash handler would follow Swift's report of a trap with its

@@ -26,6 +26,16 @@ package enum PoolTag {
     /// is alive. Rank 0 takes a worker that sends nothing for ``MPIDispatcher/lossTimeout`` while
     /// it has tasks for lost.
     package static let alive = 9
+    /// Rank 0 → worker, one byte (`Logger.Level.wireCode`): the level of the executor whose tasks
+    /// follow, sent before the first of them whenever it differs from the rank's. The rank's
+    /// loggers forward records at or above it (unless a logger set its own level).
+    package static let logLevel = 10
+    /// Worker → rank 0, from any thread of the rank: a ``ForwardedLogRecord``, which rank 0 logs
+    /// into the logger of the executor whose task the rank runs, with the rank, pid and host.
+    package static let log = 11
+    /// Worker → rank 0, empty, once, in answer to ``stop``: the rank sends no more log records.
+    /// Rank 0 takes the records still on their way until it has this from every rank.
+    package static let logEnd = 12
     /// Rank 0 → worker: `taskBase + n` carries an encoded request for function number n, with
     /// nothing else, so that the request is sent from and received into its own buffer.
     package static let taskBase = 16
@@ -36,7 +46,7 @@ package enum PoolTag {
 
 /// The version of the MPI pool's messages, said in each rank's ``WorkerHello``.
 package enum PoolProtocol {
-    package static let version = 3
+    package static let version = 4
 }
 
 /// The out-of-band buffers (`WireBuffer`) sent with a task or result: arrays of trivial numbers of

@@ -39,6 +39,8 @@ enum WorkerRank {
     }
 
     private static func serve(on communicator: Communicator) throws {
+        // From here on, if the program allows, this rank's loggers send their records to rank 0.
+        let logs = RankLogForwarder(communicator: communicator)
         try communicator.send(WorkerHello.current(version: PoolProtocol.version, host: MPI.processorName), to: 0, tag: PoolTag.hello)
         let registry = FunctionRegistry.shared
         // A task that kills this rank ends the whole job (MPI cannot replace a rank): say which.
@@ -61,7 +63,11 @@ enum WorkerRank {
             }
             switch status.tag {
             case PoolTag.stop:
+                // Rank 0 takes the records still on their way until it hears that none follow.
+                try logs.close()
                 return
+            case PoolTag.logLevel:
+                try logs.setLevel(bytes)
             case PoolTag.buffers:
                 buffers = try communicator.receiveBuffers(listedIn: bytes, from: 0)
             case PoolTag.define:

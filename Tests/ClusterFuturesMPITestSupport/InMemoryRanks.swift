@@ -30,6 +30,8 @@ package final class InMemoryRanks: RankTransport, @unchecked Sendable {
         /// Tasks it skipped because they were taken back.
         package private(set) var skipped = 0
         package private(set) var stopped = false
+        /// The log levels it was sent (`PoolTag.logLevel`), in order, as their wire codes.
+        package private(set) var logLevels: [UInt8] = []
         fileprivate weak var ranks: InMemoryRanks?
 
         package init(rank: Int) { self.rank = rank }
@@ -67,6 +69,8 @@ package final class InMemoryRanks: RankTransport, @unchecked Sendable {
                     }
                 case PoolTag.reclaim:
                     answerReclaim(bytes)
+                case PoolTag.logLevel:
+                    logLevels += bytes
                 case PoolTag.stop:
                     stopped = true
                     return false
@@ -135,6 +139,8 @@ package final class InMemoryRanks: RankTransport, @unchecked Sendable {
 
     package func send(bytes: UnsafeRawBufferPointer, to rank: Int, tag: Int) throws {
         self[rank].inbox.append((tag, Array(bytes)))
+        // As `WorkerRank` does: no log record follows the answer to a stop.
+        if tag == PoolTag.stop { self[rank].say([], tag: PoolTag.logEnd) }
         self[rank].received()
     }
 

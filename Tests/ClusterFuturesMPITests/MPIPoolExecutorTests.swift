@@ -100,6 +100,22 @@ struct MPIPoolExecutorTests {
         try await expectSuccess(4, "initializer")
     }
 
+    @Test("worker ranks' log records reach the logger of the executor whose tasks they run, at its level, with rank, pid and host")
+    func workerLogRecordsReachRankZero() async throws {
+        let details = try await expectSuccess(3, "logging")
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, name.count - 1)
+        let host = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        #expect(details["logging"] == "quiet=error,critical chatty=info,notice,warning,error,critical ranks=1,2 hosts=\(host)",
+                "\(details)")
+    }
+
+    @Test("a program that keeps LoggingSystem to itself: worker ranks log on their own, nothing reaches rank 0, the job ends well")
+    func workerRanksWithoutForwarding() async throws {
+        let details = try await expectSuccess(3, "logging", environment: ["CF_TEST_NO_LOG_HANDLER": "1"])
+        #expect(details["logging"] == "forwarded=0", "\(details)")
+    }
+
     @Test("spawn mode is refused with a message that says to launch with mpiexec -n N")
     func spawnRefused() async throws {
         try await expectSuccess(2, "spawn")

@@ -2,6 +2,7 @@
 @testable import ClusterFuturesMPI
 import ClusterFuturesMPITestSupport
 import ClusterFuturesTestSupport
+import Logging
 import Testing
 
 /// The MPI pool's scheduler (`MPIDispatcher`) on worker ranks in memory: no `mpiexec`, no thread,
@@ -24,8 +25,9 @@ struct MPISchedulerTests {
             dispatcher = try MPIDispatcher(ranks: ranks, worldSize: size, now: { clock.now }, startsThread: false)
         }
 
-        func client(initializer: WorkerInitializer? = nil) throws -> MPIDispatcher.Client {
-            try dispatcher.addClient(initializer: initializer)
+        func client(initializer: WorkerInitializer? = nil, logger: Logger? = nil) throws -> MPIDispatcher.Client {
+            if let logger { return try dispatcher.addClient(initializer: initializer, logger: logger) }
+            return try dispatcher.addClient(initializer: initializer)
         }
 
         /// Every rank in `indices` says hello, and a round takes the hellos in.
@@ -44,6 +46,71 @@ struct MPISchedulerTests {
             if let job = made.job { try dispatcher.enqueue(job, for: client) }
             return made.future
         }
+    }
+
+    // MARK: Log records
+
+    /// A record as a rank forwards it.
+    static func record(_ level: Logger.Level, _ message: String) -> [UInt8] {
+        ForwardedLogRecord(level: level, message: message, label: "rank-logger", source: "Ranks", file: "Ranks/Task.swift",
+                           function: "run()", line: 7).encoded()
+    }
+
+    @Test func aRankLogsAtTheLevelOfTheExecutorWhoseTasksItRunsAndItsRecordsGoToThatExecutorsLogger() throws {
+        let pool = try Harness(size: 2)
+        let quiet = LogCapture(), chatty = LogCapture()
+        let a = try pool.client(logger: quiet.logger(level: .error))
+        let b = try pool.client(logger: chatty.logger(level: .debug))
+        pool.welcome(1)
+        let rank = pool.ranks[1]
+        let first = try pool.submit(Square(), 2, to: a)
+        pool.step()
+        #expect(rank.startNextTask())
+        #expect(rank.logLevels == [Logger.Level.error.wireCode], "the level came before the task")
+        rank.say(Self.record(.error, "from a task of a"), tag: PoolTag.log)
+        // Sent against the level: the executor's logger still drops it.
+        rank.say(Self.record(.info, "below a's level"), tag: PoolTag.log)
+        rank.finishTask()
+        pool.step()
+        #expect(try first.result(timeout: .zero) == 4)
+        let second = try pool.submit(Square(), 3, to: b)
+        let third = try pool.submit(Square(), 4, to: b)
+        pool.step()
+        #expect(rank.startNextTask())
+        #expect(rank.logLevels == [Logger.Level.error.wireCode, Logger.Level.debug.wireCode], "once per change")
+        rank.say(Self.record(.debug, "from a task of b"), tag: PoolTag.log)
+        rank.runNextTask()
+        rank.runNextTask()
+        pool.step()
+        #expect(try second.result(timeout: .zero) == 9 && third.result(timeout: .zero) == 16)
+        // Between tasks (a thread a task left running): the executor it ran tasks for last.
+        rank.say(Self.record(.warning, "between tasks"), tag: PoolTag.log)
+        pool.step()
+        #expect(quiet.records.map(\.message) == ["from a task of a"], "\(quiet.records)")
+        #expect(chatty.records.map(\.message) == ["from a task of b", "between tasks"], "\(chatty.records)")
+        for record in quiet.records + chatty.records {
+            #expect(record.metadata["rank"] == "1" && record.metadata["worker"] == "0" && record.metadata["pid"] == "1001"
+                    && record.metadata["host"] == "memory" && record.metadata["label"] == "rank-logger", "\(record)")
+            #expect(record.source == "Ranks" && record.file == "Ranks/Task.swift" && record.function == "run()" && record.line == 7)
+        }
+        pool.dispatcher.finishForTesting()
+        #expect(!rank.startNextTask() && rank.stopped, "told to stop, once the records were in")
+    }
+
+    @Test func aMalformedLogRecordBreaksThePoolWithAClearError() throws {
+        let pool = try Harness(size: 2)
+        let client = try pool.client(logger: LogCapture().logger(level: .critical))
+        pool.welcome(1)
+        let future = try pool.submit(Square(), 2, to: client)
+        pool.step()
+        #expect(pool.ranks[1].startNextTask())
+        pool.ranks[1].say([0xff, 0x00], tag: PoolTag.log)
+        pool.step()
+        let error = #expect(throws: ClusterFuturesError.self) { _ = try future.result(timeout: .zero) }
+        #expect(error?.code == .protocolViolation && error?.message.contains("rank 1 sent a malformed log record") == true,
+                "\(error?.message ?? "")")
+        pool.ranks[1].finishTask()
+        pool.dispatcher.finishForTesting()
     }
 
     // MARK: Dispatch

@@ -49,6 +49,18 @@ struct VirtualClusterJobTests {
         }
     }
 
+    @Test("worker ranks on other hosts send their log records to rank 0's loggers, each tagged with its own rank and host")
+    func logRecordsAcrossHosts() async throws {
+        try await VirtualCluster.with(["host1:2", "host2:3"]) { cluster in
+            let outcome = try await cluster.mpiexec("mpi-pool-test-programs", ["logging"], tcp: true, timeout: 120)
+            #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
+            let line = try #require(outcome.lines.first { $0.hasPrefix("ok logging ") }, "\(outcome)")
+            #expect(Self.field("ranks", in: line) == (1..<cluster.slots).map(String.init).joined(separator: ","), "\(line)")
+            let hosts = Set((Self.field("hosts", in: line) ?? "").split(separator: ",").map(String.init))
+            #expect(hosts == Set(cluster.placement.dropFirst()), "\(line)")
+        }
+    }
+
     @Test("plain MPI programs (point-to-point, collectives, non-blocking, split) run over 2 and 3 hosts",
           arguments: layouts, [true, false])
     func plainProgramsAcrossHosts(machinefile: [String], tcp: Bool) async throws {

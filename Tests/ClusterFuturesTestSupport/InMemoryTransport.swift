@@ -72,6 +72,9 @@ package final class InMemoryTransport: WorkerTransport {
             outbox.append(Frame(kind: .hello, id: 0, payload: (try? hello.encoded()) ?? []))
         }
 
+        /// Sends the pool a log record (``ForwardedLogRecord``, encoded), or any bytes as one.
+        package func sayLog(_ payload: [UInt8]) { outbox.append(Frame(kind: .log, id: 0, payload: payload)) }
+
         /// Answers the welcome: ready, or the initializer failed.
         package func sayReady() { outbox.append(Frame(kind: .ready, id: 0, payload: [])) }
         package func sayInitializerFailed(_ reason: String) { outbox.append(Frame(kind: .initializerFailed, id: 0, payload: Array(reason.utf8))) }

@@ -1,4 +1,5 @@
 import ClusterFutures
+import Logging
 import Foundation
 import Dispatch
 import Synchronization
@@ -241,10 +242,12 @@ public enum TestFunctions {
         ReadWorkerTag.self, BusyFor.self, Summarize.self, SpawnBackgroundSleeper.self, FatalErrorSaying.self,
         WriteStderrThenExit.self, SleepMicroseconds.self, AppendLine.self, AllowedCPUs.self,
         ParseDigits.self, SleepAndCountInFlight.self, AsyncDouble.self,
+        LogAtEveryLevel.self, LogFromThreads.self, LogThenWaitForFile.self,
     ]
 
-    /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent).
-    public static func register() throws {
-        try ClusterRuntime.bootstrap(functions: all, errors: [RegisteredError.self])
+    /// Registers the test functions and ``RegisteredError`` in the shared registry (idempotent),
+    /// and hands `logHandler`, if any, to ClusterFutures (the first one given is kept).
+    public static func register(logHandler: (@Sendable (String) -> any LogHandler)? = nil) throws {
+        try ClusterRuntime.bootstrap(functions: all, errors: [RegisteredError.self], logHandler: logHandler)
     }
 }

@@ -1,6 +1,7 @@
 import ClusterFuturesMPI
 import ClusterFuturesTestSupport
 import Foundation
+import Logging
 import MPI
 import Synchronization
 
@@ -11,7 +12,10 @@ import Synchronization
 @main
 enum PoolTestPrograms {
     static func main() throws {
-        try TestFunctions.register()
+        // The worker ranks send their log records to rank 0, unless the program keeps its logging
+        // to itself (then they log on their own, as the program set them up).
+        let keepsLogging = ProcessInfo.processInfo.environment["CF_TEST_NO_LOG_HANDLER"] == "1"
+        try TestFunctions.register(logHandler: keepsLogging ? nil : TestFunctions.environmentLogHandler)
         // Only rank 0 (or a program run without mpiexec) gets here.
         for scenario in CommandLine.arguments.dropFirst() {
             guard let body = scenarios[scenario] else {
@@ -87,7 +91,90 @@ enum PoolTestPrograms {
         "pool-crash": processPoolCrash,
         "contract": contract,
         "exit-pending": exitPending,
+        "logging": logging,
+        "worker-logging": workerLogging,
     ]
+
+    /// An executor with the default configuration, whose logger is the program's (standard error,
+    /// at `LOG_LEVEL`), runs a task that logs at every level on each worker rank: what reaches rank
+    /// 0's standard error is what the level lets through, with each rank, pid and host. (For a
+    /// look by hand: `LOG_LEVEL=warning mpiexec -n 3 mpi-pool-test-programs worker-logging`.)
+    static func workerLogging() throws -> String {
+        try attempt("worker-logging") {
+            let pool = try MPIPoolExecutor()
+            defer { pool.shutdown() }
+            let futures = try (0..<pool.workerCount).map { try pool.submit(LogAtEveryLevel(), "task\($0)") }
+            let pids = try futures.map { try $0.result(timeout: .seconds(30)) }
+            return "pids=" + pids.map(String.init).joined(separator: ",")
+        }
+    }
+
+    /// Two executors, one at `error` and one at `info`, each with a logger that keeps what it gets,
+    /// run tasks that log at every level, interleaved on every worker rank. Each logger gets the
+    /// records of its own tasks only, at or above its level, with the rank, pid and host; the
+    /// detail names the levels each got, and the ranks and hosts they came from. Under
+    /// `CF_TEST_NO_LOG_HANDLER=1` no record reaches rank 0 (detail `forwarded=0`).
+    static func logging() throws -> String {
+        try attempt("logging") {
+            let quiet = LogCapture(), chatty = LogCapture()
+            var configuration = MPIPoolExecutor.Configuration()
+            configuration.logger = quiet.logger(label: "quiet", level: .error)
+            let quietPool = try MPIPoolExecutor(configuration)
+            configuration.logger = chatty.logger(label: "chatty", level: .info)
+            let chattyPool = try MPIPoolExecutor(configuration)
+            defer {
+                quietPool.shutdown()
+                chattyPool.shutdown()
+            }
+            try check(quietPool.worldSize > 1, "needs worker ranks: run under mpiexec -n 3")
+            let tags = (0..<(3 * quietPool.workerCount)).flatMap { ["quiet\($0)", "chatty\($0)"] }
+            let futures = try tags.map { tag in
+                (tag, try (tag.hasPrefix("quiet") ? quietPool : chattyPool).submit(LogAtEveryLevel(), tag))
+            }
+            var origins: [String: TaskOrigin] = [:]
+            for (tag, future) in futures {
+                let pid = try future.result(timeout: .seconds(30))
+                let origin = try attemptOrigin(future)
+                try check(origin.pid == pid, "\(tag) returned pid \(pid), ran on \(origin)")
+                origins[tag] = origin
+            }
+            if ProcessInfo.processInfo.environment["CF_TEST_NO_LOG_HANDLER"] == "1" {
+                let forwarded = quiet.records.count + chatty.records.count
+                try check(forwarded == 0, "\(forwarded) records reached rank 0: \(quiet.records + chatty.records)")
+                return "forwarded=0"
+            }
+            var ranks = Set<String>(), hosts = Set<String>()
+            for (capture, prefix, level) in [(quiet, "quiet", Logger.Level.error), (chatty, "chatty", .info)] {
+                let records = capture.records
+                for record in records {
+                    let tag = record.metadata["tag"] ?? "?"
+                    try check(tag.hasPrefix(prefix), "\(prefix) got a record of \(tag): \(record)")
+                    guard let origin = origins[tag] else { throw Failure(message: "a record of no task: \(record)") }
+                    try check(record.metadata["rank"] == origin.rank.map { "\($0)" }
+                              && record.metadata["worker"] == origin.rank.map { "\($0 - 1)" }
+                              && record.metadata["pid"] == "\(origin.pid)" && record.metadata["host"] == origin.host,
+                              "\(record) ran on \(origin)")
+                    try check(record.file.hasSuffix("LoggingTestFunctions.swift") && record.line > 0, "where: \(record)")
+                    ranks.insert(record.metadata["rank"] ?? "?")
+                    hosts.insert(record.metadata["host"] ?? "?")
+                }
+                for tag in origins.keys where tag.hasPrefix(prefix) {
+                    let levels = records.filter { $0.metadata["tag"] == tag }.map(\.level)
+                    try check(levels == Logger.Level.allCases.filter { $0 >= level }, "\(tag) logged \(levels) into \(prefix)")
+                }
+            }
+            return "quiet=" + Logger.Level.allCases.filter { $0 >= .error }.map(\.rawValue).joined(separator: ",")
+                + " chatty=" + Logger.Level.allCases.filter { $0 >= .info }.map(\.rawValue).joined(separator: ",")
+                + " ranks=" + ranks.sorted { (Int($0) ?? 0) < (Int($1) ?? 0) }.joined(separator: ",")
+                + " hosts=" + hosts.sorted().joined(separator: ",")
+        }
+    }
+
+    /// Where `future`'s task ran.
+    static func attemptOrigin<Value>(_ future: Future<Value>) throws -> TaskOrigin {
+        guard let origin = future.origin else { throw Failure(message: "\(future) has no origin") }
+        return origin
+    }
 
     /// Every scenario of ``ContractScenarios`` on an MPI pool; the detail lists each one's outcome.
     static func contract() throws -> String {

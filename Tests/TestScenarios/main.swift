@@ -10,7 +10,8 @@ import Musl
 // A program the process-pool tests run as a pool's parent, to kill it or interrupt it, and as a
 // deliberately different build to offer as a worker.
 do {
-    try TestFunctions.register()
+    // The program's handler: standard error, at the level LOG_LEVEL names.
+    try TestFunctions.register(logHandler: TestFunctions.environmentLogHandler)
 } catch {
     print("bootstrap failed: \(error)")
     exit(1)
@@ -18,6 +19,14 @@ do {
 
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
+case "worker-logging":
+    // A pool with the default configuration, whose logger is the program's (LOG_LEVEL), runs a
+    // task that logs at every level in a worker: what reaches standard error is what the level
+    // lets through, each record with the worker's index, pid and host.
+    let pool = try LocalProcessPoolExecutor(workers: 1)
+    let pid = try pool.submit(LogAtEveryLevel(), "scenario").result(timeout: .seconds(60))
+    pool.shutdown()
+    print("worker pid \(pid)")
 case "pool-then-sleep":
     // Starts a pool, prints its worker pids on one line, then sleeps until killed.
     let workers = Int(arguments.dropFirst().first ?? "2") ?? 2

@@ -9,7 +9,8 @@ import SystemPackage
 package enum FrameKind: UInt8 {
     /// Worker → pool, first: protocol version, pid, build id.
     case hello = 1
-    /// Pool → worker, after a good hello: the task budget and the initializer.
+    /// Pool → worker, after a good hello: the task budget, the spin, the pool's log level
+    /// (`Logger.Level.wireCode`), each as 8 bytes, then the initializer.
     case welcome = 2
     /// Worker → pool: the initializer ran; tasks may come.
     case ready = 3
@@ -26,13 +27,17 @@ package enum FrameKind: UInt8 {
     /// Pool → worker, before its first task of a function: the function's number and task prefix
     /// (``FunctionDefinition``, see ``NumberedTask``).
     case define = 9
+    /// Worker → pool, at any time after the welcome, from any thread of the worker: a
+    /// ``ForwardedLogRecord``, which the pool logs into its logger with the worker's index, pid
+    /// and host.
+    case log = 10
 }
 
 /// One frame.
 package struct Frame {
     static let headerSize = 24
     /// The version of this protocol, sent in ``FrameKind/hello``.
-    package static let protocolVersion: UInt32 = 4
+    package static let protocolVersion: UInt32 = 5
     /// The flag that says a frame's payload is in the shared arena, not after the header.
     static let inArenaFlag: UInt8 = 1
 

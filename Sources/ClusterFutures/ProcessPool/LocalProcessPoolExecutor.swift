@@ -33,6 +33,9 @@ import Musl
 /// work runs to completion first, also after `shutdown(wait: false)`; `shutdown(wait:cancelFutures:)`
 /// with `cancelFutures: true` drops it instead. On Ctrl-C or `SIGTERM` left to their default action,
 /// the pool logs how many tasks were done, running and never started, and stops its workers.
+///
+/// What workers log reaches the pool's ``Configuration/logger``, at its level, tagged with the
+/// worker's index, pid and host.
 public final class LocalProcessPoolExecutor: Executor {
     /// How a pool is set up.
     public struct Configuration: Sendable {
@@ -42,7 +45,8 @@ public final class LocalProcessPoolExecutor: Executor {
         /// The executable to start as a worker; nil means this program (`/proc/self/exe`). It must be
         /// the same build as this program, or it is refused.
         public var workerExecutable: String?
-        /// A function run once in every worker before its first task; its failure breaks the pool.
+        /// A function run once in every worker before its first task, after the worker's logging
+        /// is set up (the worker-setup hook, see ``WorkerInitializer``); its failure breaks the pool.
         public var initializer: WorkerInitializer?
         /// Replace a worker after it has run this many tasks (a planned exit: nothing is lost).
         public var maxTasksPerWorker: Int?
@@ -60,7 +64,17 @@ public final class LocalProcessPoolExecutor: Executor {
         /// How long the pool's I/O thread, and each worker, keep looking for the next message after
         /// activity before they sleep: a sleeping thread is slow to wake. Zero never spins.
         public var spin: Duration = .microseconds(100)
-        /// Where the pool reports worker crashes and replacements.
+        /// Where the pool reports worker crashes and replacements, and where the workers' log
+        /// records go. A worker never runs the program's `main`, so not its
+        /// `LoggingSystem.bootstrap` either: every `Logger` made in a worker sends its records here,
+        /// at this logger's level (records below it are not even sent, unless the worker's logger
+        /// sets a level of its own), and they are logged with `worker` (its index), `pid` and
+        /// `host` added to their metadata, and `label` when the worker's logger had another; their
+        /// level, message, source, file, function and line are the worker's. A record logged
+        /// during a task arrives while the task runs, before its result, from any thread of it.
+        ///
+        /// By default a logger made from `LoggingSystem` as the program bootstrapped it when the
+        /// configuration was made: its handler and level are the program's.
         public var logger = Logger(label: "ClusterFutures.LocalProcessPoolExecutor")
 
         /// The default configuration.

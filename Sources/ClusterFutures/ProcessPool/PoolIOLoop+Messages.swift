@@ -9,7 +9,8 @@ import Glibc
 import Musl
 #endif
 
-// Frames in: the hello and welcome, results, and the workers the pool can no longer trust.
+// Frames in: the hello and welcome, results, log records, and the workers the pool can no longer
+// trust.
 extension PoolIOLoop {
     /// Handles the frames `activity` brought from `worker`; returns the worker and why it ended
     /// when it has: at the end of its messages, or when its process has ended, though a child of it
@@ -53,6 +54,8 @@ extension PoolIOLoop {
             var welcome = ByteWriter()
             welcome.append(UInt64(settings.maxTasksPerWorker ?? 0))
             welcome.append(UInt64(settings.spin.clampedNanoseconds))
+            // The worker never ran the program's `main`: it logs at the level of the pool's logger.
+            welcome.append(UInt64(logger.logLevel.wireCode))
             var segments = [welcome.bytes]
             if let initializer = settings.initializer { segments += initializer.message.encodedSegments() }
             worker.link.enqueue(.welcome, id: 0, segments: segments)
@@ -77,6 +80,14 @@ extension PoolIOLoop {
             engine.tally.done.add(1, ordering: .relaxed)
         case (.retiring, .ready):
             worker.phase = .retiring
+        case (.log, .initializing), (.log, .ready), (.log, .retiring), (.log, .stopping):
+            // A record a worker logged: into the pool's logger, with where it came from. One the
+            // pool cannot read is a message it cannot trust, as any other.
+            do {
+                try ForwardedLogRecord(decoding: frame.payload).log(into: logger, from: worker.origin)
+            } catch {
+                return ClusterFuturesError(.protocolViolation, "\(worker.name) sent \(error.message)")
+            }
         case (.hello, .stopping), (.ready, .stopping), (.initializerFailed, .stopping):
             // Still starting when the pool began to stop: it exits on its own at end of file.
             break

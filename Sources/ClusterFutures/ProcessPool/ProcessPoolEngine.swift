@@ -206,7 +206,36 @@ private final class RunningPools: Sendable {
     var all: [ProcessPoolEngine] { engines.withLock { Array($0.values) } }
 }
 
-/// A registered function that runs once in every worker before its first task.
+/// A registered function that runs once in every worker before its first task: the worker-setup
+/// hook of both pools (`LocalProcessPoolExecutor` and `MPIPoolExecutor`, as their
+/// `Configuration.initializer`).
+///
+/// It runs in the worker after its logging is set up, so what it logs reaches the pool's logger
+/// like a task's records. Use it for what every worker needs before it runs tasks: reading a
+/// configuration file, opening a connection, setting up the logger the tasks use.
+///
+/// ```swift
+/// enum WorkerState {
+///     nonisolated(unsafe) static var settings = Settings()
+///     nonisolated(unsafe) static var logger = Logger(label: "simulation")
+/// }
+///
+/// struct SetUpWorker: RemoteFunction {
+///     func callAsFunction(_ path: String) throws {
+///         WorkerState.settings = try Settings(contentsOf: path)
+///         WorkerState.logger[metadataKey: "run"] = "\(WorkerState.settings.run)"
+///         WorkerState.logger.info("worker ready")      // reaches the pool's logger
+///     }
+/// }
+///
+/// var configuration = LocalProcessPoolExecutor.Configuration()
+/// configuration.initializer = try WorkerInitializer(SetUpWorker(), "/etc/simulation.json")
+/// let pool = try LocalProcessPoolExecutor(configuration)
+/// ```
+///
+/// (Register `SetUpWorker` with the program's other functions. The pool's process never runs it;
+/// in a process-pool worker it runs as each worker starts, and again in each replacement; on an
+/// MPI worker rank before the first task of that executor there.)
 public struct WorkerInitializer: Sendable {
     let identity: FunctionRegistry.Identity
     let message: TaskMessage

@@ -1,4 +1,5 @@
 import CClusterFuturesSystem
+import Logging
 import SystemPackage
 
 #if canImport(Glibc)
@@ -99,10 +100,9 @@ enum WorkerLoop {
     }
 
     private static func serve(input: FileDescriptor, output: FileDescriptor, launch: WorkerLaunch) throws {
-        let writer = FrameWriter(arena: arena(at: CF_WORKER_RESULT_ARENA_FD))
+        let writer = WorkerOutput(output: output, arena: arena(at: CF_WORKER_RESULT_ARENA_FD))
         let hello = try WorkerHello.current(version: Int(Frame.protocolVersion), host: ProcessIdentity.hostName).encoded()
-        writer.enqueue(.hello, id: 0, payload: hello)
-        try flushBlocking(writer, to: output)
+        try writer.send(.hello, id: 0, payload: hello)
 
         let taskArena = arena(at: CF_WORKER_TASK_ARENA_FD)
         let reader = FrameReader(maxPayload: Int.max, arena: taskArena)
@@ -125,10 +125,14 @@ enum WorkerLoop {
                     let taskBudget = try fields.readUInt64()
                     budget = taskBudget == 0 ? .max : taskBudget
                     spin = .nanoseconds(Int64(clamping: try fields.readUInt64()))
+                    let level = try Logger.Level(wireCode: fields.readUInt64())
+                    // This process never ran the program's `main`, nor its `LoggingSystem.bootstrap`:
+                    // its loggers send their records to the pool, at the pool's level, from the
+                    // initializer on.
+                    forwardLogs(through: writer, level: level)
                     let initializer = Array(fields.readRemaining())
                     if let failure = runInitializer(initializer, registry: registry) {
-                        writer.enqueue(.initializerFailed, id: 0, payload: Array(failure.utf8))
-                        try flushBlocking(writer, to: output)
+                        try writer.send(.initializerFailed, id: 0, payload: Array(failure.utf8))
                         return
                     }
                     writer.enqueue(.ready, id: 0, payload: [])
@@ -141,22 +145,30 @@ enum WorkerLoop {
                     writer.enqueue(.result, id: frame.id, payload: functions.serve(number, request: request, registry: registry))
                     budget -= 1
                     if budget == 0 {
-                        writer.enqueue(.retiring, id: 0, payload: [])
-                        try flushBlocking(writer, to: output)
+                        try writer.send(.retiring, id: 0, payload: [])
                         return
                     }
                     // Each result leaves before the next task starts: if that task kills the
                     // worker, the pool knows exactly which one it was.
-                    try flushBlocking(writer, to: output)
+                    try writer.flush()
                 case .stop:
-                    try flushBlocking(writer, to: output)
+                    try writer.flush()
                     return
-                case .hello, .ready, .initializerFailed, .result, .retiring:
+                case .hello, .ready, .initializerFailed, .result, .retiring, .log:
                     throw FrameError(description: "unexpected \(frame.kind) frame from the pool")
                 }
             }
-            try flushBlocking(writer, to: output)
+            try writer.flush()
         }
+    }
+
+    /// Bootstraps `LoggingSystem` in this worker with handlers that send each record at or above
+    /// `level` to the pool as a ``FrameKind/log`` frame, from whichever thread logs, at once. A
+    /// record that cannot be sent (the pool is gone) is written to standard error instead.
+    private static func forwardLogs(through writer: WorkerOutput, level: Logger.Level) {
+        WorkerLogging.install(WorkerLogSink(level: level) { record in
+            (try? writer.send(.log, id: 0, payload: record)) != nil
+        })
     }
 
     /// Runs the initializer a welcome frame carries, if any. Returns why it failed, or nil.
@@ -186,14 +198,6 @@ enum WorkerLoop {
             }
             try SystemCalls.waitReadable(input)
             spinUntil = clock.now.advanced(by: spin)
-        }
-    }
-
-    /// Writes everything queued, waiting for the pipe to drain when it must.
-    private static func flushBlocking(_ writer: FrameWriter, to output: FileDescriptor) throws {
-        while try !writer.flush(to: output) {
-            var descriptor = [pollfd(fd: output.rawValue, events: Int16(POLLOUT), revents: 0)]
-            try SystemCalls.poll(&descriptor, timeout: -1)
         }
     }
 }
