@@ -1,5 +1,6 @@
 import ArgumentParser
 import ClusterFuturesMPI
+import Logging
 
 /// A command-line program, written with swift-argument-parser, whose start-up ClusterFutures owns:
 /// adopt it on your `@main` command instead of `AsyncParsableCommand`, and list the functions.
@@ -17,7 +18,7 @@ import ClusterFuturesMPI
 /// }
 /// ```
 ///
-/// Its `main` calls `ClusterRuntime.bootstrap(functions:errors:)` before it looks at the command
+/// Its `main` calls `ClusterRuntime.bootstrap(functions:errors:logHandler:)` before it looks at the command
 /// line, so a worker never parses arguments nor prints anything: under `mpiexec -n N`, ranks
 /// 1...N-1 become workers there; a process pool's workers turn into workers before `main` runs.
 /// Then it parses the arguments and runs the command (or a subcommand), as
@@ -33,13 +34,21 @@ import ClusterFuturesMPI
 public protocol ClusterCommand: AsyncParsableCommand {
     /// Every function the program submits.
     static var functions: [any RemoteFunction.Type] { get }
-    /// Error types that come back to the caller as themselves; empty by default.
+    /// Error types thrown deeper down that come back to the caller as themselves; empty by
+    /// default. A function's own error type, declared with typed throws, needs no listing.
     static var errors: [any RemoteError.Type] { get }
+    /// The program's log handler, for `LoggingSystem`; with one, MPI worker ranks send their
+    /// records to rank 0 (see `ClusterRuntime.bootstrap(functions:errors:logHandler:)`). Nil by
+    /// default, which leaves `LoggingSystem` alone.
+    static var logHandler: (@Sendable (_ label: String) -> any LogHandler)? { get }
 }
 
 extension ClusterCommand {
     /// No error types are brought back as themselves unless you list them.
     public static var errors: [any RemoteError.Type] { [] }
+
+    /// No log handler: `LoggingSystem` is left as the program sets it up.
+    public static var logHandler: (@Sendable (_ label: String) -> any LogHandler)? { nil }
 
     /// Bootstraps the runtime, then parses the program's command-line arguments and runs the
     /// command they name, exiting with a message and a non-zero status on an error.
@@ -53,7 +62,7 @@ extension ClusterCommand {
     @MainActor
     public static func main(_ arguments: [String]?) async {
         do {
-            try ClusterRuntime.bootstrap(functions: functions, errors: errors)
+            try ClusterRuntime.bootstrap(functions: functions, errors: errors, logHandler: logHandler)
         } catch {
             exit(withError: BootstrapFailure(error: error))
         }
