@@ -91,6 +91,22 @@ import Testing
         #expect(spy.futures.count { $0.state == .finished } == 40 - cancelled, "the pool ran only what it had started")
     }
 
+    @Test func cancellingTheTaskEndsMapResultsAsItEndsMap() async throws {
+        let pool = try pool(tasksInFlight: 2)
+        defer { finish(pool) }
+        for executor in [InlineDummyExecutor(mode: .lazy), pool] as [any Executor] {
+            let spy = SpyExecutor(executor)
+            let run = await Iteration.cancelled(afterMilliseconds: 350) {
+                try spy.mapResults(SleepThenReturn(milliseconds: Self.taskMilliseconds), Self.inputs)
+            }
+            let states = spy.futures.map(\.state)
+            #expect(run.error is CancellationError, "the iteration ended with \(String(describing: run.error))")
+            #expect(run.received < Self.farFewer, "\(run.received) of 40 results arrived")
+            #expect(run.receivedAfterCancel <= 1, "\(run.receivedAfterCancel) results arrived after the cancel")
+            #expect(!states.contains(.pending) && states.contains(.cancelled), "the chunks not started were cancelled: \(states)")
+        }
+    }
+
     @Test func mapThrowsFromItsWaitWithoutWaitingForTheResult() async throws {
         // One task in flight: the first chunk runs for 20 s, the second waits in the pool's queue.
         // Long, because this async test resumes only when a thread of Swift's cooperative pool is
