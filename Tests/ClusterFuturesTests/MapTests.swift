@@ -241,7 +241,7 @@ import Testing
         }
     }
 
-    // MARK: Asynchronous iteration
+    // MARK: Asynchronous iteration and collect
 
     @Test(arguments: [false, true])
     func mapResultsIteratesAsynchronously(unordered: Bool) async throws {
@@ -257,5 +257,12 @@ import Testing
         }
         #expect(failed.sorted() == [1, 49], "indices count from 0: inputs 2 and 50")
         #expect(total == (1...100).reduce(0) { $0 + $1 * $1 } - 4 - 2_500)
+    }
+
+    @Test func collectAwaitsEveryResult() async throws {
+        let executor = InlineDummyExecutor()
+        #expect(try await executor.map(Square(), 0..<100, chunkSize: 7).collect() == (0..<100).map { $0 * $0 })
+        let results = try await executor.mapResults(FailOn([3]), 0..<5).collect()
+        #expect(results.map { try? $0.result.get() } == [0, 1, 4, nil, 16])
     }
 }

@@ -4,8 +4,8 @@ extension Executor {
     ///
     /// ```swift
     /// let squares = try executor.map(Square(), 1...100_000, chunkSize: 64, bufferSize: 32)
-    /// while let square = try squares.next() { total += square }
-    /// // or: for try await square in squares { ... }
+    /// for try await square in squares { total += square }
+    /// // or, in synchronous code: while let square = try squares.next() { ... }
     /// ```
     ///
     /// The first error ends the map; to go on past the inputs that fail, use
@@ -115,8 +115,9 @@ extension Executor {
 /// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``, or of
 /// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``, produced lazily.
 ///
-/// Iterate with `next()` from synchronous code, or `for try await` from asynchronous code;
-/// `collect()` gathers them all. Dropping it part-way cancels the chunks that have not started.
+/// Iterate with `for try await` or `try await next()` from asynchronous code, and with the blocking
+/// `next()` from synchronous code; `collect()` gathers them all, in both. Dropping it part-way
+/// cancels the chunks that have not started.
 ///
 /// The map owns its chunks' futures, so cancelling the Swift task that iterates asynchronously
 /// cancels them as dropping it does: the iteration throws `CancellationError` (promptly, also while
@@ -135,19 +136,29 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
 
     /// The next result, or nil when every input has been yielded. Blocks the calling thread.
     ///
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await next()` suspends instead.
+    ///
     /// - Throws: for `map`, the error of the input whose turn it is;
     ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` when the map's timeout passes first; what
     ///   submitting the next chunk threw. The iteration is then over.
+    @available(*, noasync, message: "next() blocks the thread; in async code use 'try await next()' or 'for try await'")
     public func next() throws -> Element? {
         try iteration.nextBlocking()
     }
 
     /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
-    /// (a lazy inline task still runs in the caller); what `for try await` calls.
+    /// (a lazy inline task still runs in the caller).
     ///
     /// - Throws: as the blocking `next()`; `CancellationError` when the awaiting Swift task is
     ///   cancelled, before or while it waits, after cancelling every chunk that has not started and
     ///   ending the iteration.
+    public nonisolated(nonsending) func next() async throws -> Element? {
+        try await iteration.nextSuspending(isolation: #isolation)
+    }
+
+    /// The next result, as the asynchronous `next()`: what `for try await` calls, in the caller's
+    /// isolation.
     public func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
         try await iteration.nextSuspending(isolation: actor)
     }
@@ -157,10 +168,22 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
 
     /// Every remaining result, in iteration order. Blocks the calling thread.
     ///
+    /// Unavailable in asynchronous code: there, `try await collect()` suspends instead.
+    ///
     /// - Throws: as the blocking `next()`.
+    @available(*, noasync, message: "collect() blocks the thread; in async code use 'try await collect()'")
     public func collect() throws -> [Element] {
         var elements: [Element] = []
         while let element = try iteration.nextBlocking() { elements.append(element) }
+        return elements
+    }
+
+    /// Every remaining result, in iteration order, awaited without blocking a thread.
+    ///
+    /// - Throws: as the asynchronous `next()`, `CancellationError` included.
+    public nonisolated(nonsending) func collect() async throws -> [Element] {
+        var elements: [Element] = []
+        while let element = try await iteration.nextSuspending(isolation: #isolation) { elements.append(element) }
         return elements
     }
 
