@@ -35,7 +35,7 @@ struct Demo: ClusterCommand {
         try await withExecutor(pool) { pool in
             try await countPrimes(on: pool)
             try await estimatePi(on: pool)
-            try parseRecords(on: pool)
+            try await parseRecords(on: pool)
         }
     }
 
@@ -59,19 +59,19 @@ struct Demo: ClusterCommand {
         let futures = try (0..<tasks).map { try pool.submit(MonteCarloPi(samples: perTask), UInt64($0) &* 7_919) }
         var inside = 0
         for try await future in Futures.asCompleted(futures, timeout: .seconds(600)) {
-            inside += try future.result()
+            inside += try await future.result()
         }
         let pi = 4 * Double(inside) / Double(tasks * perTask)
         print("pi ≈ \(pi)  [\(tasks) tasks of \(perTask) darts, \(ContinuousClock.now - start)]")
     }
 
     /// Bad input fails only its own future, and the error says what and where.
-    private func parseRecords(on pool: any Executor) throws {
+    private func parseRecords(on pool: any Executor) async throws {
         let lines = ["oslo,-3.5", "lima,18.25", "nairobi,twenty", "tromsø,-11"]
         let futures = try lines.map { try pool.submit(ParseReading(), $0) }
         for future in futures {
             do {
-                let reading = try future.result()
+                let reading = try await future.result()
                 print("reading: \(reading.station) \(reading.celsius) °C")
             } catch let error as ParseReading.BadRecord {
                 print("skipped \(error) (ran on \(future.origin.map { "\($0)" } ?? "?"))")

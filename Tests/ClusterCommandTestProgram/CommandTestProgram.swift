@@ -41,17 +41,17 @@ struct Compute: AsyncParsableCommand {
     func run() async throws {
         var configuration = Executors.Configuration()
         if let tag { configuration.initializer = try WorkerInitializer(SetWorkerTag(), tag) }
-        let executor = try executorOptions.makeExecutor(configuration)
-        defer { executor.shutdown() }
-        print("executor: \(type(of: executor)) workers=\(executor.workerCount)")
-        var sum = 0
-        for try await square in try executor.map(Square(), 1...100, chunkSize: 10) { sum += square }
-        print("sum of squares: \(sum)")
-        if tag != nil {
-            let futures = try (0..<(8 * executor.workerCount)).map { try executor.submit(ReadWorkerTag(), $0) }
-            var tags: Set<String> = []
-            for future in futures { tags.insert(try await future.value) }
-            print("tags: \(tags.sorted().joined(separator: ","))")
+        try await withExecutor(try executorOptions.makeExecutor(configuration)) { executor async throws in
+            print("executor: \(type(of: executor)) workers=\(executor.workerCount)")
+            var sum = 0
+            for try await square in try executor.map(Square(), 1...100, chunkSize: 10) { sum += square }
+            print("sum of squares: \(sum)")
+            if tag != nil {
+                let futures = try (0..<(8 * executor.workerCount)).map { try executor.submit(ReadWorkerTag(), $0) }
+                var tags: Set<String> = []
+                for future in futures { tags.insert(try await future.value) }
+                print("tags: \(tags.sorted().joined(separator: ","))")
+            }
         }
     }
 }

@@ -40,6 +40,8 @@ public enum ContractScenarios {
         ("half-millisecond-tasks-around-a-long-one", halfMillisecondTasksAroundALongOne),
         ("declared-error-comes-back-as-itself", declaredErrorComesBackAsItself),
         ("async-function-bodies-run-concurrently-in-a-batch", asyncFunctionBodiesRunConcurrentlyInABatch),
+        ("map-results-go-on-past-errors", mapResultsGoOnPastErrors),
+        ("map-results-end-at-the-maps-timeout", mapResultsEndAtTheMapsTimeout),
         // Last: it shuts the executor down.
         ("shutdown-after-cancelling-a-queued-future", shutdownAfterCancellingAQueuedFuture),
     ]
@@ -146,6 +148,67 @@ public enum ContractScenarios {
         try check(returned.wait(timeout: .now() + .seconds(30)) == .success, "shutdown(wait: true) did not return")
         try check(busy.allSatisfy(\.isDone), "shutdown returned before the running tasks were done")
         return cancelled ? "" : "the queued task had started"
+    }
+
+    /// `mapResults` yields a failure for every input whose call threw, and for one that could not be
+    /// encoded, and goes on to the end: each of the 30 inputs comes once, under its own index, with
+    /// its own result, in input order and unordered, over chunks of 3 with 2 in flight. (`map` over
+    /// the same inputs ends at input 0.)
+    static func mapResultsGoOnPastErrors(_ subject: Subject) throws -> String {
+        let executor = subject.executor
+        let failing: Set<Int> = [0, 4, 5, 11, 29]
+        for unordered in [false, true] {
+            let results = try executor.mapResults(FailOn(failing, kind: .registered), 0..<30, timeout: hang,
+                                                  chunkSize: 3, bufferSize: 2, unordered: unordered).collect()
+            let indices = results.map(\.index)
+            try check((unordered ? indices.sorted() : indices) == Array(0..<30),
+                      "unordered \(unordered): every input once\(unordered ? "" : ", in order"): \(indices)")
+            for (index, result) in results {
+                switch result {
+                case .success(let square):
+                    try check(!failing.contains(index) && square == index * index, "input \(index) gave \(square)")
+                case .failure(let error):
+                    try check(failing.contains(index) && (error as? RegisteredError)?.code == index,
+                              "input \(index) failed with \(error)")
+                }
+            }
+        }
+        let fragile = (0..<7).map { Fragile(value: $0, poisoned: $0 == 3) }
+        let passed = try executor.mapResults(PassFragile(), fragile, timeout: hang, chunkSize: 2).collect()
+        try check(passed.map(\.index) == Array(0..<7), "every fragile input once, in order: \(passed.map(\.index))")
+        for (index, result) in passed {
+            switch result {
+            case .success(let value): try check(index != 3 && value.value == index, "input \(index) gave \(value)")
+            case .failure(let error): try check(index == 3 && error is ClusterFuturesError, "input \(index) failed with \(error)")
+            }
+        }
+        do {
+            _ = try executor.map(FailOn(failing), 0..<30, timeout: hang, chunkSize: 3, bufferSize: 2).collect()
+            throw Failure(description: "map went past the error of input 0")
+        } catch is TaskFailure {}
+        return ""
+    }
+
+    /// The map's own timeout still ends `mapResults` by throwing: three tasks of 300 ms with a
+    /// 100 ms timeout. (Inline, the first task runs in the caller before the timeout is looked at;
+    /// the eager inline executor runs them all in the call, and a result ready is never late.)
+    static func mapResultsEndAtTheMapsTimeout(_ subject: Subject) throws -> String {
+        let called = ContinuousClock.now
+        let results = try subject.executor.mapResults(SleepMicroseconds(), [300_000, 300_000, 300_000],
+                                                      timeout: .milliseconds(100))
+        if subject.runsInCaller && ContinuousClock.now - called >= .milliseconds(900) {
+            return "skipped: every task ran in the call"
+        }
+        var received = 0
+        do {
+            while try results.next() != nil { received += 1 }
+            throw Failure(description: "all \(received) results came before a 100 ms timeout")
+        } catch let error as ClusterFuturesError {
+            try check(error.code == .timedOut, "the map ended with \(error)")
+        }
+        try check(received < 3, "\(received) results of 300 ms tasks within 100 ms")
+        try check(try results.next() == nil, "the map is over after its timeout")
+        return ""
     }
 
     /// 200 tasks of 0.5 ms with one of 3 s among them: every short task is done while the long one

@@ -91,6 +91,22 @@ import Testing
         #expect(spy.futures.count { $0.state == .finished } == 40 - cancelled, "the pool ran only what it had started")
     }
 
+    @Test func cancellingTheTaskEndsMapResultsAsItEndsMap() async throws {
+        let pool = try pool(tasksInFlight: 2)
+        defer { finish(pool) }
+        for executor in [InlineDummyExecutor(mode: .lazy), pool] as [any Executor] {
+            let spy = SpyExecutor(executor)
+            let run = await Iteration.cancelled(afterMilliseconds: 350) {
+                try spy.mapResults(SleepThenReturn(milliseconds: Self.taskMilliseconds), Self.inputs)
+            }
+            let states = spy.futures.map(\.state)
+            #expect(run.error is CancellationError, "the iteration ended with \(String(describing: run.error))")
+            #expect(run.received < Self.farFewer, "\(run.received) of 40 results arrived")
+            #expect(run.receivedAfterCancel <= 1, "\(run.receivedAfterCancel) results arrived after the cancel")
+            #expect(!states.contains(.pending) && states.contains(.cancelled), "the chunks not started were cancelled: \(states)")
+        }
+    }
+
     @Test func mapThrowsFromItsWaitWithoutWaitingForTheResult() async throws {
         // One task in flight: the first chunk runs for 20 s, the second waits in the pool's queue.
         // Long, because this async test resumes only when a thread of Swift's cooperative pool is
@@ -126,7 +142,7 @@ import Testing
                 for try await _ in results { return (ClusterFuturesError(.invalidArgument, "a result arrived"), nil) }
                 return (nil, nil)
             } catch {
-                return (error, try results.next())
+                return (error, try Self.nextInSyncCode(results))
             }
         }
         task.cancel()
@@ -154,9 +170,11 @@ import Testing
         // cancelled task: with every cooperative thread busy in other tests, all 40 may be done
         // by then. What does not depend on it: fewer than 40 were yielded, none after the cancel.)
         // They go on to finish, each with its value.
-        let (done, notDone) = Futures.wait(futures, timeout: Self.hang)
+        let (done, notDone) = try await Futures.wait(futures, timeout: Self.hang)
         #expect(done.count == 40 && notDone.isEmpty)
-        #expect(try futures.map { try $0.result(timeout: .zero) } == Array(Self.inputs))
+        var values: [Int] = []
+        for future in futures { values.append(try await future.result(timeout: .zero)) }
+        #expect(values == Array(Self.inputs))
     }
 
     @Test func cancellingTheTaskEndsAsCompletedOnTheLazyInlineExecutor() async throws {
@@ -169,7 +187,7 @@ import Testing
         // Each yielded future is one lazy task run; the others are untouched, still to run on demand.
         #expect(futures.count { $0.state == .finished } == run.received)
         #expect(futures.count { $0.state == .pending } == 40 - run.received, "the others were left alone")
-        #expect(try futures.last?.result() == 39, "and still run when asked")
+        #expect(try await futures.last?.result() == 39, "and still run when asked")
     }
 
     @Test func asCompletedThrowsFromItsWaitAndLeavesTheFutures() async throws {
@@ -235,6 +253,12 @@ import Testing
         }
         task.cancel()
         return await task.value
+    }
+
+    /// The blocking `next()`, to see whether an iteration is over from a cancelled task: there the
+    /// awaited `next()` throws `CancellationError` before it looks.
+    private static func nextInSyncCode<Element>(_ results: MapResults<Element>) throws -> Element? {
+        try results.next()
     }
 
     /// Polls `condition` until it holds; fails the test after ``hang``.

@@ -176,7 +176,7 @@ import Testing
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(future.state == .running)
         future.succeed(7, origin: nil)
-        #expect(try future.result() == 7, "the result stays available through the future")
+        #expect(try await future.result() == 7, "the result stays available through the future")
     }
 
     @Test func manyThreadsAskingForALazyResultRunItOnce() throws {

@@ -3,7 +3,7 @@ import ClusterFuturesTestSupport
 import Foundation
 import Testing
 
-/// `Executor.map`: order, chunks, buffering, timeout, errors and abandonment.
+/// `Executor.map` and `Executor.mapResults`: order, chunks, buffering, timeout, errors and abandonment.
 @Suite struct MapTests {
     init() throws { try TestFunctions.register() }
 
@@ -151,5 +151,118 @@ import Testing
         #expect(try batch[0].get() == Fragile(value: 1))
         #expect(throws: ClusterFuturesError.self) { try batch[1].get() }
         #expect(try batch[2].get() == Fragile(value: 3))
+    }
+
+    // MARK: mapResults
+
+    @Test(arguments: [InlineDummyExecutor.Mode.lazy, .eager], [false, true])
+    func mapResultsYieldsEveryInputsResultAndGoesOnPastErrors(mode: InlineDummyExecutor.Mode, unordered: Bool) throws {
+        let spy = SpyExecutor(InlineDummyExecutor(mode: mode))
+        let failing: Set<Int> = [0, 5, 6, 19]
+        let results = try spy.mapResults(FailOn(failing), 0..<20, chunkSize: 3, bufferSize: 2, unordered: unordered).collect()
+        #expect(results.map(\.index).sorted() == Array(0..<20))
+        if !unordered { #expect(results.map(\.index) == Array(0..<20)) }
+        for (index, result) in results {
+            switch result {
+            case .success(let square): #expect(!failing.contains(index) && square == index * index)
+            case .failure(let error): #expect(failing.contains(index) && error is TaskFailure, "input \(index): \(error)")
+            }
+        }
+        #expect(spy.batchSizes == [3, 3, 3, 3, 3, 3, 2], "chunkSize holds as for map")
+        #expect(spy.futures.allSatisfy { $0.state == .finished }, "no chunk was cancelled by an error")
+    }
+
+    @Test func mapResultsIsLazyAndBufferedAsMapIs() throws {
+        let spy = SpyExecutor(InlineDummyExecutor())
+        let naturals = sequence(first: 0) { $0 + 1 }
+        let results = try spy.mapResults(FailOn([3, 10]), naturals, chunkSize: 5, bufferSize: 3)
+        #expect(spy.batchSizes.count == 3, "the call submits only bufferSize chunks")
+        var largestInFlight = 0
+        for expected in 0..<1_000 {
+            let item = try #require(try results.next())
+            #expect(item.index == expected)
+            #expect((try? item.result.get()) == ([3, 10].contains(expected) ? nil : expected * expected))
+            largestInFlight = max(largestInFlight, spy.outstanding)
+        }
+        #expect(largestInFlight <= 3)
+        results.cancel()
+        #expect(try results.next() == nil, "cancel ends the iteration")
+        #expect(spy.futures.last?.isCancelled == true, "and cancels the chunks not started")
+    }
+
+    @Test func mapResultsGivesEveryInputOfAChunkLostWithItsWorkerThatError() throws {
+        let pool = try LocalProcessPoolExecutor(workers: 2)
+        defer { pool.shutdown(wait: true, cancelFutures: true) }
+        let results = try pool.mapResults(SquareOrCrash(crashOn: 7), 0..<16, timeout: .seconds(60), chunkSize: 4).collect()
+        #expect(results.map(\.index) == Array(0..<16))
+        for (index, result) in results {
+            switch result {
+            case .success(let square):
+                #expect(!(4..<8).contains(index) && square == index * index, "input \(index) gave \(square)")
+            case .failure(let error):
+                #expect((4..<8).contains(index), "input \(index) failed with \(error)")
+                #expect((error as? ClusterFuturesError)?.code == .workerLost, "input \(index) failed with \(error)")
+            }
+        }
+    }
+
+    @Test func mapResultsEndsByThrowingWhenASubmitFails() throws {
+        let executor = InlineDummyExecutor()
+        let results = try executor.mapResults(Square(), 0..<10, bufferSize: 1)
+        #expect(try results.next()?.index == 0)
+        executor.shutdown(wait: false, cancelFutures: false)
+        let error = #expect(throws: ClusterFuturesError.self) { try results.next() }
+        #expect(error?.code == .executorShutDown)
+        #expect(try results.next() == nil, "the iteration is over")
+
+        let refused = #expect(throws: ClusterFuturesError.self) { _ = try executor.mapResults(Square(), [1]) }
+        #expect(refused?.code == .executorShutDown)
+    }
+
+    @Test func mapResultsEndsByThrowingAtItsTimeout() throws {
+        let spy = SpyExecutor(InlineDummyExecutor())
+        let results = try spy.mapResults(SleepThenReturn(milliseconds: 40), 0..<50, timeout: .milliseconds(100))
+        var delivered: [Int] = []
+        let error = #expect(throws: ClusterFuturesError.self) {
+            while let item = try results.next() { delivered.append(try item.result.get()) }
+        }
+        #expect(error?.code == .timedOut)
+        #expect(delivered.count < 5 && delivered == Array(0..<delivered.count))
+        #expect(spy.futures.allSatisfy { $0.isDone }, "the rest is cancelled")
+    }
+
+    @Test func mapResultsBadArgumentsAreErrors() {
+        let executor = InlineDummyExecutor()
+        for (chunk, buffer) in [(0, nil), (1, 0)] as [(Int, Int?)] {
+            let error = #expect(throws: ClusterFuturesError.self) {
+                _ = try executor.mapResults(Square(), [1, 2], chunkSize: chunk, bufferSize: buffer)
+            }
+            #expect(error?.code == .invalidArgument)
+        }
+    }
+
+    // MARK: Asynchronous iteration and collect
+
+    @Test(arguments: [false, true])
+    func mapResultsIteratesAsynchronously(unordered: Bool) async throws {
+        let executor = InlineDummyExecutor()
+        var failed: [Int] = []
+        var total = 0
+        for try await (index, result) in try executor.mapResults(FailOn([2, 50]), 1...100, chunkSize: 16, bufferSize: 2,
+                                                                  unordered: unordered) {
+            switch result {
+            case .success(let square): total += square
+            case .failure: failed.append(index)
+            }
+        }
+        #expect(failed.sorted() == [1, 49], "indices count from 0: inputs 2 and 50")
+        #expect(total == (1...100).reduce(0) { $0 + $1 * $1 } - 4 - 2_500)
+    }
+
+    @Test func collectAwaitsEveryResult() async throws {
+        let executor = InlineDummyExecutor()
+        #expect(try await executor.map(Square(), 0..<100, chunkSize: 7).collect() == (0..<100).map { $0 * $0 })
+        let results = try await executor.mapResults(FailOn([3]), 0..<5).collect()
+        #expect(results.map { try? $0.result.get() } == [0, 1, 4, nil, 16])
     }
 }

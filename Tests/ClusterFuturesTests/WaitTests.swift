@@ -166,7 +166,7 @@ import Testing
         }
         var order: [Int] = []
         for try await future in Futures.asCompleted(futures, timeout: .seconds(10)) {
-            order.append(try future.result())
+            order.append(try await future.result())
         }
         #expect(order == [3, 2, 1, 0])
     }

@@ -1,14 +1,15 @@
-import DequeModule
-
 extension Executor {
     /// Applies `function` to every input and yields the results lazily, in input order (or as they
     /// complete, with `unordered`).
     ///
     /// ```swift
     /// let squares = try executor.map(Square(), 1...100_000, chunkSize: 64, bufferSize: 32)
-    /// while let square = try squares.next() { total += square }
-    /// // or: for try await square in squares { ... }
+    /// for try await square in squares { total += square }
+    /// // or, in synchronous code: while let square = try squares.next() { ... }
     /// ```
+    ///
+    /// The first error ends the map; to go on past the inputs that fail, use
+    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``.
     ///
     /// - Parameters:
     ///   - function: the function to apply; its value travels with every chunk.
@@ -35,188 +36,159 @@ extension Executor {
         bufferSize: Int? = nil,
         unordered: Bool = false
     ) throws -> MapResults<F.Output> {
+        try chunkedMap(function, inputs, MapValues.self, timeout: timeout, chunkSize: chunkSize,
+                       bufferSize: bufferSize, unordered: unordered)
+    }
+
+    /// Applies `function` to every input and yields each input's result, a value or an error, lazily:
+    /// an input that fails is yielded as a failure and the map goes on with the next.
+    ///
+    /// ```swift
+    /// for try await (index, result) in try executor.mapResults(Parse(), lines, chunkSize: 64, bufferSize: 8) {
+    ///     switch result {
+    ///     case .success(let record): records.append(record)
+    ///     case .failure(let error): print("line \(index) skipped: \(error)")
+    ///     }
+    /// }
+    /// ```
+    ///
+    /// It submits, buffers, times out and cancels as ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``
+    /// does, and differs only in what an input's error does: `map` throws it and ends, this yields
+    /// it and goes on. An input's error is whatever the function threw on it, the input's failure to
+    /// encode, or the error of a chunk that failed as a whole (a worker lost while it ran it, or a
+    /// chunk cancelled by a `shutdown(wait:cancelFutures: true)`), which every input of that chunk
+    /// gets. What ends the map rather than an input still throws from the iteration: the map's
+    /// timeout, the cancellation of the Swift task that iterates, and a failed submit (the executor
+    /// was shut down).
+    ///
+    /// - Parameters:
+    ///   - function: the function to apply; its value travels with every chunk.
+    ///   - inputs: any sequence, read lazily as chunks are submitted.
+    ///   - timeout: measured from this call; when it passes before a result is ready, the iteration
+    ///     throws ``ClusterFuturesError/Code-swift.struct/timedOut`` and cancels what is still pending.
+    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1).
+    ///   - bufferSize: how many chunks may be submitted and not yet yielded (at least 1); nil submits
+    ///     every input in this call.
+    ///   - unordered: yield results as their chunks complete instead of in input order.
+    /// - Returns: for every input, in input order (with `unordered`, in the order the chunks
+    ///   complete), its `index` (0 for the first element of `inputs`) and its `result`. The index
+    ///   says which input a result belongs to whatever the order, so an unordered map can be joined
+    ///   back to its inputs, and a failure reported with the input that caused it.
+    /// - Throws: as ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``.
+    public func mapResults<F: RemoteFunction, Inputs: Sequence<F.Input>>(
+        _ function: F,
+        _ inputs: Inputs,
+        timeout: Duration? = nil,
+        chunkSize: Int = 1,
+        bufferSize: Int? = nil,
+        unordered: Bool = false
+    ) throws -> MapResults<(index: Int, result: Result<F.Output, any Error>)> {
+        try chunkedMap(function, inputs, MapIndexedResults.self, timeout: timeout, chunkSize: chunkSize,
+                       bufferSize: bufferSize, unordered: unordered)
+    }
+
+    /// The map both ``map(_:_:timeout:chunkSize:bufferSize:unordered:)`` and
+    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)`` are, yielding what `Kind` makes
+    /// of each input's index and result.
+    private func chunkedMap<F: RemoteFunction, Inputs: Sequence<F.Input>, Kind: MapElementKind>(
+        _ function: F,
+        _ inputs: Inputs,
+        _ kind: Kind.Type,
+        timeout: Duration?,
+        chunkSize: Int,
+        bufferSize: Int?,
+        unordered: Bool
+    ) throws -> MapResults<Kind.Element> where Kind.Output == F.Output {
         guard chunkSize >= 1 else {
             throw ClusterFuturesError(.invalidArgument, "map: chunkSize must be at least 1, not \(chunkSize)")
         }
         if let bufferSize, bufferSize < 1 {
             throw ClusterFuturesError(.invalidArgument, "map: bufferSize must be at least 1, not \(bufferSize)")
         }
-        var iterator = inputs.makeIterator()
-        let submitNext = { [self] () throws -> Future<BatchResults<F.Output>>? in
-            var chunk: [F.Input] = []
-            chunk.reserveCapacity(chunkSize)
-            while chunk.count < chunkSize, let input = iterator.next() { chunk.append(input) }
-            return chunk.isEmpty ? nil : try self.submit(function, batch: chunk)
-        }
-        return try MapResults(submitNext: submitNext, deadline: Deadline(timeout: timeout),
-                              bufferSize: bufferSize, unordered: unordered)
+        let chunks = try ChunkedMap<F, Inputs.Iterator, Kind>(
+            executor: self, function: function, inputs: inputs.makeIterator(), chunkSize: chunkSize,
+            deadline: Deadline(timeout: timeout), bufferSize: bufferSize, unordered: unordered)
+        return MapResults(chunks)
     }
 }
 
-/// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``, produced lazily.
+/// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``, or of
+/// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``, produced lazily.
 ///
-/// Iterate with ``next()`` from synchronous code, or `for try await` from asynchronous code;
-/// ``collect()`` gathers them all. Dropping it part-way cancels the chunks that have not started.
+/// Iterate with `for try await` or `try await next()` from asynchronous code, and with the blocking
+/// `next()` from synchronous code; `collect()` gathers them all, in both. Dropping it part-way
+/// cancels the chunks that have not started.
 ///
 /// The map owns its chunks' futures, so cancelling the Swift task that iterates asynchronously
 /// cancels them as dropping it does: the iteration throws `CancellationError` (promptly, also while
 /// it is suspended waiting for a result), the chunks not yet handed to a worker are cancelled, those
 /// running finish unseen, and the iteration is over.
-public final class MapResults<Output: Sendable>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
-    public typealias Element = Output
+public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorProtocol {
+    /// What the iteration throws: an input's error (for `map`), a timeout, a cancellation, or what a
+    /// submit threw.
     public typealias Failure = any Error
 
-    fileprivate typealias ChunkFuture = Future<BatchResults<Output>>
+    private let iteration: any MapIteration<Element>
 
-    private let submitNext: () throws -> ChunkFuture?
-    let deadline: Deadline
-    private let bufferSize: Int?
-    private let unordered: Bool
-    let waiter = FutureWaiter()
-
-    private var inFlight = Deque<ChunkFuture>()
-    /// The chunk being read, and the position in it.
-    private var current: BatchResults<Output>?
-    private var position = 0
-    /// A chunk that failed as a whole fails its first item with this.
-    private var chunkError: (any Error)?
-    private var inputsExhausted = false
-    private var ended = false
-
-    fileprivate init(
-        submitNext: @escaping () throws -> ChunkFuture?,
-        deadline: Deadline, bufferSize: Int?, unordered: Bool
-    ) throws {
-        self.submitNext = submitNext
-        self.deadline = deadline
-        self.bufferSize = bufferSize
-        self.unordered = unordered
-        try refill()
-    }
-
-    deinit {
-        for future in inFlight {
-            future.unregister(waiter)
-            future.cancel()
-        }
+    init(_ iteration: any MapIteration<Element>) {
+        self.iteration = iteration
     }
 
     /// The next result, or nil when every input has been yielded. Blocks the calling thread.
     ///
-    /// - Throws: the error of the input whose turn it is; ``ClusterFuturesError/Code-swift.struct/timedOut``
-    ///   when the map's timeout passes first.
-    public func next() throws -> Output? {
-        try nextBlocking()
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await next()` suspends instead.
+    ///
+    /// - Throws: for `map`, the error of the input whose turn it is;
+    ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` when the map's timeout passes first; what
+    ///   submitting the next chunk threw. The iteration is then over.
+    @available(*, noasync, message: "next() blocks the thread; in async code use 'try await next()' or 'for try await'")
+    public func next() throws -> Element? {
+        try iteration.nextBlocking()
     }
 
     /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
     /// (a lazy inline task still runs in the caller).
     ///
-    /// - Throws: as ``next()``; `CancellationError` when the awaiting Swift task is cancelled, before
-    ///   or while it waits, after cancelling every chunk that has not started and ending the
-    ///   iteration.
-    public func next(isolation actor: isolated (any Actor)?) async throws -> Output? {
-        try await nextSuspending(isolation: actor)
+    /// - Throws: as the blocking `next()`; `CancellationError` when the awaiting Swift task is
+    ///   cancelled, before or while it waits, after cancelling every chunk that has not started and
+    ///   ending the iteration.
+    public nonisolated(nonsending) func next() async throws -> Element? {
+        try await iteration.nextSuspending(isolation: #isolation)
     }
 
-    public func makeAsyncIterator() -> MapResults<Output> { self }
+    /// The next result, as the asynchronous `next()`: what `for try await` calls, in the caller's
+    /// isolation.
+    public func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        try await iteration.nextSuspending(isolation: actor)
+    }
 
-    /// Every remaining result, in iteration order.
-    public func collect() throws -> [Output] {
-        var outputs: [Output] = []
-        while let output = try next() { outputs.append(output) }
-        return outputs
+    /// The map's results themselves: they are their own iterator, iterated once.
+    public func makeAsyncIterator() -> MapResults<Element> { self }
+
+    /// Every remaining result, in iteration order. Blocks the calling thread.
+    ///
+    /// Unavailable in asynchronous code: there, `try await collect()` suspends instead.
+    ///
+    /// - Throws: as the blocking `next()`.
+    @available(*, noasync, message: "collect() blocks the thread; in async code use 'try await collect()'")
+    public func collect() throws -> [Element] {
+        var elements: [Element] = []
+        while let element = try iteration.nextBlocking() { elements.append(element) }
+        return elements
+    }
+
+    /// Every remaining result, in iteration order, awaited without blocking a thread.
+    ///
+    /// - Throws: as the asynchronous `next()`, `CancellationError` included.
+    public nonisolated(nonsending) func collect() async throws -> [Element] {
+        var elements: [Element] = []
+        while let element = try await iteration.nextSuspending(isolation: #isolation) { elements.append(element) }
+        return elements
     }
 
     /// Cancels every chunk that has not started and ends the iteration.
     public func cancel() {
-        end()
-    }
-
-    func step() throws -> WaitStep<Output> {
-        // The waiter only needs to wake this iterator; what completed is read from `inFlight`, so
-        // the waiter's record is dropped here rather than left to grow with every chunk.
-        _ = waiter.takeCompleted()
-        while true {
-            if let error = chunkError {
-                chunkError = nil
-                end()
-                throw error
-            }
-            if let chunk = current {
-                if position < chunk.count {
-                    defer { position += 1 }
-                    do {
-                        return .yield(try chunk.value(at: position))
-                    } catch {
-                        end()
-                        throw error
-                    }
-                }
-                current = nil
-            }
-            if ended { return .finished }
-            try refill()
-            if inFlight.isEmpty {
-                end()
-                return .finished
-            }
-            if deadline.hasPassed { try expire() }
-            if let index = unordered ? inFlight.firstIndex(where: \.isDone) : (inFlight[0].isDone ? 0 : nil) {
-                take(inFlight.remove(at: index))
-                continue
-            }
-            let candidate = unordered ? inFlight.first(where: \.runsOnDemand) : inFlight[0]
-            guard let candidate, candidate.runsOnDemand else { return .mustWait }
-            candidate.runIfOnDemand()
-        }
-    }
-
-    /// Makes a done chunk the one being read; a chunk that failed as a whole fails its first item.
-    private func take(_ future: ChunkFuture) {
-        future.unregister(waiter)
-        do {
-            current = try future.result(timeout: .zero)
-            position = 0
-        } catch {
-            chunkError = error
-        }
-    }
-
-    /// Submits chunks until `bufferSize` are in flight or the inputs run out.
-    private func refill() throws {
-        while !inputsExhausted && !ended && inFlight.count < (bufferSize ?? .max) {
-            do {
-                guard let future = try submitNext() else {
-                    inputsExhausted = true
-                    return
-                }
-                _ = future.register(waiter)
-                inFlight.append(future)
-            } catch {
-                end()
-                throw error
-            }
-        }
-    }
-
-    /// The map owns its futures: a cancelled iteration cancels those not started, as ``cancel()`` does.
-    func taskWasCancelled() {
-        end()
-    }
-
-    func expire() throws {
-        if unordered ? inFlight.contains(where: \.isDone) : inFlight.first?.isDone == true { return }
-        end()
-        throw ClusterFuturesError(.timedOut, "map: results were not ready before the timeout")
-    }
-
-    private func end() {
-        ended = true
-        current = nil
-        while let future = inFlight.popFirst() {
-            future.unregister(waiter)
-            future.cancel()
-        }
+        iteration.cancel()
     }
 }

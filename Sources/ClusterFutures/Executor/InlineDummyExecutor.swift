@@ -8,9 +8,9 @@ import Synchronization
 /// make between processes, and errors come back the same way.
 ///
 /// In ``Mode/lazy`` mode (the default) a task runs at most once, in whichever thread first needs
-/// its result (``Future/result(timeout:)``, ``Future/value``, ``AnyFuture/error(timeout:)``,
-/// ``Futures/wait(_:timeout:until:)``, ``Futures/asCompleted(_:timeout:)``, a `map` iteration,
-/// or `shutdown(wait: true)`); a speculative call whose result is never asked for never runs. In
+/// its result (`result(timeout:)`, ``Future/value``, `error(timeout:)`, `Futures.wait`,
+/// ``Futures/asCompleted(_:timeout:)``, a `map` iteration, or `shutdown(wait: true)`, each
+/// blocking or awaited); a speculative call whose result is never asked for never runs. In
 /// ``Mode/eager`` mode `submit` runs the task before it returns.
 public final class InlineDummyExecutor: Executor {
     /// When a task runs.

@@ -11,7 +11,7 @@ import Darwin
 /// The state and control every future has, whatever its value type: its ``state``, ``cancel()``, its
 /// error, where it ran, and completion signalling.
 ///
-/// Use ``Future`` for a typed result; `AnyFuture` is what ``Futures/wait(_:timeout:until:)`` and
+/// Use ``Future`` for a typed result; `AnyFuture` is what `Futures.wait(_:timeout:until:)` and
 /// ``Futures/asCompleted(_:timeout:)`` accept, so they work over futures of different value types.
 /// Futures are compared by identity.
 // @unchecked Sendable: the class is not final (``Future`` refines it), which rules out checked
@@ -110,13 +110,34 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     // MARK: Waiting
 
-    /// Waits until the future is done and returns the task's error, or nil if it succeeded.
+    /// Waits until the future is done and returns the task's error, or nil if it succeeded. Blocks
+    /// the calling thread.
+    ///
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await error(timeout:)` suspends instead.
     ///
     /// - Throws: `CancellationError` if the future was cancelled;
     ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done within `timeout`
     ///   (the future is unchanged).
+    @available(*, noasync, message: "error(timeout:) blocks the thread; in async code use 'try await error(timeout:)'")
     public func error(timeout: Duration? = nil) throws -> (any Error)? {
         switch try ending(timeout: timeout) {
+        case .succeeded: nil
+        case .failed(let error): error
+        }
+    }
+
+    /// Awaits the future, without blocking a thread, and returns the task's error, or nil if it
+    /// succeeded.
+    ///
+    /// If the awaiting Swift task is cancelled, the future is cancelled too when it is still pending,
+    /// and the await throws `CancellationError` at once, as for ``Future/value``.
+    ///
+    /// - Throws: `CancellationError` if the future was cancelled, or the awaiting task was;
+    ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done within `timeout`
+    ///   (the future is unchanged).
+    public func error(timeout: Duration? = nil) async throws -> (any Error)? {
+        switch try await awaitEnding(timeout: timeout) {
         case .succeeded: nil
         case .failed(let error): error
         }
@@ -167,7 +188,7 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
             if let finished = try finishedEnding() { return finished }
             guard waiter.wait(until: deadline) else {
                 if let finished = try finishedEnding() { return finished }
-                throw ClusterFuturesError(.timedOut, "\(label) was not done within \(timeout.map { "\($0)" } ?? "")")
+                throw timedOut(timeout)
             }
         }
     }
@@ -185,10 +206,11 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// True when the future finished with an error (not when cancelled).
     var hasFailed: Bool { storage.withLock { $0.state == .finished && $0.error != nil } }
 
-    /// Awaits completion without blocking a thread. When the awaiting task is cancelled, the future is
-    /// cancelled if still pending, and the wait ends with `CancellationError` either way; a task
-    /// cancelled already does not run a lazy task in the caller, it cancels it.
-    func awaitEnding() async throws -> Ending {
+    /// Awaits completion without blocking a thread, at most `timeout`. When the awaiting task is
+    /// cancelled, the future is cancelled if still pending, at once, and the wait ends with
+    /// `CancellationError` either way; a task cancelled already does not run a lazy task in the
+    /// caller, it cancels it. A timeout leaves the future as it is.
+    func awaitEnding(timeout: Duration?) async throws -> Ending {
         if let finished = try finishedEnding() { return finished }
         if Task.isCancelled {
             cancel()
@@ -196,18 +218,30 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
         }
         runIfOnDemand()
         if let finished = try finishedEnding() { return finished }
-        let resumption = Resumption()
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                resumption.install(continuation)
-                addCallback { _ in resumption.resume(with: .success(())) }
+        let deadline = Deadline(timeout: timeout)
+        let waiter = FutureWaiter()
+        guard register(waiter) else { return try finishedEnding() ?? .failed(CancellationError()) }
+        defer { unregister(waiter) }
+        while true {
+            // Cancelling the future from the handler, not once the task resumes: a pool that has not
+            // started it must not start it in between.
+            let outcome = await withTaskCancellationHandler {
+                await waiter.waitAsync(until: deadline)
+            } onCancel: {
+                self.cancel()
             }
-        } onCancel: {
-            self.cancel()
-            resumption.resume(with: .failure(CancellationError()))
+            if let finished = try finishedEnding() { return finished }
+            switch outcome {
+            case .signalled: continue
+            case .cancelled: throw CancellationError()
+            case .timedOut: throw timedOut(timeout)
+            }
         }
-        try Task.checkCancellation()
-        return try finishedEnding() ?? .failed(CancellationError())
+    }
+
+    /// The error of a wait for this future that gave up after `timeout`.
+    private func timedOut(_ timeout: Duration?) -> ClusterFuturesError {
+        ClusterFuturesError(.timedOut, "\(label) was not done within \(timeout.map { "\($0)" } ?? "")")
     }
 
     // MARK: For executors and waiters
@@ -337,57 +371,12 @@ private struct Notifications {
     }
 }
 
-/// Resumes a continuation exactly once, whichever of completion and cancellation comes first, and
-/// whether or not the continuation has been installed yet.
-private final class Resumption: Sendable {
-    private enum State {
-        case idle
-        case installed(CheckedContinuation<Void, any Error>)
-        case resolved(Result<Void, any Error>)
-        case done
-    }
-
-    private let state = Mutex<State>(.idle)
-
-    func install(_ continuation: CheckedContinuation<Void, any Error>) {
-        let early: Result<Void, any Error>? = state.withLock { state in
-            switch state {
-            case .resolved(let result):
-                state = .done
-                return result
-            case .idle:
-                state = .installed(continuation)
-                return nil
-            case .installed, .done:
-                return nil
-            }
-        }
-        if let early { continuation.resume(with: early) }
-    }
-
-    func resume(with result: Result<Void, any Error>) {
-        let continuation: CheckedContinuation<Void, any Error>? = state.withLock { state in
-            switch state {
-            case .idle:
-                state = .resolved(result)
-                return nil
-            case .installed(let continuation):
-                state = .done
-                return continuation
-            case .resolved, .done:
-                return nil
-            }
-        }
-        continuation?.resume(with: result)
-    }
-}
-
 /// The eventual result of a task: a value of type `Value`, or the error the task threw.
 ///
 /// ```swift
 /// let future = try executor.submit(Square(), 12)
-/// let blocking = try future.result(timeout: .seconds(5))
-/// let awaited = try await future.value
+/// let awaited = try await future.result(timeout: .seconds(5))
+/// let blocking = try future.result(timeout: .seconds(5))  // synchronous code only
 /// ```
 ///
 /// The task runs at most once, however many times its result is asked for.
@@ -410,24 +399,38 @@ public final class Future<Value: Sendable>: AnyFuture, @unchecked Sendable {
         }
     }
 
-    /// Waits until the task is done and returns its value.
+    /// Waits until the task is done and returns its value. Blocks the calling thread.
+    ///
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await result(timeout:)` suspends instead.
     ///
     /// - Parameter timeout: how long to wait; nil waits as long as it takes.
     /// - Throws: the task's error; `CancellationError` if the future was cancelled;
     ///   ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done in time (the future is
     ///   unchanged and can be asked again).
+    @available(*, noasync, message: "result(timeout:) blocks the thread; in async code use 'try await result(timeout:)'")
     public func result(timeout: Duration? = nil) throws -> Value {
         try unwrap(ending(timeout: timeout))
     }
 
-    /// The task's value, awaited without blocking a thread.
+    /// Awaits the task, without blocking a thread, and returns its value.
     ///
     /// If the awaiting Swift task is cancelled, the future is cancelled too when it is still pending,
     /// and the await throws `CancellationError` at once; a task already running goes on, and its
-    /// result stays available through this future. A lazy inline task is not run by an await in a
-    /// task that is already cancelled; a future already finished gives its result even then.
+    /// result stays available through this future. A lazy inline task runs in the caller, but not in
+    /// a task that is already cancelled; a future already finished gives its result even then.
+    ///
+    /// - Parameter timeout: how long to wait; nil waits as long as it takes.
+    /// - Throws: the task's error; `CancellationError` if the future was cancelled, or the awaiting
+    ///   task was; ``ClusterFuturesError/Code-swift.struct/timedOut`` if it was not done in time (the
+    ///   future is unchanged and can be awaited again).
+    public func result(timeout: Duration? = nil) async throws -> Value {
+        try unwrap(await awaitEnding(timeout: timeout))
+    }
+
+    /// The task's value, awaited without blocking a thread: `try await result()`.
     public var value: Value {
-        get async throws { try unwrap(await awaitEnding()) }
+        get async throws { try unwrap(await awaitEnding(timeout: nil)) }
     }
 
     /// Adds a callback run once when the future is done (finished or cancelled), in the order callbacks

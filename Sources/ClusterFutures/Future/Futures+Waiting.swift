@@ -1,6 +1,7 @@
-/// Waiting on many futures at once: ``wait(_:timeout:until:)`` and ``asCompleted(_:timeout:)``.
+/// Waiting on many futures at once: `wait(_:timeout:until:)`, blocking or awaited, and
+/// ``asCompleted(_:timeout:)``.
 public enum Futures {
-    /// When ``Futures/wait(_:timeout:until:)`` returns.
+    /// When `Futures.wait(_:timeout:until:)` returns.
     public enum WaitCondition: Sendable, Hashable {
         /// As soon as any future is done (finished or cancelled).
         case firstCompleted
@@ -12,46 +13,44 @@ public enum Futures {
     }
 
     /// Waits until `until` holds for `futures`, or `timeout` passes, and splits them into done
-    /// and not done.
+    /// and not done. Blocks the calling thread.
     ///
     /// Futures already done count at once. A duplicate appears once. A timeout is not an error: the
     /// futures still running are in `notDone`. Lazy tasks of the inline executor are run in the
     /// caller, one at a time, until the condition holds.
     ///
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await Futures.wait(...)` suspends instead.
+    ///
     /// - Returns: `done` and `notDone`, each in the order of `futures`.
+    @available(*, noasync, message: "Futures.wait blocks the thread; in async code use 'try await Futures.wait(...)'")
     public static func wait<F: AnyFuture>(
         _ futures: some Sequence<F>,
         timeout: Duration? = nil,
         until: WaitCondition = .allCompleted
     ) -> (done: [F], notDone: [F]) {
-        let unique = deduplicated(futures)
-        let deadline = Deadline(timeout: timeout)
-        let waiter = FutureWaiter()
-        for future in unique { _ = future.register(waiter) }
-        defer { for future in unique { future.unregister(waiter) } }
+        let waiting = ConditionWait(deduplicated(futures), until: until, deadline: Deadline(timeout: timeout))
+        // Its steps throw nothing and end only with the partition; the fallback is the same partition.
+        return (try? waiting.nextBlocking()).flatMap { $0 } ?? waiting.partition()
+    }
 
-        func conditionHolds() -> Bool {
-            switch until {
-            case .firstCompleted: unique.contains { $0.isDone }
-            case .firstError: unique.contains { $0.hasFailed } || unique.allSatisfy { $0.isDone }
-            case .allCompleted: unique.allSatisfy { $0.isDone }
-            }
-        }
-
-        while !conditionHolds() {
-            if deadline.hasPassed { break }
-            if let lazy = unique.first(where: { !$0.isDone && $0.runsOnDemand }) {
-                lazy.runIfOnDemand()
-                continue
-            }
-            if !waiter.wait(until: deadline) { break }
-        }
-        var done: [F] = []
-        var notDone: [F] = []
-        for future in unique {
-            if future.isDone { done.append(future) } else { notDone.append(future) }
-        }
-        return (done, notDone)
+    /// Waits until `until` holds for `futures`, or `timeout` passes, and splits them into done
+    /// and not done; suspends without blocking a thread.
+    ///
+    /// As the blocking `wait`, lazy tasks of the inline executor run in the caller, and a timeout is
+    /// not an error.
+    ///
+    /// - Returns: `done` and `notDone`, each in the order of `futures`.
+    /// - Throws: `CancellationError` when the awaiting Swift task is cancelled, before or while it
+    ///   waits. The futures are left as they are: they are the caller's, to wait for again or to
+    ///   cancel.
+    public nonisolated(nonsending) static func wait<F: AnyFuture>(
+        _ futures: some Sequence<F>,
+        timeout: Duration? = nil,
+        until: WaitCondition = .allCompleted
+    ) async throws -> (done: [F], notDone: [F]) {
+        let waiting = ConditionWait(deduplicated(futures), until: until, deadline: Deadline(timeout: timeout))
+        return try await waiting.nextSuspending(isolation: #isolation) ?? waiting.partition()
     }
 
     /// Yields each of `futures` once as it completes: those already done first, then the others in
@@ -59,8 +58,8 @@ public enum Futures {
     ///
     /// ```swift
     /// let completed = Futures.asCompleted(futures, timeout: .seconds(30))
-    /// while let future = try completed.next() { print(try future.result()) }
-    /// // or: for try await future in completed { ... }
+    /// for try await future in completed { print(try await future.result()) }
+    /// // or, in synchronous code: while let future = try completed.next() { ... }
     /// ```
     ///
     /// The timeout is measured from this call. When it passes, `next()` throws
@@ -86,9 +85,10 @@ public enum Futures {
 
 /// The futures of ``Futures/asCompleted(_:timeout:)``, each yielded once as it completes.
 ///
-/// Iterate with ``next()`` from synchronous code or `for try await` from asynchronous code. When the
-/// Swift task that iterates asynchronously is cancelled, the iteration throws `CancellationError`
-/// promptly, also while it waits, and cancels none of the futures: they are the caller's.
+/// Iterate with `for try await` or `try await next()` from asynchronous code, and with the blocking
+/// `next()` from synchronous code. When the Swift task that iterates asynchronously is cancelled,
+/// the iteration throws `CancellationError` promptly, also while it waits, and cancels none of the
+/// futures: they are the caller's.
 public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
     public typealias Element = F
     public typealias Failure = any Error
@@ -112,7 +112,11 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
 
     /// The next future to complete, or nil when all have been yielded. Blocks the calling thread.
     ///
+    /// Unavailable in asynchronous code, where it would hold a thread of the cooperative pool:
+    /// there, `try await next()` suspends instead.
+    ///
     /// - Throws: ``ClusterFuturesError/Code-swift.struct/timedOut`` when the deadline passes first.
+    @available(*, noasync, message: "next() blocks the thread; in async code use 'try await next()' or 'for try await'")
     public func next() throws -> F? {
         try nextBlocking()
     }
@@ -124,10 +128,17 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
     ///   `CancellationError` when the awaiting Swift task is cancelled, before or while it waits. No
     ///   future is cancelled; a later call from a task that is not cancelled goes on yielding those
     ///   not yet yielded.
+    public nonisolated(nonsending) func next() async throws -> F? {
+        try await nextSuspending(isolation: #isolation)
+    }
+
+    /// The next future to complete, as the asynchronous `next()`: what `for try await` calls, in the
+    /// caller's isolation.
     public func next(isolation actor: isolated (any Actor)?) async throws -> F? {
         try await nextSuspending(isolation: actor)
     }
 
+    /// The futures themselves: they are their own iterator, iterated once.
     public func makeAsyncIterator() -> AsCompleted<F> { self }
 
     func step() throws -> WaitStep<F> {
@@ -161,4 +172,59 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
     private func timedOut() -> ClusterFuturesError {
         ClusterFuturesError(.timedOut, "\(remaining.count) futures were not done before the deadline")
     }
+}
+
+/// `Futures.wait(_:timeout:until:)` as a ``WaitingIterator`` of one element, so that the blocking
+/// and the suspending wait are one loop: its step yields the partition once the condition holds or
+/// the deadline has passed, running lazy inline tasks until then.
+private final class ConditionWait<F: AnyFuture>: WaitingIterator {
+    private let futures: [F]
+    private let until: Futures.WaitCondition
+    let deadline: Deadline
+    let waiter = FutureWaiter()
+
+    init(_ futures: [F], until: Futures.WaitCondition, deadline: Deadline) {
+        self.futures = futures
+        self.until = until
+        self.deadline = deadline
+        for future in futures { _ = future.register(waiter) }
+    }
+
+    deinit {
+        for future in futures { future.unregister(waiter) }
+    }
+
+    func step() -> WaitStep<(done: [F], notDone: [F])> {
+        // The waiter only wakes this wait; the futures' states are read directly.
+        _ = waiter.takeCompleted()
+        while !conditionHolds() && !deadline.hasPassed {
+            guard let lazy = futures.first(where: { !$0.isDone && $0.runsOnDemand }) else { return .mustWait }
+            lazy.runIfOnDemand()
+        }
+        return .yield(partition())
+    }
+
+    /// The futures split into done and not done, each in the order given.
+    func partition() -> (done: [F], notDone: [F]) {
+        var done: [F] = []
+        var notDone: [F] = []
+        for future in futures {
+            if future.isDone { done.append(future) } else { notDone.append(future) }
+        }
+        return (done, notDone)
+    }
+
+    private func conditionHolds() -> Bool {
+        switch until {
+        case .firstCompleted: futures.contains { $0.isDone }
+        case .firstError: futures.contains { $0.hasFailed } || futures.allSatisfy { $0.isDone }
+        case .allCompleted: futures.allSatisfy { $0.isDone }
+        }
+    }
+
+    /// A timeout is not an error: the next step yields the partition as it stands.
+    func expire() {}
+
+    /// The futures are the caller's: a cancelled wait leaves them as they are.
+    func taskWasCancelled() {}
 }

@@ -10,7 +10,7 @@ enum WaitStep<Element> {
 
 /// An iterator over futures' completions that does all its work in ``step()`` and waits on a
 /// ``FutureWaiter`` in between, by blocking a thread or by suspending a task.
-protocol WaitingIterator: AnyObject {
+protocol WaitingIterator<Element>: AnyObject {
     associatedtype Element
 
     /// Signalled by the futures the iterator watches.
