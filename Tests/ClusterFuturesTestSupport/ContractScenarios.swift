@@ -263,6 +263,9 @@ public enum ContractScenarios {
         let mostInFlight = try executor.map(SleepAndCountInFlight(), Array(repeating: 300, count: 8), timeout: hang,
                                             chunkSize: 8).collect()
         try check(mostInFlight.max() == 8, "at most \(mostInFlight.max() ?? 0) of the batch's 8 calls ran at once")
+        // Without a chunkSize, map sends batches of concurrentCallsPerWorker.
+        let byDefault = try executor.map(SleepAndCountInFlight(), Array(repeating: 300, count: 8), timeout: hang).collect()
+        try check(byDefault.max() == 8, "map without a chunkSize ran at most \(byDefault.max() ?? 0) calls at once")
         let doubled = try executor.map(AsyncDouble(), 0..<20, timeout: hang, chunkSize: 5).collect()
         try check(doubled == (0..<20).map { 2 * $0 }, "AsyncDouble over 0..<20 in batches of 5")
         return "8 calls in flight"

@@ -16,7 +16,9 @@ extension Executor {
     ///   - inputs: any sequence, read lazily as chunks are submitted.
     ///   - timeout: measured from this call; when it passes before a result is ready, the iteration
     ///     throws ``ClusterFuturesError/Code-swift.struct/timedOut`` and cancels what is still pending.
-    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1).
+    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1). With nil,
+    ///     1, or for an ``AsyncRemoteFunction`` its ``AsyncRemoteFunction/concurrentCallsPerWorker``,
+    ///     so that each worker has that many calls in flight.
     ///   - bufferSize: how many chunks may be submitted and not yet yielded (at least 1). With nil,
     ///     every input is submitted by this call, as Python's `map` does; give a size to map over a
     ///     huge or endless sequence in bounded memory.
@@ -32,7 +34,7 @@ extension Executor {
         _ function: F,
         _ inputs: Inputs,
         timeout: Duration? = nil,
-        chunkSize: Int = 1,
+        chunkSize: Int? = nil,
         bufferSize: Int? = nil,
         unordered: Bool = false
     ) throws -> MapResults<F.Output> {
@@ -66,7 +68,9 @@ extension Executor {
     ///   - inputs: any sequence, read lazily as chunks are submitted.
     ///   - timeout: measured from this call; when it passes before a result is ready, the iteration
     ///     throws ``ClusterFuturesError/Code-swift.struct/timedOut`` and cancels what is still pending.
-    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1).
+    ///   - chunkSize: how many inputs travel in one message to one worker (at least 1). With nil,
+    ///     1, or for an ``AsyncRemoteFunction`` its ``AsyncRemoteFunction/concurrentCallsPerWorker``,
+    ///     so that each worker has that many calls in flight.
     ///   - bufferSize: how many chunks may be submitted and not yet yielded (at least 1); nil submits
     ///     every input in this call.
     ///   - unordered: yield results as their chunks complete instead of in input order.
@@ -79,7 +83,7 @@ extension Executor {
         _ function: F,
         _ inputs: Inputs,
         timeout: Duration? = nil,
-        chunkSize: Int = 1,
+        chunkSize: Int? = nil,
         bufferSize: Int? = nil,
         unordered: Bool = false
     ) throws -> MapResults<(index: Int, result: Result<F.Output, any Error>)> {
@@ -95,10 +99,11 @@ extension Executor {
         _ inputs: Inputs,
         _ kind: Kind.Type,
         timeout: Duration?,
-        chunkSize: Int,
+        chunkSize: Int?,
         bufferSize: Int?,
         unordered: Bool
     ) throws -> MapResults<Kind.Element> where Kind.Output == F.Output {
+        let chunkSize = chunkSize ?? (F.self as? any AsyncRemoteFunction.Type)?.concurrentCallsPerWorker ?? 1
         guard chunkSize >= 1 else {
             throw ClusterFuturesError(.invalidArgument, "map: chunkSize must be at least 1, not \(chunkSize)")
         }
