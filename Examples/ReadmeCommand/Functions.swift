@@ -14,3 +14,21 @@ enum ConfiguredChoice {
         return executor
     }
 }
+
+/// Reads a temperature; a line that is not a number is a bad record.
+struct ParseReading: RemoteFunction {
+    struct BadRecord: Error, Codable { var line: String }
+    func callAsFunction(_ line: String) throws(BadRecord) -> Double {
+        guard let value = Double(line) else { throw BadRecord(line: line) }
+        return value
+    }
+}
+
+/// The README's `mapResults` snippet: reads every line, skipping the bad ones.
+enum SkippingBadLines {
+    static func run(on executor: any Executor, lines: [String]) async throws {
+        for try await (index, result) in try executor.mapResults(ParseReading(), lines, chunkSize: 64, bufferSize: 8) {
+            if case .failure(let error) = result { print("line \(index) skipped: \(error)") }
+        }
+    }
+}

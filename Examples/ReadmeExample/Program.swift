@@ -12,7 +12,7 @@ enum Program {
         try ClusterRuntime.bootstrap(functions: [CountPrimes.self])   // first thing in main
         try await withExecutor(try LocalProcessPoolExecutor()) { executor in
             let future = try executor.submit(CountPrimes(), 0..<1_000)
-            print("primes below 1000:", try await future.value)
+            print("primes below 1000:", try await future.result(timeout: .seconds(10)))
 
             let ranges = stride(from: 0, to: 20_000, by: 500).map { $0..<$0 + 500 }
             var total = 0
