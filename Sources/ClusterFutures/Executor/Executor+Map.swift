@@ -110,10 +110,15 @@ extension Executor {
         if let bufferSize, bufferSize < 1 {
             throw ClusterFuturesError(.invalidArgument, "map: bufferSize must be at least 1, not \(bufferSize)")
         }
-        let chunks = try ChunkedMap<F, Inputs.Iterator, Kind>(
-            executor: self, function: function, inputs: inputs.makeIterator(), chunkSize: chunkSize,
-            deadline: Deadline(timeout: timeout), bufferSize: bufferSize, unordered: unordered)
-        return MapResults(chunks)
+        var iterator = inputs.makeIterator()
+        let submitNext = { [self] () throws -> (future: Future<BatchResults<F.Output>>, count: Int)? in
+            var batch: [F.Input] = []
+            batch.reserveCapacity(chunkSize)
+            while batch.count < chunkSize, let input = iterator.next() { batch.append(input) }
+            return batch.isEmpty ? nil : (try self.submit(function, batch: batch), batch.count)
+        }
+        return try ChunkedMap<F.Output, Kind>(
+            submitNext: submitNext, deadline: Deadline(timeout: timeout), bufferSize: bufferSize, unordered: unordered)
     }
 }
 
@@ -128,15 +133,23 @@ extension Executor {
 /// cancels them as dropping it does: the iteration throws `CancellationError` (promptly, also while
 /// it is suspended waiting for a result), the chunks not yet handed to a worker are cancelled, those
 /// running finish unseen, and the iteration is over.
-public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorProtocol {
+// Not final, yet closed to other modules: a map's machinery (`ChunkedMap`, generic over the
+// function's output too) is its only subclass, so that a map is one object.
+public class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorProtocol {
     /// What the iteration throws: an input's error (for `map`), a timeout, a cancellation, or what a
     /// submit threw.
     public typealias Failure = any Error
 
-    private let iteration: any MapIteration<Element>
+    init() {}
 
-    init(_ iteration: any MapIteration<Element>) {
-        self.iteration = iteration
+    /// The next element, blocking: implemented by the subclass.
+    func blockingNext() throws -> Element? {
+        preconditionFailure("MapResults is made only as a ChunkedMap")
+    }
+
+    /// The next element, suspending: implemented by the subclass.
+    func suspendingNext(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        preconditionFailure("MapResults is made only as a ChunkedMap")
     }
 
     /// The next result, or nil when every input has been yielded. Blocks the calling thread.
@@ -149,7 +162,7 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
     ///   submitting the next chunk threw. The iteration is then over.
     @available(*, noasync, message: "next() blocks the thread; in async code use 'try await next()' or 'for try await'")
     public func next() throws -> Element? {
-        try iteration.nextBlocking()
+        try blockingNext()
     }
 
     /// The next result, or nil when every input has been yielded. Suspends without blocking a thread
@@ -159,13 +172,13 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
     ///   cancelled, before or while it waits, after cancelling every chunk that has not started and
     ///   ending the iteration.
     public nonisolated(nonsending) func next() async throws -> Element? {
-        try await iteration.nextSuspending(isolation: #isolation)
+        try await suspendingNext(isolation: #isolation)
     }
 
     /// The next result, as the asynchronous `next()`: what `for try await` calls, in the caller's
     /// isolation.
     public func next(isolation actor: isolated (any Actor)?) async throws -> Element? {
-        try await iteration.nextSuspending(isolation: actor)
+        try await suspendingNext(isolation: actor)
     }
 
     /// The map's results themselves: they are their own iterator, iterated once.
@@ -179,7 +192,7 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
     @available(*, noasync, message: "collect() blocks the thread; in async code use 'try await collect()'")
     public func collect() throws -> [Element] {
         var elements: [Element] = []
-        while let element = try iteration.nextBlocking() { elements.append(element) }
+        while let element = try blockingNext() { elements.append(element) }
         return elements
     }
 
@@ -188,12 +201,12 @@ public final class MapResults<Element: Sendable>: AsyncSequence, AsyncIteratorPr
     /// - Throws: as the asynchronous `next()`, `CancellationError` included.
     public nonisolated(nonsending) func collect() async throws -> [Element] {
         var elements: [Element] = []
-        while let element = try await iteration.nextSuspending(isolation: #isolation) { elements.append(element) }
+        while let element = try await suspendingNext(isolation: #isolation) { elements.append(element) }
         return elements
     }
 
     /// Cancels every chunk that has not started and ends the iteration.
     public func cancel() {
-        iteration.cancel()
+        preconditionFailure("MapResults is made only as a ChunkedMap")
     }
 }
