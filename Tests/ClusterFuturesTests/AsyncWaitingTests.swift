@@ -113,7 +113,7 @@ import Testing
         let token = UUID().uuidString
         let executor = InlineDummyExecutor(mode: .lazy)
         let future = try executor.submit(CountCalls(token: token), 7)
-        let error = await Self.errorInACancelledTask { _ = try await future.result() }
+        let error = await errorInACancelledTask { _ = try await future.result() }
         #expect(error is CancellationError, "the await ended with \(String(describing: error))")
         #expect(CallCounter.count(token) == 0 && future.isCancelled)
         let done = try executor.submit(CountCalls(token: token), 8)
@@ -172,7 +172,7 @@ import Testing
         #expect(long.isRunning && queued.state == .pending && elsewhere.isRunning, "the futures are the caller's")
 
         let lazy = try InlineDummyExecutor(mode: .lazy).submit(Square(), 4)
-        let lazyError = await Self.errorInACancelledTask { _ = try await Futures.wait([lazy]) }
+        let lazyError = await errorInACancelledTask { _ = try await Futures.wait([lazy]) }
         #expect(lazyError is CancellationError, "the wait ended with \(String(describing: lazyError))")
         #expect(lazy.state == .pending, "a cancelled wait runs no lazy task, and cancels none")
     }
@@ -218,7 +218,7 @@ import Testing
         #expect(spy.futures.map(\.state) == [.running, .cancelled], "the wait ended before the first result")
 
         let inline = SpyExecutor(InlineDummyExecutor(mode: .lazy))
-        let lazyError = await Self.errorInACancelledTask { _ = try await inline.map(Square(), 0..<4).collect() }
+        let lazyError = await errorInACancelledTask { _ = try await inline.map(Square(), 0..<4).collect() }
         #expect(lazyError is CancellationError, "collect ended with \(String(describing: lazyError))")
         #expect(inline.futures.count == 4 && inline.futures.allSatisfy { $0.isCancelled }, "no lazy task ran")
     }
@@ -303,21 +303,6 @@ import Testing
         return await task.value
     }
 
-    /// What `body` throws when it starts in a Swift task that is already cancelled; nil when it
-    /// throws nothing.
-    private static func errorInACancelledTask(_ body: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
-        let task = Task { () async -> (any Error)? in
-            while !Task.isCancelled { await Task.yield() }
-            do {
-                try await body()
-                return nil
-            } catch {
-                return error
-            }
-        }
-        task.cancel()
-        return await task.value
-    }
 
     /// Polls `condition` until it holds; fails the test after ``hang``.
     private func waitUntil(_ condition: () -> Bool) async throws {

@@ -218,7 +218,7 @@ import Testing
     @Test func asCompletedInACancelledTaskThrowsBeforeItsFirstFuture() async throws {
         let executor = InlineDummyExecutor(mode: .eager)
         let futures = try (0..<10).map { try executor.submit(Square(), $0) }  // all done already
-        let error = await Self.errorInACancelledTask {
+        let error = await errorInACancelledTask {
             for try await _ in Futures.asCompleted(futures) {
                 throw ClusterFuturesError(.invalidArgument, "a future was yielded")
             }
@@ -231,7 +231,7 @@ import Testing
     @Test func awaitingALazyFutureInACancelledTaskCancelsItWithoutRunningIt() async throws {
         let token = UUID().uuidString
         let future = try InlineDummyExecutor(mode: .lazy).submit(CountCalls(token: token), 7)
-        let error = await Self.errorInACancelledTask { _ = try await future.value }
+        let error = await errorInACancelledTask { _ = try await future.value }
         #expect(error is CancellationError, "the await ended with \(String(describing: error))")
         #expect(CallCounter.count(token) == 0, "the lazy task did not run in the cancelled task")
         #expect(future.isCancelled)
@@ -239,21 +239,6 @@ import Testing
 
     // MARK: Helpers
 
-    /// What `body` throws when it starts in a Swift task that is already cancelled; nil when it
-    /// throws nothing.
-    private static func errorInACancelledTask(_ body: @escaping @Sendable () async throws -> Void) async -> (any Error)? {
-        let task = Task { () async -> (any Error)? in
-            while !Task.isCancelled { await Task.yield() }
-            do {
-                try await body()
-                return nil
-            } catch {
-                return error
-            }
-        }
-        task.cancel()
-        return await task.value
-    }
 
     /// The blocking `next()`, to see whether an iteration is over from a cancelled task: there the
     /// awaited `next()` throws `CancellationError` before it looks.
