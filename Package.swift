@@ -19,6 +19,8 @@ let package = Package(
         .library(name: "ClusterFuturesWire", targets: ["ClusterFuturesWire"]),
         /// Benchmarks printed beside the reference workloads in `../shared/anchors`.
         .executable(name: "cf-bench", targets: ["CFBench"]),
+        /// The OSU micro-benchmarks' loops over the Swift MPI module, run by `cf-bench osu` beside C.
+        .executable(name: "cf-osu", targets: ["CFOSU"]),
         /// The main demonstration.
         .executable(name: "cf-demo", targets: ["CFDemo"]),
         /// Swift bindings for MPI (MPICH): communicators, point-to-point, collectives, Codable values
@@ -62,12 +64,18 @@ let package = Package(
         .executableTarget(
             name: "CFBench",
             dependencies: [
+                "CFOSU",
                 "ClusterFutures",
                 "ClusterFuturesMPI",
                 "ClusterFuturesArguments",
                 "ClusterFuturesWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "CFOSU",
+            dependencies: ["MPI"],
             swiftSettings: strict
         ),
         .executableTarget(

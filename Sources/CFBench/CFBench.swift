@@ -26,6 +26,7 @@ struct CFBench: ClusterCommand {
         MPI.self,
         Scaling.self,
         Workloads.self,
+        OSU.self,
     ]
 
     static let configuration = CommandConfiguration(
