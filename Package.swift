@@ -157,7 +157,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MPITests",
-            dependencies: ["MPI", "mpi-test-programs", "ClusterFuturesTestSupport"],
+            dependencies: ["MPI", "mpi-test-programs", "ClusterFuturesTestSupport", "CFBench", "CFOSU"],
             swiftSettings: strict
         ),
         /// A ClusterFutures program the MPI pool tests launch under `mpiexec` (and without it).
