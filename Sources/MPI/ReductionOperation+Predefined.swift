@@ -187,7 +187,7 @@ public final class UserOperation<T: MPIScalar>: Sendable {
         }
         var handle: MPI_Op = cmpich_op_null()
         do {
-            try mpiCall("MPI_Op_create") { MPI_Op_create(UserOperationTable.trampoline(slot), commutative ? 1 : 0, &handle) }
+            try mpiCall("MPI_Op_create") { UserOperationTable.create(slot: slot, commute: commutative ? 1 : 0, &handle) }
         } catch {
             UserOperationTable.shared.release(slot)
             throw error
@@ -204,7 +204,7 @@ public final class UserOperation<T: MPIScalar>: Sendable {
         UserOperationTable.shared.release(slot)
     }
 
-    /// The operation, for ``Communicator/allReduce(_:op:)-([T],_)``, ``Communicator/scan(_:op:)`` and
+    /// The operation, for `allReduce(_:op:)`, ``Communicator/scan(_:op:)`` and
     /// the other reductions; it keeps this object alive.
     public var operation: ReductionOperation { ReductionOperation(handle: handle, owner: self) }
 
@@ -212,8 +212,8 @@ public final class UserOperation<T: MPIScalar>: Sendable {
     public var mismatchedCalls: Int { UserOperationTable.shared.mismatches(slot) }
 }
 
-/// The fixed table behind ``UserOperation``: slot `i` holds a Swift function, and `trampoline(i)`
-/// is a C function (a closure literal that captures nothing) that calls it.
+/// The fixed table behind ``UserOperation``: slot `i` holds a Swift function, and the operation
+/// `create(slot: i)` makes has a C function (a closure literal that captures nothing) that calls it.
 internal final class UserOperationTable: Sendable {
     /// Applies an operation to `count` elements: `(in, inout, count, datatype)`; false on a
     /// datatype mismatch.
@@ -250,34 +250,35 @@ internal final class UserOperationTable: Sendable {
 
     /// Runs slot `slot`'s function (outside the lock).
     static func call(_ slot: Int, _ input: UnsafeMutableRawPointer?, _ inout_: UnsafeMutableRawPointer?,
-                     _ count: UnsafeMutablePointer<Int32>?, _ datatype: UnsafeMutablePointer<MPI_Datatype>?) {
+                     _ count: UnsafeMutablePointer<Int32>?, _ datatype: UnsafeMutableRawPointer?) {
         guard let input, let inout_, let count, let datatype, count.pointee > 0 else { return }
         guard let function = shared.slots.withLock({ $0[slot].function }) else { return }
-        if !function(input, inout_, Int(count.pointee), datatype.pointee) {
+        if !function(input, inout_, Int(count.pointee), datatype.load(as: MPI_Datatype.self)) {
             shared.slots.withLock { $0[slot].mismatches += 1 }
         }
     }
 
-    /// The C function for slot `slot`.
-    static func trampoline(_ slot: Int) -> (@convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?,
-                                                             UnsafeMutablePointer<Int32>?, UnsafeMutablePointer<MPI_Datatype>?) -> Void) {
+    /// Creates the MPI operation of slot `slot` (`MPI_Op_create` with that slot's trampoline, a
+    /// closure literal that captures nothing, so Swift makes it a C function). The trampolines' C
+    /// types are inferred from `MPI_Op_create`, so they follow the MPI's own `MPI_Datatype`.
+    static func create(slot: Int, commute: Int32, _ handle: inout MPI_Op) -> Int32 {
         switch slot {
-        case 0: { callUserOperation(0, $0, $1, $2, $3) }
-        case 1: { callUserOperation(1, $0, $1, $2, $3) }
-        case 2: { callUserOperation(2, $0, $1, $2, $3) }
-        case 3: { callUserOperation(3, $0, $1, $2, $3) }
-        case 4: { callUserOperation(4, $0, $1, $2, $3) }
-        case 5: { callUserOperation(5, $0, $1, $2, $3) }
-        case 6: { callUserOperation(6, $0, $1, $2, $3) }
-        case 7: { callUserOperation(7, $0, $1, $2, $3) }
-        case 8: { callUserOperation(8, $0, $1, $2, $3) }
-        case 9: { callUserOperation(9, $0, $1, $2, $3) }
-        case 10: { callUserOperation(10, $0, $1, $2, $3) }
-        case 11: { callUserOperation(11, $0, $1, $2, $3) }
-        case 12: { callUserOperation(12, $0, $1, $2, $3) }
-        case 13: { callUserOperation(13, $0, $1, $2, $3) }
-        case 14: { callUserOperation(14, $0, $1, $2, $3) }
-        default: { callUserOperation(15, $0, $1, $2, $3) }
+        case 0: MPI_Op_create({ callUserOperation(0, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 1: MPI_Op_create({ callUserOperation(1, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 2: MPI_Op_create({ callUserOperation(2, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 3: MPI_Op_create({ callUserOperation(3, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 4: MPI_Op_create({ callUserOperation(4, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 5: MPI_Op_create({ callUserOperation(5, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 6: MPI_Op_create({ callUserOperation(6, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 7: MPI_Op_create({ callUserOperation(7, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 8: MPI_Op_create({ callUserOperation(8, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 9: MPI_Op_create({ callUserOperation(9, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 10: MPI_Op_create({ callUserOperation(10, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 11: MPI_Op_create({ callUserOperation(11, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 12: MPI_Op_create({ callUserOperation(12, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 13: MPI_Op_create({ callUserOperation(13, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        case 14: MPI_Op_create({ callUserOperation(14, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
+        default: MPI_Op_create({ callUserOperation(15, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
         }
     }
 }
@@ -285,6 +286,6 @@ internal final class UserOperationTable: Sendable {
 /// Runs user operation slot `slot`: what every trampoline calls (a free function, so that the
 /// trampolines capture nothing).
 private func callUserOperation(_ slot: Int, _ input: UnsafeMutableRawPointer?, _ inout_: UnsafeMutableRawPointer?,
-                               _ count: UnsafeMutablePointer<Int32>?, _ datatype: UnsafeMutablePointer<MPI_Datatype>?) {
+                               _ count: UnsafeMutablePointer<Int32>?, _ datatype: UnsafeMutableRawPointer?) {
     UserOperationTable.call(slot, input, inout_, count, datatype)
 }

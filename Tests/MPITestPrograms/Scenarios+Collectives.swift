@@ -50,7 +50,9 @@ func typedScatterGather(_ world: Communicator) throws {
     let incoming = try world.allToAll(buffer: outgoing)
     try expect(incoming == (0..<size).map { 100 * $0 + rank }, "allToAll \(incoming)")
     // Mismatched arguments are refused before MPI is called (every rank checks its own).
-    try expectMPIError(MPIError.Class.argument) { _ = try world.allToAll(buffer: [Int](repeating: 0, count: size + 1)) }
+    if size > 1 {
+        try expectMPIError(MPIError.Class.argument) { _ = try world.allToAll(buffer: [Int](repeating: 0, count: size + 1)) }
+    }
     try world.barrier()
 }
 
