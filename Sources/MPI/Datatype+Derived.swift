@@ -6,7 +6,7 @@ internal import CMPICH
 /// Use them with ``Communicator/send(_:count:datatype:to:tag:)`` and
 /// ``Communicator/receive(into:count:datatype:from:tag:)``, which check that `count` of them fit the
 /// array; or make a `BitwiseCopyable` struct an ``MPIScalar`` whose ``MPIScalar/mpiDatatype`` is a
-/// ``structure(of:fields:)`` datatype made once, and use every typed call. Free a datatype with
+/// ``structure(of:fields:counts:)`` datatype made once, and use every typed call. Free a datatype with
 /// ``free()`` once no operation uses it.
 extension Datatype {
     /// `count` consecutive elements of `element` (`MPI_Type_contiguous`), committed.

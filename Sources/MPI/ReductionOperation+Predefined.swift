@@ -204,7 +204,7 @@ public final class UserOperation<T: MPIScalar>: Sendable {
         UserOperationTable.shared.release(slot)
     }
 
-    /// The operation, for `allReduce(_:op:)`, ``Communicator/scan(_:op:)`` and
+    /// The operation, for `allReduce(_:op:)`, `scan(_:op:)` and
     /// the other reductions; it keeps this object alive.
     public var operation: ReductionOperation { ReductionOperation(handle: handle, owner: self) }
 
