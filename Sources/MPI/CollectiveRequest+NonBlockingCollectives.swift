@@ -88,18 +88,28 @@ private final class PendingCollective<Result>: @unchecked Sendable {
 
 /// An array MPI reads or writes during a non-blocking collective, at a fixed address.
 ///
-/// The address comes from the array's own storage, taken while the box holds the only reference
-/// (`withUnsafeMutableBufferPointer` makes it unique), and stays valid because nothing changes the
-/// array until the collective completes.
+/// The address is the array's own storage, which stays put because nothing changes the box's
+/// array until the collective completes: a buffer MPI writes is first made unique, so the caller's
+/// copy (if any) never sees the writes; one MPI only reads may stay shared, as any change the caller
+/// makes to its copy copies the storage first.
 private final class BufferBox<T> {
     /// The array.
     var array: [T]
     /// Its storage's address (nil when empty).
     let address: UnsafeMutableRawPointer?
 
+    /// A box MPI writes into: its storage is made unique first (copied only if the caller kept
+    /// another reference to it).
     init(_ array: consuming [T]) {
-        self.array = array
+        self.array = consume array
         self.address = self.array.withUnsafeMutableBytes { $0.baseAddress }
+    }
+
+    /// A box MPI only reads: the storage may stay shared with the caller's copy, since a change
+    /// there copies it first, so nothing is copied here.
+    init(readOnly array: consuming [T]) {
+        self.array = consume array
+        self.address = self.array.withUnsafeBytes { $0.baseAddress.map { UnsafeMutableRawPointer(mutating: $0) } }
     }
 
     /// A new box of `count` zeroed elements.
@@ -123,7 +133,7 @@ extension Communicator {
     /// Every process passes a buffer of the same length; ``CollectiveRequest/wait()`` hands it back
     /// filled with the root's elements.
     public func ibroadcast<T: MPIScalar>(buffer: consuming [T], root: Int = 0) throws -> CollectiveRequest<[T]> {
-        let box = BufferBox(buffer)
+        let box = BufferBox(consume buffer)
         let count = try Self.int32(box.array.count, "MPI_Ibcast")
         return try start("MPI_Ibcast", keep: [box], finish: { box.array }) {
             MPI_Ibcast(box.address, count, T.mpiDatatype.handle, Int32(clamping: root), handle, $0)
@@ -134,7 +144,7 @@ extension Communicator {
     /// the result is the reduced buffer at the root and nil elsewhere.
     public func ireduce<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOperation, root: Int = 0) throws -> CollectiveRequest<[T]?> {
         let isRoot = rank == root
-        let source = BufferBox(buffer)
+        let source = BufferBox(readOnly: consume buffer)
         let count = source.array.count
         let mpiCount = try Self.int32(count, "MPI_Ireduce")
         let target = BufferBox<T>.zeroed(isRoot ? count : 0)
@@ -147,7 +157,7 @@ extension Communicator {
     /// Starts an element-by-element reduction whose result every process gets (`MPI_Iallreduce`,
     /// mpi4py's `Iallreduce`). In place: the buffer taken is the one handed back, reduced.
     public func iallReduce<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOperation) throws -> CollectiveRequest<[T]> {
-        let box = BufferBox(buffer)
+        let box = BufferBox(consume buffer)
         let count = try Self.int32(box.array.count, "MPI_Iallreduce")
         return try start("MPI_Iallreduce", keep: [box] + Self.keepAlive(op), finish: { box.array }) {
             MPI_Iallreduce(UnsafeRawPointer(cmpich_in_place()), box.address, count, T.mpiDatatype.handle, op.handle, handle, $0)
@@ -159,7 +169,7 @@ extension Communicator {
     /// `size * count` elements at the root and nil elsewhere.
     public func igather<T: MPIScalar>(buffer: consuming [T], root: Int = 0) throws -> CollectiveRequest<[T]?> {
         let isRoot = rank == root
-        let source = BufferBox(buffer)
+        let source = BufferBox(readOnly: consume buffer)
         let count = try Self.int32(source.array.count, "MPI_Igather")
         let target = BufferBox<T>.zeroed(isRoot ? source.array.count * size : 0)
         return try start("MPI_Igather", keep: [source, target], finish: { isRoot ? target.array : nil }) {
@@ -173,7 +183,7 @@ extension Communicator {
     public func iscatter<T: MPIScalar>(buffer: consuming [T]?, count: Int, root: Int = 0) throws -> CollectiveRequest<[T]> {
         let isRoot = rank == root
         let mpiCount = try Self.int32(count, "MPI_Iscatter")
-        let source = BufferBox(isRoot ? (buffer ?? []) : [])
+        let source = BufferBox(readOnly: isRoot ? (buffer ?? []) : [])
         if isRoot, source.array.count != count * size {
             throw Self.argumentError("MPI_Iscatter", "the root must pass count * size = \(count * size) elements, got \(source.array.count)")
         }
@@ -187,7 +197,7 @@ extension Communicator {
     /// Starts collecting every process's buffer on every process, in rank order (`MPI_Iallgather`,
     /// mpi4py's `Iallgather`). Every process passes the same number of elements.
     public func iallGather<T: MPIScalar>(buffer: consuming [T]) throws -> CollectiveRequest<[T]> {
-        let source = BufferBox(buffer)
+        let source = BufferBox(readOnly: consume buffer)
         let count = try Self.int32(source.array.count, "MPI_Iallgather")
         let target = BufferBox<T>.zeroed(source.array.count * size)
         return try start("MPI_Iallgather", keep: [source, target], finish: { target.array }) {
@@ -199,7 +209,7 @@ extension Communicator {
     /// `Ialltoall`); the result is the blocks received, in rank order. The buffer holds `size`
     /// blocks of equal length.
     public func iallToAll<T: MPIScalar>(buffer: consuming [T]) throws -> CollectiveRequest<[T]> {
-        let source = BufferBox(buffer)
+        let source = BufferBox(readOnly: consume buffer)
         let size = self.size
         guard source.array.count % size == 0 else {
             throw Self.argumentError("MPI_Ialltoall", "a buffer of \(source.array.count) elements is not \(size) equal blocks")

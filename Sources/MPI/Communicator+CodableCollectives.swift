@@ -5,8 +5,10 @@ extension Communicator {
     /// Sends `values[j]` to process `j` and returns the value each process sent this one, in rank
     /// order (mpi4py's lower-case `alltoall`).
     ///
-    /// Collective. Every process passes exactly `size` values. If one passes another number or
-    /// cannot encode a value, every process throws ``MPIError``.
+    /// Collective. Every process passes exactly `size` values. If one passes another number, cannot
+    /// encode a value, or would receive more than ``MPI/countLimit`` bytes, every process throws
+    /// ``MPIError``. Cost: an `MPI_Alltoall` of the lengths, an `MPI_Allreduce` of one number, and
+    /// an `MPI_Alltoallv` of the encoded values.
     public func allToAll<T: Codable>(_ values: [T]) throws -> [T] {
         let size = self.size
         let me = rank
@@ -40,10 +42,15 @@ extension Communicator {
                            message: failed == me ? "the encoded values are larger than MPI.countLimit (\(MPI.countLimit)) bytes"
                                : "rank \(failed) could not take part (wrong number of values, a value that does not encode, or too much data)")
         }
-        guard received.reduce(0, +) <= Int64(MPI.countLimit) else {
-            // Every process has already seen the others' lengths; the exchange below would overflow.
+        // What one process receives may exceed the count limit while the others' does not: they
+        // agree on the largest total first (8 bytes, logarithmic), so that all of them throw together.
+        var largest = received.reduce(0, +)
+        try mpiCall("MPI_Allreduce") {
+            MPI_Allreduce(UnsafeRawPointer(cmpich_in_place()), &largest, 1, cmpich_int64(), cmpich_op_max(), handle)
+        }
+        guard largest <= Int64(MPI.countLimit) else {
             throw MPIError(errorClass: cmpich_err_count(), function: "Communicator.allToAll",
-                           message: "the values for rank \(me) total more than MPI.countLimit (\(MPI.countLimit)) bytes")
+                           message: "a process would receive \(largest) bytes, more than MPI.countLimit (\(MPI.countLimit))")
         }
         var sendCounts = lengths.map { Int32($0) }
         var sendDisplacements = Self.packed(sendCounts)

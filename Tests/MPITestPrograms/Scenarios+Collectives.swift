@@ -161,6 +161,14 @@ func codableCollectives(_ world: Communicator) throws {
     // A wrong count on one rank makes every rank throw.
     let wrong = rank == size - 1 ? ["only one"] + (size == 1 ? ["extra"] : []) : (0..<size).map { "\($0)" }
     try expectMPIError { _ = try world.allToAll(wrong) }
+    // Only rank 0 would receive more than the count limit: every rank throws, none waits.
+    if size > 1 {
+        let saved = MPI.countLimit
+        MPI.countLimit = 100
+        defer { MPI.countLimit = saved }
+        let lopsided = (0..<size).map { $0 == 0 ? String(repeating: "x", count: 60) : "y" }
+        try expectMPIError(MPIError.Class.count) { _ = try world.allToAll(lopsided) }
+    }
     // The tree reduce keeps rank order: concatenation is associative, not commutative.
     // Every rank must use the same roots in the same order (a Set's order differs between processes).
     for root in [0, size - 1, size / 2] {
@@ -231,6 +239,19 @@ func nonBlockingCollectives(_ world: Communicator) throws {
     let gathered = try gather.wait()
     try expect(gathered == (rank == 0 ? (0..<size).map { UInt8($0) } : nil), "igather \(String(describing: gathered))")
     try expect(try allReduce.wait() == [size - 1, 2 * (size - 1)], "iallreduce")
+    // Zero-copy: a consumed buffer comes back in the same storage. A buffer the caller keeps a
+    // copy of is copied instead, and the caller's copy never sees MPI's writes.
+    var storage = [Int](repeating: rank, count: 1000)
+    let before = storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+    let inPlace = try world.iallReduce(consume storage, op: .sum)
+    storage = try inPlace.wait()
+    let after = storage.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+    try expect(storage == [Int](repeating: size * (size - 1) / 2, count: 1000), "iallreduce miscomputed")
+    try expect(before == after, "iallreduce copied the buffer it consumed")
+    let kept = [Int](repeating: rank + 1, count: 10)
+    let shared = try world.iallReduce(kept, op: .sum)
+    try expect(try shared.wait() == [Int](repeating: size * (size + 1) / 2, count: 10), "iallreduce of a shared buffer")
+    try expect(kept == [Int](repeating: rank + 1, count: 10), "the caller's copy changed: \(kept)")
     // A request dropped before completion waits for it (every rank starts the same one).
     do {
         _ = try world.iallReduce([1], op: .sum)
