@@ -68,4 +68,29 @@ static inline MPI_Op cmpich_op_prod(void) { return MPI_PROD; }
 static inline MPI_Op cmpich_op_min(void) { return MPI_MIN; }
 static inline MPI_Op cmpich_op_max(void) { return MPI_MAX; }
 
+// Collectives, datatypes, reductions and communicators (issue 14, part mpi-coll).
+static inline MPI_Op cmpich_op_land(void) { return MPI_LAND; }
+static inline MPI_Op cmpich_op_lor(void) { return MPI_LOR; }
+static inline MPI_Op cmpich_op_lxor(void) { return MPI_LXOR; }
+static inline MPI_Op cmpich_op_band(void) { return MPI_BAND; }
+static inline MPI_Op cmpich_op_bor(void) { return MPI_BOR; }
+static inline MPI_Op cmpich_op_bxor(void) { return MPI_BXOR; }
+static inline MPI_Op cmpich_op_maxloc(void) { return MPI_MAXLOC; }
+static inline MPI_Op cmpich_op_minloc(void) { return MPI_MINLOC; }
+static inline MPI_Op cmpich_op_null(void) { return MPI_OP_NULL; }
+static inline MPI_Datatype cmpich_c_bool(void) { return MPI_C_BOOL; }
+static inline MPI_Datatype cmpich_c_float_complex(void) { return MPI_C_FLOAT_COMPLEX; }
+static inline MPI_Datatype cmpich_c_double_complex(void) { return MPI_C_DOUBLE_COMPLEX; }
+static inline MPI_Datatype cmpich_2int(void) { return MPI_2INT; }
+static inline MPI_Datatype cmpich_float_int(void) { return MPI_FLOAT_INT; }
+static inline MPI_Datatype cmpich_double_int(void) { return MPI_DOUBLE_INT; }
+static inline MPI_Datatype cmpich_long_int(void) { return MPI_LONG_INT; }
+static inline MPI_Group cmpich_group_null(void) { return MPI_GROUP_NULL; }
+static inline MPI_Group cmpich_group_empty(void) { return MPI_GROUP_EMPTY; }
+static inline int cmpich_ident(void) { return MPI_IDENT; }
+static inline int cmpich_congruent(void) { return MPI_CONGRUENT; }
+static inline int cmpich_similar(void) { return MPI_SIMILAR; }
+static inline int cmpich_unequal(void) { return MPI_UNEQUAL; }
+static inline int cmpich_cart(void) { return MPI_CART; }
+
 #endif

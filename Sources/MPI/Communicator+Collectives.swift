@@ -117,20 +117,37 @@ extension Communicator {
     /// Combines every process's value with `combine`, in rank order, at the root (mpi4py's
     /// lower-case `reduce` with a Python function). Returns the result at the root, nil elsewhere.
     ///
-    /// Implemented as ``gather(_:root:)`` and a fold at the root: `combine` need not be
-    /// associative or commutative, and runs only at the root.
+    /// Implemented as a binomial tree of point-to-point messages on a private duplicate of the
+    /// communicator: `⌈log₂ size⌉` rounds, and at most `⌈log₂ size⌉` receives and combinations at
+    /// any process (rank 0), instead of gathering `size` values at one. `combine(a, b)` gets the
+    /// combination of lower ranks as `a`: it must be associative, as mpi4py requires, but need not be
+    /// commutative. If a process cannot encode, decode or combine, the root throws ``MPIError``.
     public func reduce<T: Codable>(_ value: T, root: Int = 0, _ combine: (T, T) throws -> T) throws -> T? {
-        guard let values = try gather(value, root: root) else { return nil }
-        return try values.dropFirst().reduce(values[0], combine)
+        try treeReduce(value, root: root, combine)
     }
 
     /// Combines every process's value with `combine`, in rank order, and returns the result on every
     /// process (mpi4py's lower-case `allreduce`).
     ///
-    /// Implemented as ``allGather(_:)`` and the same fold on every process, so all get equal results.
+    /// Implemented as ``reduce(_:root:_:)`` to rank 0 (a binomial tree, `O(log size)` rounds) and a
+    /// ``broadcast(_:root:)`` of the result, so all get equal results. `combine` must be associative.
     public func allReduce<T: Codable>(_ value: T, _ combine: (T, T) throws -> T) throws -> T {
-        let values = try allGather(value)
-        return try values.dropFirst().reduce(values[0], combine)
+        var result: T?
+        var failure: (any Error)?
+        do {
+            result = try treeReduce(value, root: 0, combine)
+        } catch {
+            // Still take part in the broadcast: rank 0 sends nil, so that every process throws.
+            failure = error
+        }
+        let shared: T
+        do {
+            shared = try broadcast(result, root: 0)
+        } catch {
+            throw failure ?? error
+        }
+        if let failure { throw failure }
+        return shared
     }
 
     // MARK: Helpers

@@ -96,24 +96,37 @@ extension Double: MPIScalar {
     public static var mpiDatatype: Datatype { .double }
 }
 
-/// A predefined MPI reduction for typed buffers, applied element by element.
-public enum ReductionOperation: Sendable, Hashable, CaseIterable {
-    /// `MPI_SUM`.
-    case sum
-    /// `MPI_PROD`.
-    case product
-    /// `MPI_MIN`.
-    case min
-    /// `MPI_MAX`.
-    case max
-
+/// An MPI reduction for typed buffers, applied element by element (`MPI_Op`, mpi4py's `MPI.SUM`,
+/// `MPI.MAX`…). The predefined ones are static members (``sum``, ``maxLocation``, ``bitwiseXor``…;
+/// see `ReductionOperation+Predefined.swift`); ``UserOperation`` makes one from a Swift function.
+public struct ReductionOperation: Sendable, Hashable {
     /// The MPI handle.
-    internal var handle: MPI_Op {
-        switch self {
-        case .sum: cmpich_op_sum()
-        case .product: cmpich_op_prod()
-        case .min: cmpich_op_min()
-        case .max: cmpich_op_max()
-        }
+    internal let handle: MPI_Op
+    /// What keeps a user-defined operation alive while this value exists (nil for predefined ones).
+    internal let owner: (any AnyObject & Sendable)?
+
+    /// Wraps an MPI handle, kept alive by `owner` if it is a user-defined operation.
+    internal init(handle: MPI_Op, owner: (any AnyObject & Sendable)? = nil) {
+        self.handle = handle
+        self.owner = owner
     }
+
+    /// Equal when they name the same MPI operation.
+    public static func == (lhs: ReductionOperation, rhs: ReductionOperation) -> Bool {
+        lhs.handle == rhs.handle
+    }
+
+    /// Hashes the MPI handle.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(handle)
+    }
+
+    /// `MPI_SUM`, mpi4py's `MPI.SUM`.
+    public static var sum: ReductionOperation { ReductionOperation(handle: cmpich_op_sum()) }
+    /// `MPI_PROD`, mpi4py's `MPI.PROD`.
+    public static var product: ReductionOperation { ReductionOperation(handle: cmpich_op_prod()) }
+    /// `MPI_MIN`, mpi4py's `MPI.MIN`.
+    public static var min: ReductionOperation { ReductionOperation(handle: cmpich_op_min()) }
+    /// `MPI_MAX`, mpi4py's `MPI.MAX`.
+    public static var max: ReductionOperation { ReductionOperation(handle: cmpich_op_max()) }
 }
