@@ -68,9 +68,8 @@ static inline MPI_Op cmpich_op_prod(void) { return MPI_PROD; }
 static inline MPI_Op cmpich_op_min(void) { return MPI_MIN; }
 static inline MPI_Op cmpich_op_max(void) { return MPI_MAX; }
 
-// Point-to-point (issue 14, point-to-point part): buffered sends and matched probes.
+// Point-to-point (issue 14, point-to-point part): buffered sends.
 static inline int cmpich_bsend_overhead(void) { return MPI_BSEND_OVERHEAD; }
 static inline int cmpich_err_buffer(void) { return MPI_ERR_BUFFER; }
-static inline MPI_Message cmpich_message_no_proc(void) { return MPI_MESSAGE_NO_PROC; }
 
 #endif

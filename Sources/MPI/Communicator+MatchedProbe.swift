@@ -70,7 +70,7 @@ public struct MatchedMessage: ~Copyable, Sendable {
     }
 
     /// Receives the message and decodes the value it carries (`MPI_Mrecv`, mpi4py's lower-case
-    /// `Message.recv`), sent with ``Communicator/send(_:to:tag:)-(some Encodable,_,_)``.
+    /// `Message.recv`), sent with `send(_:to:tag:)`.
     public consuming func receive<T: Decodable>(_ type: T.Type = T.self) throws -> T {
         var raw = self.raw
         let bytes = try Communicator.world.receiveMatched(UInt8.self, message: &raw.handle, status: &raw.status).0

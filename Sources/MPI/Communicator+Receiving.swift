@@ -20,7 +20,7 @@ extension Communicator {
     /// (`MPI_Mprobe` then `MPI_Mrecv`; mpi4py's `Recv` into an array of the probed size).
     ///
     /// The type may come from the context: `let values: [Double] = try comm.receive(from: 0)`.
-    /// This is the receive for arrays sent with ``send(_:to:tag:)-(([T],_,_))`` or any typed send.
+    /// This is the receive for arrays sent with `send(_:to:tag:)` or any typed send.
     public func receive<T: MPIScalar>(_ type: [T].Type = [T].self, from source: some SourceConvertible = Source.any,
                                       tag: some TagConvertible = Tag.any) throws -> [T] {
         try receiveProbed(T.self, from: source, tag: tag).0

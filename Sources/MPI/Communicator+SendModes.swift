@@ -7,7 +7,7 @@ extension Communicator {
 
     /// Sends the array's elements straight from its storage (`MPI_Send`, mpi4py's upper-case
     /// `Send`), like ``send(buffer:to:tag:)``: an array of numbers passed without a label takes
-    /// this typed path, never the encoded ``send(_:to:tag:)-(some Encodable,_,_)``.
+    /// this typed path, never the encoded `send(_:to:tag:)`.
     public func send<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int = 0) throws {
         try sendArray(array, to: destination, tag: tag, mode: .standard)
     }
@@ -26,7 +26,7 @@ extension Communicator {
         try sendArray(array, to: destination, tag: tag, mode: .synchronous)
     }
 
-    /// `MPI_Ssend` of an array of Codable numbers, typed (see ``ssend(_:to:tag:)-(([T],_,_))``).
+    /// `MPI_Ssend` of an array of Codable numbers, typed (see `ssend(_:to:tag:)`).
     public func ssend<T: MPIScalar & Encodable>(_ array: [T], to destination: Int, tag: Int = 0) throws {
         try sendArray(array, to: destination, tag: tag, mode: .synchronous)
     }
@@ -59,7 +59,8 @@ extension Communicator {
     /// Copies the array's elements into the buffer attached with ``MPI/attachBuffer(byteCount:)``
     /// and returns (`MPI_Bsend`, mpi4py's `Bsend`).
     ///
-    /// - Throws: ``MPIError`` (class `MPI_ERR_BUFFER`) when the attached buffer has no room left.
+    /// - Throws: ``MPIError`` (class ``MPIError/Class/buffer``) when no buffer is attached or it has no
+    ///   room left.
     public func bsend<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int = 0) throws {
         try sendArray(array, to: destination, tag: tag, mode: .buffered)
     }
@@ -130,7 +131,7 @@ extension MPI {
     /// (`MPI_BSEND_OVERHEAD`, mpi4py's `BSEND_OVERHEAD`).
     public static var bufferedSendOverhead: Int { Int(cmpich_bsend_overhead()) }
 
-    /// Gives MPI a buffer of `byteCount` bytes for buffered sends (``Communicator/bsend(_:to:tag:)-(([T],_,_))``,
+    /// Gives MPI a buffer of `byteCount` bytes for buffered sends (`bsend(_:to:tag:)`,
     /// `MPI_Buffer_attach`, mpi4py's `Attach_buffer`). Size it as the messages in flight at once
     /// plus ``bufferedSendOverhead`` for each.
     ///
@@ -174,4 +175,9 @@ extension MPI {
             return byteCount
         }
     }
+}
+
+extension MPIError.Class {
+    /// `MPI_ERR_BUFFER`: a buffered send with no attached buffer, or none with room left.
+    public static var buffer: Int32 { cmpich_err_buffer() }
 }

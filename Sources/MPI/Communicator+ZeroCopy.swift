@@ -47,14 +47,14 @@ extension Communicator {
     /// and the request shares it, so nobody can change what MPI is reading: a caller who changes
     /// its own array afterwards gets a fresh copy, and the message keeps the values it had here.
     /// Arrays of numbers take this overload, not the encoded one; receive them with
-    /// ``receive(_:from:tag:)-(([T].Type,_,_))``, ``ireceive(into:from:tag:)`` or any typed receive.
+    /// `receive(_:from:tag:)`, ``ireceive(into:from:tag:)`` or any typed receive.
     public func isend<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int = 0) throws -> Request {
         try startSend(array, to: destination, tag: tag, mode: .standard)
     }
 
     /// Starts sending the array's elements without copying them (`MPI_Isend`): the overload that
     /// makes an array of Codable numbers, such as `[Double]`, take the typed path rather than the
-    /// encoded ``isend(_:to:tag:)-(some Encodable,_,_)``.
+    /// encoded `isend(_:to:tag:)`.
     public func isend<T: MPIScalar & Encodable>(_ array: [T], to destination: Int, tag: Int = 0) throws -> Request {
         try startSend(array, to: destination, tag: tag, mode: .standard)
     }
@@ -128,7 +128,7 @@ extension Communicator {
     /// `MPI_Imrecv` into an array of exactly its length, which ``ReceiveRequest/wait()`` returns.
     ///
     /// Until the message is found, no receive is posted in MPI: a synchronous send
-    /// (``issend(_:to:tag:)-(([T],_,_))``, ``ssend(_:to:tag:)-(([T],_,_))``) to this process completes only once
+    /// (`issend(_:to:tag:)`, `ssend(_:to:tag:)`) to this process completes only once
     /// this request is tested or waited for, and a blocking `ssend` from this process to its sender
     /// before that can deadlock. Use ``ireceive(into:from:tag:)`` where the size is known.
     public func ireceive<T: MPIScalar>(_ type: [T].Type = [T].self, from source: some SourceConvertible = Source.any,
@@ -156,7 +156,7 @@ extension Communicator {
 
     /// Starts receiving one message of bytes of any length, with no size to guess: as
     /// ``ireceive(_:from:tag:)`` for `[UInt8]` (`MPI_Improbe`, then `MPI_Imrecv`). Decode a value
-    /// sent with ``isend(_:to:tag:)-(some Encodable,_,_)`` with ``ReceiveRequest/waitValue(_:)``.
+    /// sent with `isend(_:to:tag:)` with ``ReceiveRequest/waitValue(_:)``.
     public func ireceiveBytes(from source: some SourceConvertible = Source.any,
                               tag: some TagConvertible = Tag.any) throws -> ReceiveRequest<UInt8> {
         try ireceive([UInt8].self, from: source, tag: tag)
@@ -220,7 +220,7 @@ public final class ReceiveRequest<T: MPIScalar>: Sendable {
 
 extension ReceiveRequest where T == UInt8 {
     /// Waits for the receive and decodes the value it brought (sent with
-    /// ``Communicator/isend(_:to:tag:)-(some Encodable,_,_)``; mpi4py's `irecv().wait()`).
+    /// `isend(_:to:tag:)`; mpi4py's `irecv().wait()`).
     public func waitValue<V: Decodable>(_ type: V.Type = V.self) throws -> V {
         let (bytes, _) = try wait()
         return try WireDecoder().decode(V.self, from: bytes)
