@@ -49,6 +49,7 @@ func zeroCopy(_ world: Communicator) throws {
     try Request.waitAll([receive.request, send])
     let (values, status) = try receive.wait()
     incoming = values
+    try expectMPIError(MPIError.Class.request) { _ = try receive.wait() }   // The array went back once.
     try expect(storageAddress(incoming) == receivedAddress, "the received array is not the storage given")
     try expect(status.source == left && status.tag == 1 && status.count == count * 8, "status \(status)")
     try expect(incoming[0] == Double(left * count) && incoming[count - 1] == Double(left * count + count - 1),
@@ -344,6 +345,9 @@ func persistent(_ world: Communicator) throws {
     try expectMPIError(MPIError.Class.request) { try Request.selfCommunicatorProbe() }
     sendBuffer = try send.free()
     let received = try receive.free()
+    try expectMPIError(MPIError.Class.request) { _ = try send.free() }
+    try expectMPIError(MPIError.Class.request) { try receive.start() }
+    try expectMPIError(MPIError.Class.request) { try receive.withBuffer { _ in } }
     try expect(storageAddress(sendBuffer) == sendAddress, "sendInit moved the array it was given")
     try expect(storageAddress(received) == receiveAddress, "receiveInit moved the array it was given")
     try expect(received == (0..<4).map { left * 1000 + 90 + $0 }, "last ring values \(received)")
