@@ -68,7 +68,7 @@ static inline MPI_Op cmpich_op_prod(void) { return MPI_PROD; }
 static inline MPI_Op cmpich_op_min(void) { return MPI_MIN; }
 static inline MPI_Op cmpich_op_max(void) { return MPI_MAX; }
 
-// Collectives, datatypes, reductions and communicators (issue 14, part mpi-coll).
+// Collectives, datatypes, reductions and communicators.
 static inline MPI_Op cmpich_op_land(void) { return MPI_LAND; }
 static inline MPI_Op cmpich_op_lor(void) { return MPI_LOR; }
 static inline MPI_Op cmpich_op_lxor(void) { return MPI_LXOR; }
@@ -92,5 +92,9 @@ static inline int cmpich_congruent(void) { return MPI_CONGRUENT; }
 static inline int cmpich_similar(void) { return MPI_SIMILAR; }
 static inline int cmpich_unequal(void) { return MPI_UNEQUAL; }
 static inline int cmpich_cart(void) { return MPI_CART; }
+
+// Point-to-point: buffered sends.
+static inline int cmpich_bsend_overhead(void) { return MPI_BSEND_OVERHEAD; }
+static inline int cmpich_err_buffer(void) { return MPI_ERR_BUFFER; }
 
 #endif

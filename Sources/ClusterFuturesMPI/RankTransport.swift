@@ -77,7 +77,7 @@ struct MPIRanks: RankTransport {
     }
 
     func receive(from rank: Int, tag: Int) throws -> [UInt8] {
-        try communicator.receiveBytes(from: .rank(rank), tag: .value(tag)).0
+        try communicator.receiveBytes(from: rank, tag: tag)
     }
 
     func receiveBuffers(listedIn list: [UInt8], from rank: Int) throws -> [WireBuffer] {

@@ -1,12 +1,10 @@
 import ClusterFuturesWire
 
 extension Communicator {
-    /// Starts sending bytes (`MPI_Isend`) and returns at once; the request holds a copy of them.
+    /// Starts sending bytes (`MPI_Isend`) and returns at once. MPI reads them straight from the
+    /// array's storage, which the request keeps alive (and, being shared, unchanged) until done.
     public func isend(bytes: [UInt8], to destination: Int, tag: Int = 0) throws -> Request {
-        try bytes.withUnsafeBytes { raw in
-            try Request(sendFrom: raw, count: raw.count, datatype: .byte, stride: 1,
-                        to: destination, tag: tag, communicator: handle)
-        }
+        try startSend(bytes, to: destination, tag: tag, mode: .standard)
     }
 
     /// Starts sending the bytes `buffer` points to (`MPI_Isend`); the request holds a copy, so
@@ -16,16 +14,15 @@ extension Communicator {
                     to: destination, tag: tag, communicator: handle)
     }
 
-    /// Starts sending a typed buffer (`MPI_Isend`, mpi4py's `Isend`); the request holds a copy.
+    /// Starts sending a typed buffer (`MPI_Isend`, mpi4py's `Isend`) without copying it: the
+    /// request keeps the array alive and MPI reads its storage (as `isend(_:to:tag:)` of an array does).
     public func isend<T: MPIScalar>(buffer: [T], to destination: Int, tag: Int = 0) throws -> Request {
-        try buffer.withUnsafeBytes { raw in
-            try Request(sendFrom: raw, count: buffer.count, datatype: T.mpiDatatype, stride: MemoryLayout<T>.stride,
-                        to: destination, tag: tag, communicator: handle)
-        }
+        try startSend(buffer, to: destination, tag: tag, mode: .standard)
     }
 
     /// Starts sending a value encoded with `WireEncoder` (mpi4py's lower-case `isend`). The
-    /// receiver may use ``receive(_:from:tag:)``, or ``ireceiveBytes(capacity:from:tag:)`` and
+    /// receiver may use ``receive(_:from:tag:)``, ``ireceiveBytes(from:tag:)`` and
+    /// ``ReceiveRequest/waitValue(_:)`` (no size to guess), or ``ireceiveBytes(capacity:from:tag:)`` and
     /// ``Request/receivedValue(_:)``.
     public func isend(_ value: some Encodable, to destination: Int, tag: Int = 0) throws -> Request {
         try isend(bytes: WireEncoder().encode(value), to: destination, tag: tag)
@@ -34,14 +31,14 @@ extension Communicator {
     /// Starts receiving one message of at most `capacity` bytes (`MPI_Irecv`); read it with
     /// ``Request/receivedBytes()`` or ``Request/receivedValue(_:)`` once complete. A longer message
     /// makes the request fail with class ``MPIError/Class/truncate``.
-    public func ireceiveBytes(capacity: Int, from source: Source = .any, tag: Tag = .any) throws -> Request {
-        try Request(receiveCapacity: capacity, datatype: .byte, stride: 1, from: source, tag: tag, communicator: handle)
+    public func ireceiveBytes(capacity: Int, from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Request {
+        try Request(receiveCapacity: capacity, datatype: .byte, stride: 1, from: source.mpiValue, tag: tag.mpiValue, communicator: handle)
     }
 
     /// Starts receiving at most `count` elements of `T` (`MPI_Irecv`, mpi4py's `Irecv`); read them
     /// with ``Request/received(as:)`` once complete.
-    public func ireceive<T: MPIScalar>(_ type: T.Type, count: Int, from source: Source = .any, tag: Tag = .any) throws -> Request {
+    public func ireceive<T: MPIScalar>(_ type: T.Type, count: Int, from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Request {
         try Request(receiveCapacity: count, datatype: T.mpiDatatype, stride: MemoryLayout<T>.stride,
-                    from: source, tag: tag, communicator: handle)
+                    from: source.mpiValue, tag: tag.mpiValue, communicator: handle)
     }
 }

@@ -14,8 +14,18 @@ extension Communicator {
 
     /// Receives one message of bytes of any length, sized by a matched probe first
     /// (`MPI_Mprobe` then `MPI_Mrecv`, so another thread cannot take the message in between).
-    public func receiveBytes(from source: Source = .any, tag: Tag = .any) throws -> ([UInt8], Status) {
-        try receiveProbed(UInt8.self, from: source, tag: tag)
+    public func receiveBytes(from source: some SourceConvertible = Source.any,
+                             tag: some TagConvertible = Tag.any) throws -> [UInt8] {
+        try receiveProbed(UInt8.self, from: source, tag: tag).0
+    }
+
+    /// Receives one message of bytes of any length, as ``receiveBytes(from:tag:)``, and sets
+    /// `status` to its status (mpi4py's `status=` argument).
+    public func receiveBytes(from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any,
+                             status: inout Status) throws -> [UInt8] {
+        let (bytes, received) = try receiveProbed(UInt8.self, from: source, tag: tag)
+        status = received
+        return bytes
     }
 
     /// Receives one message of bytes if a matching one has arrived, else returns nil at once
@@ -23,7 +33,7 @@ extension Communicator {
     /// which is how a process waits without spinning a core in `MPI_Recv`. It looks twice when the
     /// first look finds nothing, so that a message that came while this process made no MPI call
     /// is found by this call, not the next one (see `probeTwiceIfNeeded`).
-    public func receiveBytesIfAvailable(from source: Source = .any, tag: Tag = .any) throws -> ([UInt8], Status)? {
+    public func receiveBytesIfAvailable(from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> ([UInt8], Status)? {
         var message: MPI_Message = cmpich_message_null()
         var status = MPI_Status()
         var flag: Int32 = 0
@@ -41,17 +51,25 @@ extension Communicator {
 
     /// Receives a value sent with ``send(_:to:tag:)`` and decodes it (mpi4py's lower-case `recv`).
     ///
-    /// - Returns: The value and the status: sender, tag, and the encoded size in bytes.
-    public func receive<T: Decodable>(_ type: T.Type, from source: Source = .any, tag: Tag = .any) throws -> (T, Status) {
-        let (bytes, status) = try receiveBytes(from: source, tag: tag)
-        return (try WireDecoder().decode(T.self, from: bytes), status)
+    /// The type may come from the context: `let x: Message = try comm.receive(from: 0)`. Arrays of
+    /// ``MPIScalar`` take the typed overload instead, which receives their elements as they are.
+    public func receive<T: Decodable>(_ type: T.Type = T.self, from source: some SourceConvertible = Source.any,
+                                      tag: some TagConvertible = Tag.any) throws -> T {
+        try WireDecoder().decode(T.self, from: receiveBytes(from: source, tag: tag))
+    }
+
+    /// Receives a value as ``receive(_:from:tag:)`` does, and sets `status` to its status: sender,
+    /// tag, and the encoded size in bytes (mpi4py's `recv(..., status=status)`).
+    public func receive<T: Decodable>(_ type: T.Type = T.self, from source: some SourceConvertible = Source.any,
+                                      tag: some TagConvertible = Tag.any, status: inout Status) throws -> T {
+        try WireDecoder().decode(T.self, from: receiveBytes(from: source, tag: tag, status: &status))
     }
 
     /// Sends `value` to `destination` and receives a value, without deadlocking when the two
     /// processes call it at once (mpi4py's `sendrecv`).
     public func sendReceive<T: Encodable, U: Decodable>(
         _ value: T, to destination: Int, sendTag: Int = 0,
-        receiving type: U.Type, from source: Source = .any, receiveTag: Tag = .any
+        receiving type: U.Type, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
     ) throws -> (U, Status) {
         let (bytes, status) = try sendReceive(bytes: WireEncoder().encode(value), to: destination, sendTag: sendTag,
                                               from: source, receiveTag: receiveTag)
@@ -61,18 +79,19 @@ extension Communicator {
     /// Sends bytes to `destination` and receives one message of bytes, without deadlocking when
     /// the two processes call it at once.
     public func sendReceive(
-        bytes: [UInt8], to destination: Int, sendTag: Int = 0, from source: Source = .any, receiveTag: Tag = .any
+        bytes: [UInt8], to destination: Int, sendTag: Int = 0, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
     ) throws -> ([UInt8], Status) {
         let request = try isend(bytes: bytes, to: destination, tag: sendTag)
-        let received = try receiveBytes(from: source, tag: receiveTag)
+        var status = Status()
+        let received = try receiveBytes(from: source, tag: receiveTag, status: &status)
         _ = try request.wait()
-        return received
+        return (received, status)
     }
 
     // MARK: Probing
 
     /// Waits for a matching message without receiving it (`MPI_Probe`).
-    public func probe(from source: Source = .any, tag: Tag = .any) throws -> Status {
+    public func probe(from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Status {
         var status = MPI_Status()
         try mpiCall("MPI_Probe") { MPI_Probe(source.mpiValue, tag.mpiValue, handle, &status) }
         return Status(status, datatype: cmpich_byte(), stride: 1)
@@ -80,7 +99,7 @@ extension Communicator {
 
     /// The status of a matching message if one has arrived, else nil, without waiting
     /// (`MPI_Iprobe`), looking twice as ``receiveBytesIfAvailable(from:tag:)`` does.
-    public func iprobe(from source: Source = .any, tag: Tag = .any) throws -> Status? {
+    public func iprobe(from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Status? {
         var status = MPI_Status()
         var flag: Int32 = 0
         try probeTwiceIfNeeded(&flag, "MPI_Iprobe") { MPI_Iprobe(source.mpiValue, tag.mpiValue, handle, $0, &status) }
@@ -118,7 +137,8 @@ extension Communicator {
     }
 
     /// Receives one message of `T`s into a new array of exactly its length (matched probe first).
-    internal func receiveProbed<T: MPIScalar>(_ type: T.Type, from source: Source, tag: Tag) throws -> ([T], Status) {
+    internal func receiveProbed<T: MPIScalar>(_ type: T.Type, from source: some SourceConvertible,
+                                              tag: some TagConvertible) throws -> ([T], Status) {
         var message: MPI_Message = cmpich_message_null()
         var status = MPI_Status()
         try mpiCall("MPI_Mprobe") { MPI_Mprobe(source.mpiValue, tag.mpiValue, handle, &message, &status) }
@@ -130,7 +150,7 @@ extension Communicator {
     /// Inlined so that the byte receive every pool message takes is specialized: unspecialized,
     /// making the array looks its storage class up at run time, on every message.
     @inline(__always)
-    private func receiveMatched<T: MPIScalar>(
+    internal func receiveMatched<T: MPIScalar>(
         _ type: T.Type, message: inout MPI_Message, status: inout MPI_Status
     ) throws -> ([T], Status) {
         let datatype = T.mpiDatatype

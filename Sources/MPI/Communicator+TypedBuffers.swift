@@ -23,7 +23,7 @@ extension Communicator {
     /// - Throws: ``MPIError`` with class ``MPIError/Class/truncate`` for a longer message, and with
     ///   class ``MPIError/Class/count`` for a shorter one, which would leave part of `buffer` unwritten.
     @discardableResult
-    public func receive(intoBytes buffer: UnsafeMutableRawBufferPointer, from source: Source = .any, tag: Tag = .any) throws -> Status {
+    public func receive(intoBytes buffer: UnsafeMutableRawBufferPointer, from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Status {
         let datatype = UInt8.mpiDatatype
         var status = MPI_Status()
         try datatype.withCount(buffer.count, stride: 1) { mpiCount, mpiType in
@@ -45,7 +45,7 @@ extension Communicator {
     /// arrived; the rest of `buffer` is unchanged); a longer one throws ``MPIError`` with class
     /// ``MPIError/Class/truncate``.
     @discardableResult
-    public func receive<T: MPIScalar>(into buffer: inout [T], from source: Source = .any, tag: Tag = .any) throws -> Status {
+    public func receive<T: MPIScalar>(into buffer: inout [T], from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> Status {
         let datatype = T.mpiDatatype
         let stride = MemoryLayout<T>.stride
         let count = buffer.count
@@ -61,7 +61,7 @@ extension Communicator {
     }
 
     /// Receives a message of `T`s of any length into a new array sized by a matched probe.
-    public func receiveBuffer<T: MPIScalar>(of type: T.Type, from source: Source = .any, tag: Tag = .any) throws -> ([T], Status) {
+    public func receiveBuffer<T: MPIScalar>(of type: T.Type, from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> ([T], Status) {
         try receiveProbed(T.self, from: source, tag: tag)
     }
 
@@ -70,7 +70,7 @@ extension Communicator {
     @discardableResult
     public func sendReceive<T: MPIScalar>(
         buffer: [T], to destination: Int, sendTag: Int = 0,
-        into receiveBuffer: inout [T], from source: Source = .any, receiveTag: Tag = .any
+        into receiveBuffer: inout [T], from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
     ) throws -> Status {
         let datatype = T.mpiDatatype
         let stride = MemoryLayout<T>.stride

@@ -96,11 +96,6 @@ public struct Group: Sendable, Hashable {
 }
 
 extension Communicator {
-    /// The rank that stands for "no process" (`MPI_PROC_NULL`, mpi4py's `MPI.PROC_NULL`): a send to it
-    /// or a receive from it completes at once and moves nothing. ``cartesianShift(dimension:by:)``
-    /// returns it at the edges of a non-periodic grid.
-    public static var processNull: Int { Int(cmpich_proc_null()) }
-
     /// Splits the communicator by `color`, as ``split(color:key:)``, but a process may pass nil
     /// (`MPI_UNDEFINED`, mpi4py's `Split(MPI.UNDEFINED)`) to stay out: it gets nil
     /// (`MPI_COMM_NULL`). Collective.
@@ -178,11 +173,6 @@ extension Communicator {
         try mpiCall("MPI_Comm_set_errhandler") { MPI_Comm_set_errhandler(handle, cmpich_errors_return()) }
         self.init(handle: handle)
     }
-}
-
-extension Source {
-    /// No process (`MPI_PROC_NULL`): a receive from it completes at once with nothing.
-    public static var processNull: Source { .rank(Communicator.processNull) }
 }
 
 // MARK: - Cartesian topologies

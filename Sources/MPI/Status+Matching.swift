@@ -38,48 +38,143 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Which sender a receive or probe accepts, like mpi4py's `source=` argument.
+/// Which sender a receive or probe accepts, like mpi4py's `source=` argument: ``Source/any``
+/// (`MPI_ANY_SOURCE`), a rank, or ``Source/processNull`` (`MPI_PROC_NULL`).
 ///
-/// An integer literal means that rank: `receive(Int.self, from: 2)`.
-public enum Source: Sendable, Hashable, ExpressibleByIntegerLiteral {
-    /// Any sender (`MPI_ANY_SOURCE`).
-    case any
+/// Receives and probes take ``SourceConvertible``, so a plain `Int` (a literal or a variable) means
+/// that rank, and `.any` any sender: `receive(Int.self, from: left)`, `receive(Int.self, from: .any)`.
+public struct Source: Sendable, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// The rank, or a negative MPI special value.
+    private let kind: Kind
+
+    /// What the source names.
+    private enum Kind: Sendable, Hashable {
+        case any
+        case processNull
+        case rank(Int)
+    }
+
+    private init(_ kind: Kind) { self.kind = kind }
+
+    /// Any sender (`MPI_ANY_SOURCE`, mpi4py's `ANY_SOURCE`).
+    public static var any: Source { Source(.any) }
+
+    /// No process (`MPI_PROC_NULL`, mpi4py's `PROC_NULL`): a receive from it completes at once with
+    /// no data, source `MPI.processNull` and tag `MPI_ANY_TAG`.
+    public static var processNull: Source { Source(.processNull) }
+
     /// Only this rank.
-    case rank(Int)
+    public static func rank(_ rank: Int) -> Source {
+        rank == MPI.processNull ? Source(.processNull) : Source(.rank(rank))
+    }
 
     /// The source for a rank written as an integer literal.
     public init(integerLiteral value: Int) {
         self = .rank(value)
     }
 
+    /// `any`, `processNull` or the rank.
+    public var description: String {
+        switch kind {
+        case .any: "any"
+        case .processNull: "processNull"
+        case .rank(let rank): "\(rank)"
+        }
+    }
+
     /// The value MPI takes for this source.
     internal var mpiValue: Int32 {
-        switch self {
+        switch kind {
         case .any: cmpich_any_source()
+        case .processNull: cmpich_proc_null()
         case .rank(let rank): Int32(clamping: rank)
         }
     }
 }
 
-/// Which tag a receive or probe accepts, like mpi4py's `tag=` argument.
+/// Which tag a receive or probe accepts, like mpi4py's `tag=` argument: ``Tag/any``
+/// (`MPI_ANY_TAG`) or one tag.
 ///
-/// An integer literal means that tag: `receive(Int.self, tag: 7)`.
-public enum Tag: Sendable, Hashable, ExpressibleByIntegerLiteral {
-    /// Any tag (`MPI_ANY_TAG`).
-    case any
+/// Receives and probes take ``TagConvertible``, so a plain `Int` (a literal or a variable) means
+/// that tag, and `.any` any tag.
+public struct Tag: Sendable, Hashable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// The tag, or nil for any.
+    private let tag: Int?
+
+    private init(tag: Int?) { self.tag = tag }
+
+    /// Any tag (`MPI_ANY_TAG`, mpi4py's `ANY_TAG`).
+    public static var any: Tag { Tag(tag: nil) }
+
     /// Only this tag.
-    case value(Int)
+    public static func value(_ tag: Int) -> Tag { Tag(tag: tag) }
 
     /// The tag written as an integer literal.
     public init(integerLiteral value: Int) {
-        self = .value(value)
+        self.tag = value
     }
+
+    /// `any` or the tag.
+    public var description: String { tag.map { "\($0)" } ?? "any" }
 
     /// The value MPI takes for this tag.
     internal var mpiValue: Int32 {
-        switch self {
-        case .any: cmpich_any_tag()
-        case .value(let tag): Int32(clamping: tag)
-        }
+        tag.map { Int32(clamping: $0) } ?? cmpich_any_tag()
     }
+}
+
+/// What a receive or probe takes as its source: a ``Source`` (`.any`, `.rank(r)`,
+/// `.processNull`) or a plain `Int` rank, literal or variable.
+public protocol SourceConvertible: Sendable {
+    /// The source this value names.
+    var asSource: Source { get }
+}
+
+/// What a receive or probe takes as its tag: a ``Tag`` (`.any`, `.value(t)`) or a plain `Int`.
+public protocol TagConvertible: Sendable {
+    /// The tag this value names.
+    var asTag: Tag { get }
+}
+
+extension Source: SourceConvertible {
+    /// Itself.
+    public var asSource: Source { self }
+}
+
+extension Tag: TagConvertible {
+    /// Itself.
+    public var asTag: Tag { self }
+}
+
+extension Int: SourceConvertible, TagConvertible {
+    /// This rank (``MPI/processNull`` means `MPI_PROC_NULL`).
+    public var asSource: Source { .rank(self) }
+    /// This tag.
+    public var asTag: Tag { .value(self) }
+}
+
+extension SourceConvertible where Self == Source {
+    /// Any sender (`MPI_ANY_SOURCE`): lets `.any` stand where a ``SourceConvertible`` is expected.
+    public static var any: Source { Source.any }
+    /// No process (`MPI_PROC_NULL`).
+    public static var processNull: Source { Source.processNull }
+    /// Only this rank.
+    public static func rank(_ rank: Int) -> Source { Source.rank(rank) }
+}
+
+extension TagConvertible where Self == Tag {
+    /// Any tag (`MPI_ANY_TAG`): lets `.any` stand where a ``TagConvertible`` is expected.
+    public static var any: Tag { Tag.any }
+    /// Only this tag.
+    public static func value(_ tag: Int) -> Tag { Tag.value(tag) }
+}
+
+extension SourceConvertible {
+    /// The value MPI takes for this source.
+    internal var mpiValue: Int32 { asSource.mpiValue }
+}
+
+extension TagConvertible {
+    /// The value MPI takes for this tag.
+    internal var mpiValue: Int32 { asTag.mpiValue }
 }

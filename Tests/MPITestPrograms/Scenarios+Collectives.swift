@@ -484,9 +484,9 @@ func communicatorsAndGroups(_ world: Communicator) throws {
     }
     // PROC_NULL: sends and receives complete at once and move nothing.
     var nothing = [Int32](repeating: 9, count: 2)
-    try world.send([Int32(1), 2], count: 2, datatype: .int32, to: Communicator.processNull)
+    try world.send([Int32(1), 2], count: 2, datatype: .int32, to: MPI.processNull)
     let status = try world.receive(into: &nothing, count: 2, datatype: .int32, from: .processNull)
-    try expect(nothing == [9, 9] && status.source == Communicator.processNull && status.count == 0, "PROC_NULL \(status)")
+    try expect(nothing == [9, 9] && status.source == MPI.processNull && status.count == 0, "PROC_NULL \(status)")
     try world.barrier()
 }
 
@@ -520,8 +520,8 @@ func cartesianTopologies(_ world: Communicator) throws {
     try expect(down == ((coordinates[0] + 1) % dims[0]) * dims[1] + coordinates[1], "shift destination \(down)")
     // Along the other: PROC_NULL at the edges.
     let (west, east) = try grid.cartesianShift(dimension: 1, by: 1)
-    try expect(west == (coordinates[1] == 0 ? Communicator.processNull : grid.rank - 1), "west \(west)")
-    try expect(east == (coordinates[1] == dims[1] - 1 ? Communicator.processNull : grid.rank + 1), "east \(east)")
+    try expect(west == (coordinates[1] == 0 ? MPI.processNull : grid.rank - 1), "west \(west)")
+    try expect(east == (coordinates[1] == dims[1] - 1 ? MPI.processNull : grid.rank + 1), "east \(east)")
     // A halo exchange along dimension 0 with sendReceive through the shifted neighbours.
     let row = try grid.cartesianSubgrid(keeping: [false, true])
     try expect(row.size == dims[1] && row.rank == coordinates[1], "row communicator")

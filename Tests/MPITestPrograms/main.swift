@@ -84,7 +84,8 @@ func pointToPoint(_ world: Communicator) throws {
         // Any source, any tag: one message from each other rank, in whatever order they come.
         var seen = Set<Int>()
         for _ in 1..<world.size {
-            let (message, status) = try world.receive(Message.self)
+            var status = Status()
+            let message = try world.receive(Message.self, status: &status)
             try expect(status.source == message.rank, "status source \(status.source) for a message from \(message.rank)")
             try expect(status.tag == 100 + message.rank, "status tag \(status.tag) from rank \(message.rank)")
             let encodedSize = try Self_encodedSize(message)
@@ -95,8 +96,10 @@ func pointToPoint(_ world: Communicator) throws {
         try expect(seen == Set(1..<world.size), "heard from \(seen)")
         try world.send("go", to: 1, tag: 3)
         // Receiving by tag picks the later message first.
-        let (second, secondStatus) = try world.receive(String.self, from: 1, tag: 2)
-        let (first, firstStatus) = try world.receive(String.self, from: .rank(1), tag: .value(1))
+        var secondStatus = Status()
+        let second = try world.receive(String.self, from: 1, tag: 2, status: &secondStatus)
+        var firstStatus = Status()
+        let first = try world.receive(String.self, from: .rank(1), tag: .value(1), status: &firstStatus)
         try expect(first == "tag one" && second == "tag two", "got \(first), \(second)")
         try expect(firstStatus.tag == 1 && secondStatus.tag == 2, "tags \(firstStatus.tag), \(secondStatus.tag)")
         // Raw bytes out to everyone.
@@ -108,16 +111,18 @@ func pointToPoint(_ world: Communicator) throws {
         try world.send(Message(rank: rank, text: "hello from \(rank)", values: [1, 2, Double(rank)]), to: 0, tag: 100 + rank)
         if rank == 1 {
             // Only after rank 0 has received every Message with any source and any tag.
-            let (go, _) = try world.receive(String.self, from: 0, tag: 3)
+            let go = try world.receive(String.self, from: 0, tag: 3)
             try expect(go == "go", "go message \(go)")
             try world.send("tag one", to: 0, tag: 1)
             try world.send("tag two", to: 0, tag: 2)
         }
-        let (bytes, status) = try world.receiveBytes(from: 0, tag: 5)
+        var status = Status()
+        let bytes = try world.receiveBytes(from: 0, tag: 5, status: &status)
         try expect(bytes == [UInt8](repeating: UInt8(rank), count: rank * 10), "bytes \(bytes)")
         try expect(status.source == 0 && status.tag == 5 && status.count == rank * 10, "status \(status)")
         if rank == 1 {
-            let (empty, emptyStatus) = try world.receiveBytes(from: 0)
+            var emptyStatus = Status()
+            let empty = try world.receiveBytes(from: 0, status: &emptyStatus)
             try expect(empty.isEmpty && emptyStatus.count == 0 && emptyStatus.tag == 6, "empty message \(empty) \(emptyStatus)")
         }
     }
@@ -152,7 +157,8 @@ func probing(_ world: Communicator) throws {
         let probed = try world.probe(from: .any, tag: 9)
         try expect(found == probed, "iprobe \(found) but probe \(probed)")
         try expect(found.source == 1 && found.tag == 9 && found.count > 10, "status \(found)")
-        let (values, status) = try world.receive([Int].self, from: 1, tag: 9)
+        var status = Status()
+        let values = try world.receive([Int].self, from: 1, tag: 9, status: &status)
         try expect(values == Array(0..<10) && status == found, "received \(values) \(status)")
         try expect(try world.iprobe(from: 1, tag: 9) == nil, "message still there after receive")
     }
@@ -385,7 +391,7 @@ func splitting(_ world: Communicator) throws {
     let request = try copy.isend(rank, to: rank, tag: 12)
     _ = try copy.probe(from: .rank(rank), tag: 12)
     try expect(try world.iprobe(from: .any, tag: 12) == nil, "a message on the duplicate matched the original")
-    let (own, _) = try copy.receive(Int.self, from: .rank(rank), tag: 12)
+    let own = try copy.receive(Int.self, from: .rank(rank), tag: 12)
     try request.wait()
     try expect(own == rank, "self message \(own)")
     try half.free()
@@ -404,7 +410,8 @@ func large(_ world: Communicator) throws {
         try world.send(bytes: bytes, to: 1, tag: 1)
         try world.send(buffer: [Double](repeating: 2.5, count: count / 8), to: 1, tag: 2)
     } else if world.rank == 1 {
-        let (bytes, status) = try world.receiveBytes(from: 0, tag: 1)
+        var status = Status()
+        let bytes = try world.receiveBytes(from: 0, tag: 1, status: &status)
         try expect(status.count == count && bytes.count == count, "status \(status)")
         try bytes.withUnsafeBufferPointer { buffer in
             for index in stride(from: 0, to: count, by: 4093) where buffer[index] != UInt8(truncatingIfNeeded: index &* 31 &+ 7) {
@@ -431,7 +438,8 @@ func huge(_ world: Communicator) throws {
         bytes[count - 1] = 42
         try world.send(bytes: bytes, to: 1, tag: 1)
     } else if world.rank == 1 {
-        let (bytes, status) = try world.receiveBytes(from: 0, tag: 1)
+        var status = Status()
+        let bytes = try world.receiveBytes(from: 0, tag: 1, status: &status)
         try expect(status.count == count && bytes.count == count, "status \(status)")
         for index in stride(from: 0, to: count - 1, by: 65521) where bytes[index] != sample(index) {
             throw Failure(description: "byte \(index) differs")
@@ -458,9 +466,11 @@ func chunking(_ world: Communicator) throws {
         try request.wait()
         try world.send(String(repeating: "x", count: 4321), to: 1, tag: 6)
     } else if rank == 1 {
-        let (first, firstStatus) = try world.receiveBytes(from: 0, tag: 1)
+        var firstStatus = Status()
+        let first = try world.receiveBytes(from: 0, tag: 1, status: &firstStatus)
         try expect(first == bytes && firstStatus.count == 10_007, "chunked bytes \(firstStatus)")
-        let (second, secondStatus) = try world.receiveBytes(from: 0, tag: 2)
+        var secondStatus = Status()
+        let second = try world.receiveBytes(from: 0, tag: 2, status: &secondStatus)
         try expect(second == exact && secondStatus.count == 3000, "exact blocks \(secondStatus)")
         var larger = [Int32](repeating: -1, count: 6000)
         let status = try world.receive(into: &larger, from: 0, tag: 3)
@@ -470,7 +480,7 @@ func chunking(_ world: Communicator) throws {
         let request = try world.ireceive(Int32.self, count: 5003, from: 0, tag: 5)
         try request.wait()
         try expect(try request.received(as: Int32.self) == ints, "non-blocking chunks")
-        let (text, _) = try world.receive(String.self, from: 0, tag: 6)
+        let text = try world.receive(String.self, from: 0, tag: 6)
         try expect(text.count == 4321, "codable over the limit")
     }
     // Collectives split into calls of at most 1000 elements.
@@ -574,7 +584,7 @@ let scenarios: [String: (Communicator) throws -> Void] = [
     "errors": errors,
     "threads": threads,
     "hosts": hosts,
-].merging(collectiveScenarios) { a, _ in a }
+].merging(collectiveScenarios) { a, _ in a }.merging(pointToPointScenarios()) { existing, _ in existing }
 
 // MARK: - Main
 
