@@ -47,6 +47,7 @@ enum OSU {
         var size = 1
         while size <= maxSize {
             let (loop, skip) = iterations(test, size)
+            var messages = test == "latency" ? Window(size: 0) : Window(size: size)
             var start = 0.0
             try world.barrier()
             for iteration in 0..<(loop + skip) {
@@ -55,9 +56,9 @@ enum OSU {
                 case "latency":
                     try latencyRound(size: size, peer: peer, send: &send, receive: &receive, on: world)
                 case "bw":
-                    try bandwidthRound(size: size, peer: peer, send: &send, receive: &receive, on: world)
+                    try bandwidthRound(window: &messages, peer: peer, on: world)
                 default:
-                    try bidirectionalRound(size: size, peer: peer, send: &send, receive: &receive, on: world)
+                    try bidirectionalRound(window: &messages, peer: peer, on: world)
                 }
             }
             let elapsed = MPI.wtime() - start
