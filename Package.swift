@@ -34,6 +34,14 @@ let package = Package(
         /// Checks a machinefile before a run: names, ssh, MPI and the program on every host.
         .executable(name: "cf-doctor", targets: ["CFDoctor"]),
     ],
+    /// The MPI the MPI products build against, picked at build time: MPICH by default, Open MPI with
+    /// `swift build --disable-default-traits --traits OpenMPI` (use a scratch path of its own, such
+    /// as `--scratch-path .build-openmpi`; `scripts/test-openmpi` does both). Exactly one of the two.
+    traits: [
+        .trait(name: "MPICH", description: "Build the MPI products against MPICH (pkg-config mpich)."),
+        .trait(name: "OpenMPI", description: "Build the MPI products against Open MPI (pkg-config ompi-c)."),
+        .default(enabledTraits: ["MPICH"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -114,9 +122,22 @@ let package = Package(
             pkgConfig: "mpich",
             providers: [.apt(["libmpich-dev"])]
         ),
+        /// Open MPI (trait `OpenMPI`), found with pkg-config as `ompi-c`, behind the same shim
+        /// header: its module map names the module `CMPICH` too, so the Swift code imports one module
+        /// whichever MPI it is built against (`apt-get install libopenmpi-dev openmpi-bin`).
+        .systemLibrary(
+            name: "COpenMPI",
+            path: "Sources/COpenMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "MPI",
-            dependencies: ["CMPICH", "ClusterFuturesWire"],
+            dependencies: [
+                .target(name: "CMPICH", condition: .when(traits: ["MPICH"])),
+                .target(name: "COpenMPI", condition: .when(traits: ["OpenMPI"])),
+                "ClusterFuturesWire",
+            ],
             swiftSettings: strict
         ),
         .target(

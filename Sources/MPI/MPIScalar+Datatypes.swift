@@ -1,9 +1,12 @@
 internal import CMPICH
 
 /// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
-public struct Datatype: Sendable, Hashable {
+///
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see ``MPIHandle``) to one
+/// of its predefined datatypes, which live as long as the process and are never written through.
+public struct Datatype: @unchecked Sendable, Hashable {
     /// The MPI handle.
-    internal let handle: MPI_Datatype
+    internal let handle: MPIHandle<MPI_Datatype>
 
     /// `MPI_BYTE`.
     public static var byte: Datatype { Datatype(handle: cmpich_byte()) }
@@ -108,7 +111,7 @@ public enum ReductionOperation: Sendable, Hashable, CaseIterable {
     case max
 
     /// The MPI handle.
-    internal var handle: MPI_Op {
+    internal var handle: MPIHandle<MPI_Op> {
         switch self {
         case .sum: cmpich_op_sum()
         case .product: cmpich_op_prod()

@@ -34,8 +34,11 @@ public final class Request: Sendable {
     }
 
     /// The mutable part: the MPI handle, the status once complete, the owned buffer.
-    private struct State {
-        var handle: MPI_Request
+    ///
+    /// `@unchecked Sendable` because under Open MPI the handle is a pointer (see ``MPIHandle``): it
+    /// is only read or written with `state`'s lock held, as the buffer is.
+    private struct State: @unchecked Sendable {
+        var handle: MPIHandle<MPI_Request>
         var status: Status?
         var storage: OwnedBuffer
     }
@@ -55,18 +58,18 @@ public final class Request: Sendable {
     /// Sends or receives.
     private let kind: Kind
     /// The element datatype.
-    private let datatype: MPI_Datatype
+    private let datatype: Datatype
     /// The size of one element in bytes.
     private let stride: Int
 
     /// Starts a send of `count` elements of `datatype` that are at `source` (copied first).
     internal init(sendFrom source: UnsafeRawBufferPointer, count: Int, datatype: Datatype, stride: Int,
-                  to destination: Int, tag: Int, communicator: MPI_Comm) throws {
+                  to destination: Int, tag: Int, communicator: MPIHandle<MPI_Comm>) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 16)
         if source.count > 0, let base = source.baseAddress {
             storage.baseAddress!.copyMemory(from: base, byteCount: source.count)
         }
-        var handle: MPI_Request = cmpich_request_null()
+        var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         do {
             try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
                 try mpiCall("MPI_Isend") {
@@ -80,15 +83,15 @@ public final class Request: Sendable {
         }
         self.state = Mutex(State(handle: handle, status: nil, storage: OwnedBuffer(bytes: storage)))
         self.kind = .send(destination: destination, tag: tag, count: count * stride)
-        self.datatype = datatype.handle
+        self.datatype = datatype
         self.stride = stride
     }
 
     /// Starts a receive of up to `capacity` elements of `datatype`.
     internal init(receiveCapacity capacity: Int, datatype: Datatype, stride: Int,
-                  from source: Source, tag: Tag, communicator: MPI_Comm) throws {
+                  from source: Source, tag: Tag, communicator: MPIHandle<MPI_Comm>) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity * stride, 1), alignment: 16)
-        var handle: MPI_Request = cmpich_request_null()
+        var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         do {
             try datatype.withCount(capacity, stride: stride) { mpiCount, mpiType in
                 try mpiCall("MPI_Irecv") {
@@ -101,7 +104,7 @@ public final class Request: Sendable {
         }
         self.state = Mutex(State(handle: handle, status: nil, storage: OwnedBuffer(bytes: storage)))
         self.kind = .receive(capacity: capacity)
-        self.datatype = datatype.handle
+        self.datatype = datatype
         self.stride = stride
     }
 
@@ -236,7 +239,7 @@ public final class Request: Sendable {
             _ = MPI_Test_cancelled(&raw, &cancelled)
             return Status(source: destination, tag: tag, count: count, isCancelled: cancelled != 0)
         case .receive:
-            return Status(raw, datatype: datatype, stride: stride)
+            return Status(raw, datatype: datatype.handle, stride: stride)
         }
     }
 }
