@@ -35,7 +35,7 @@ let package = Package(
         .executable(name: "cf-doctor", targets: ["CFDoctor"]),
     ],
     /// The MPI the MPI products build against, picked at build time: MPICH by default, Open MPI with
-    /// `swift build --disable-default-traits --traits OpenMPI` (use a scratch path of its own, such
+    /// `swift build --traits OpenMPI`, which replaces the default (use a scratch path of its own, such
     /// as `--scratch-path .build-openmpi`; `scripts/test-openmpi` does both). Exactly one of the two.
     traits: [
         .trait(name: "MPICH", description: "Build the MPI products against MPICH (pkg-config mpich)."),

@@ -4,7 +4,7 @@ internal import CMPICH
 // each makes the target depend on a module map of its own (both name the module CMPICH, over the
 // one shim header), so exactly one must be enabled.
 #if MPICH && OpenMPI
-#error("Enable one MPI only: for Open MPI, build with --disable-default-traits --traits OpenMPI")
+#error("Enable one MPI only: for Open MPI, build with --traits OpenMPI, which replaces the default trait MPICH")
 #elseif !MPICH && !OpenMPI
 #error("Enable one MPI: the trait MPICH (the default) or OpenMPI")
 #endif

@@ -574,7 +574,7 @@ let scenarios: [String: (Communicator) throws -> Void] = [
     "errors": errors,
     "threads": threads,
     "hosts": hosts,
-]
+].merging(implementationScenarios) { a, _ in a }
 
 // MARK: - Main
 
