@@ -5,7 +5,7 @@ internal import CMPICH
 /// A small value: copies name the same MPI communicator. Every communicator this module creates
 /// uses `MPI_ERRORS_RETURN`, so failures throw ``MPIError``. Ranks, tags and counts are `Int`.
 ///
-/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see ``MPIHandle``): it is
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
 /// never written through, only passed to MPI, whose thread level governs use from several threads.
 public struct Communicator: @unchecked Sendable, Hashable {
     /// The MPI handle.

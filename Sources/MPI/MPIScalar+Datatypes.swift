@@ -2,8 +2,8 @@ internal import CMPICH
 
 /// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
 ///
-/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see ``MPIHandle``) to one
-/// of its predefined datatypes, which live as long as the process and are never written through.
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
+/// never written through, only passed to MPI, whose thread level governs use from several threads.
 public struct Datatype: @unchecked Sendable, Hashable {
     /// The MPI handle.
     internal let handle: MPIHandle<MPI_Datatype>

@@ -35,7 +35,7 @@ public final class Request: Sendable {
 
     /// The mutable part: the MPI handle, the status once complete, the owned buffer.
     ///
-    /// `@unchecked Sendable` because under Open MPI the handle is a pointer (see ``MPIHandle``): it
+    /// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it
     /// is only read or written with `state`'s lock held, as the buffer is.
     private struct State: @unchecked Sendable {
         var handle: MPIHandle<MPI_Request>
