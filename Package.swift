@@ -21,8 +21,9 @@ let package = Package(
         .executable(name: "cf-bench", targets: ["CFBench"]),
         /// The main demonstration.
         .executable(name: "cf-demo", targets: ["CFDemo"]),
-        /// Swift bindings for MPI (MPICH): communicators, point-to-point, collectives, Codable values
-        /// and typed buffers. A separate product, so local-only users need no MPI headers.
+        /// Swift bindings for MPI (MPICH, or Open MPI with the trait OpenMPI): communicators,
+        /// point-to-point, collectives, Codable values and typed buffers. A separate product, so
+        /// local-only users need no MPI headers.
         .library(name: "MPI", targets: ["MPI"]),
         /// `MPIPoolExecutor` and `Executors.automatic()`: the same program on one machine or under
         /// `mpiexec`. Re-exports ClusterFutures.
