@@ -23,8 +23,9 @@ let package = Package(
         .executable(name: "cf-osu", targets: ["CFOSU"]),
         /// The main demonstration.
         .executable(name: "cf-demo", targets: ["CFDemo"]),
-        /// Swift bindings for MPI (MPICH): communicators, point-to-point, collectives, Codable values
-        /// and typed buffers. A separate product, so local-only users need no MPI headers.
+        /// Swift bindings for MPI (MPICH, or Open MPI with the trait OpenMPI): communicators,
+        /// point-to-point, collectives, Codable values and typed buffers. A separate product, so
+        /// local-only users need no MPI headers.
         .library(name: "MPI", targets: ["MPI"]),
         /// `MPIPoolExecutor` and `Executors.automatic()`: the same program on one machine or under
         /// `mpiexec`. Re-exports ClusterFutures.
@@ -35,6 +36,14 @@ let package = Package(
         .library(name: "ClusterFuturesArguments", targets: ["ClusterFuturesArguments"]),
         /// Checks a machinefile before a run: names, ssh, MPI and the program on every host.
         .executable(name: "cf-doctor", targets: ["CFDoctor"]),
+    ],
+    /// The MPI the MPI products build against, picked at build time: MPICH by default, Open MPI with
+    /// `swift build --traits OpenMPI`, which replaces the default (use a scratch path of its own, such
+    /// as `--scratch-path .build-openmpi`; `scripts/test-openmpi` does both). Exactly one of the two.
+    traits: [
+        .trait(name: "MPICH", description: "Build the MPI products against MPICH (pkg-config mpich)."),
+        .trait(name: "OpenMPI", description: "Build the MPI products against Open MPI (pkg-config ompi-c)."),
+        .default(enabledTraits: ["MPICH"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
@@ -122,9 +131,22 @@ let package = Package(
             pkgConfig: "mpich",
             providers: [.apt(["libmpich-dev"])]
         ),
+        /// Open MPI (trait `OpenMPI`), found with pkg-config as `ompi-c`, behind the same shim
+        /// header: its module map names the module `CMPICH` too, so the Swift code imports one module
+        /// whichever MPI it is built against (`apt-get install libopenmpi-dev openmpi-bin`).
+        .systemLibrary(
+            name: "COpenMPI",
+            path: "Sources/COpenMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
         .target(
             name: "MPI",
-            dependencies: ["CMPICH", "ClusterFuturesWire"],
+            dependencies: [
+                .target(name: "CMPICH", condition: .when(traits: ["MPICH"])),
+                .target(name: "COpenMPI", condition: .when(traits: ["OpenMPI"])),
+                "ClusterFuturesWire",
+            ],
             swiftSettings: strict
         ),
         .target(

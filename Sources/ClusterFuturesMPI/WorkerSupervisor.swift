@@ -1,5 +1,6 @@
 import CClusterFuturesSystem
 import ClusterFutures
+import MPI
 
 #if canImport(Glibc)
 import Glibc
@@ -25,9 +26,10 @@ enum WorkerSupervisor {
 
     /// In a worker rank started by Hydra: becomes the supervisor and never returns, or, in the
     /// supervised child, ties it to its supervisor and returns. Elsewhere (rank 0, other launchers,
-    /// `CLUSTERFUTURES_SUPERVISE_WORKERS=none`, a failed spawn) returns at once.
+    /// a build against Open MPI, `CLUSTERFUTURES_SUPERVISE_WORKERS=none`, a failed spawn) returns at
+    /// once.
     static func superviseIfWorker(_ launch: MPILaunch) {
-        guard launch.launcher == "Hydra", let rank = launch.rank, rank != 0 else { return }
+        guard MPI.implementation == .mpich, launch.launcher == "Hydra", let rank = launch.rank, rank != 0 else { return }
         if let text = getenv(supervisorVariable).map({ String(cString: $0) }) {
             if let supervisor = pid_t(text), cf_die_with_supervisor(supervisor) == 0 { return }
             // Its supervisor, the process Hydra started, is gone: the job is ending.

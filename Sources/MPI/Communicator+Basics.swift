@@ -4,12 +4,15 @@ internal import CMPICH
 ///
 /// A small value: copies name the same MPI communicator. Every communicator this module creates
 /// uses `MPI_ERRORS_RETURN`, so failures throw ``MPIError``. Ranks, tags and counts are `Int`.
-public struct Communicator: Sendable, Hashable {
+///
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
+/// never written through, only passed to MPI, whose thread level governs use from several threads.
+public struct Communicator: @unchecked Sendable, Hashable {
     /// The MPI handle.
-    internal let handle: MPI_Comm
+    internal let handle: MPIHandle<MPI_Comm>
 
     /// Wraps an MPI handle.
-    internal init(handle: MPI_Comm) {
+    internal init(handle: MPIHandle<MPI_Comm>) {
         self.handle = handle
     }
 
@@ -54,7 +57,7 @@ public struct Communicator: Sendable, Hashable {
     /// Collective: every process calls it. Processes with the same color end up together, ranked
     /// by `key` and then by their rank here. `color` must be zero or positive.
     public func split(color: Int, key: Int) throws -> Communicator {
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_split") { MPI_Comm_split(handle, Int32(clamping: color), Int32(clamping: key), &new) }
         return try Communicator(created: new)
     }
@@ -76,7 +79,7 @@ public struct Communicator: Sendable, Hashable {
         switch type {
         case .sharedMemory: splitType = cmpich_comm_type_shared()
         }
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_split_type") {
             MPI_Comm_split_type(handle, splitType, Int32(clamping: key), cmpich_info_null(), &new)
         }
@@ -88,7 +91,7 @@ public struct Communicator: Sendable, Hashable {
     /// Collective. Messages on the copy never match receives on the original, which is how a
     /// library keeps its traffic apart from its caller's.
     public func duplicate() throws -> Communicator {
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_dup") { MPI_Comm_dup(handle, &new) }
         return try Communicator(created: new)
     }
@@ -109,7 +112,7 @@ public struct Communicator: Sendable, Hashable {
     }
 
     /// Wraps a communicator MPI just created, giving it `MPI_ERRORS_RETURN`.
-    private init(created handle: MPI_Comm) throws {
+    private init(created handle: MPIHandle<MPI_Comm>) throws {
         try mpiCall("MPI_Comm_set_errhandler") { MPI_Comm_set_errhandler(handle, cmpich_errors_return()) }
         self.init(handle: handle)
     }

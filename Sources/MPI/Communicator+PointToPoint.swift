@@ -34,7 +34,7 @@ extension Communicator {
     /// first look finds nothing, so that a message that came while this process made no MPI call
     /// is found by this call, not the next one (see `probeTwiceIfNeeded`).
     public func receiveBytesIfAvailable(from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> ([UInt8], Status)? {
-        var message: MPI_Message = cmpich_message_null()
+        var message: MPIHandle<MPI_Message> = cmpich_message_null()
         var status = MPI_Status()
         var flag: Int32 = 0
         try probeTwiceIfNeeded(&flag, "MPI_Improbe") { MPI_Improbe(source.mpiValue, tag.mpiValue, handle, $0, &message, &status) }
@@ -139,7 +139,7 @@ extension Communicator {
     /// Receives one message of `T`s into a new array of exactly its length (matched probe first).
     internal func receiveProbed<T: MPIScalar>(_ type: T.Type, from source: some SourceConvertible,
                                               tag: some TagConvertible) throws -> ([T], Status) {
-        var message: MPI_Message = cmpich_message_null()
+        var message: MPIHandle<MPI_Message> = cmpich_message_null()
         var status = MPI_Status()
         try mpiCall("MPI_Mprobe") { MPI_Mprobe(source.mpiValue, tag.mpiValue, handle, &message, &status) }
         return try receiveMatched(T.self, message: &message, status: &status)
@@ -151,7 +151,7 @@ extension Communicator {
     /// making the array looks its storage class up at run time, on every message.
     @inline(__always)
     internal func receiveMatched<T: MPIScalar>(
-        _ type: T.Type, message: inout MPI_Message, status: inout MPI_Status
+        _ type: T.Type, message: inout MPIHandle<MPI_Message>, status: inout MPI_Status
     ) throws -> ([T], Status) {
         let datatype = T.mpiDatatype
         let stride = MemoryLayout<T>.stride

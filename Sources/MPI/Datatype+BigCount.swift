@@ -9,7 +9,7 @@ extension Datatype {
     /// `body` gets `(1, thatType)`. The message is still one MPI message of plain elements, so its
     /// type signature matches any receive of the same element type, a receiver can size it with
     /// `MPI_Get_elements_x`, and any-source receives and probes behave as for small messages.
-    internal func withCount<R>(_ count: Int, stride: Int, _ body: (Int32, MPI_Datatype) throws -> R) throws -> R {
+    internal func withCount<R>(_ count: Int, stride: Int, _ body: (Int32, MPIHandle<MPI_Datatype>) throws -> R) throws -> R {
         let limit = MPI.countLimit
         if count <= limit {
             return try body(Int32(count), handle)
@@ -20,19 +20,19 @@ extension Datatype {
             throw MPIError(errorClass: cmpich_err_count(), function: "MPI_Type_contiguous",
                            message: "\(count) elements are too many to describe with blocks of \(limit)")
         }
-        var block: MPI_Datatype = cmpich_datatype_null()
+        var block: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_contiguous") { MPI_Type_contiguous(Int32(limit), handle, &block) }
         defer { _ = MPI_Type_free(&block) }
-        var blocksType: MPI_Datatype = cmpich_datatype_null()
+        var blocksType: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_contiguous") { MPI_Type_contiguous(Int32(blocks), block, &blocksType) }
         defer { _ = MPI_Type_free(&blocksType) }
-        var whole: MPI_Datatype = cmpich_datatype_null()
+        var whole: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         if rest == 0 {
             try mpiCall("MPI_Type_dup") { MPI_Type_dup(blocksType, &whole) }
         } else {
             var lengths: [Int32] = [1, Int32(rest)]
             var displacements: [MPI_Aint] = [0, MPI_Aint(blocks * limit * stride)]
-            var types: [MPI_Datatype] = [blocksType, handle]
+            var types: [MPIHandle<MPI_Datatype>] = [blocksType, handle]
             try mpiCall("MPI_Type_create_struct") {
                 MPI_Type_create_struct(2, &lengths, &displacements, &types, &whole)
             }

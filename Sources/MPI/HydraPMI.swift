@@ -16,10 +16,16 @@ public struct HydraPMI: Sendable, Equatable {
     public let descriptor: Int32
 
     /// The connection Hydra set up for this process, if `PMI_FD` names one; read before MPI starts.
+    /// Always nil when the module is built against Open MPI, which Hydra does not start (a
+    /// mismatched `mpiexec` makes each process a world of its own).
     static func fromEnvironment() -> HydraPMI? {
+        #if OpenMPI
+        return nil
+        #else
         guard let text = getenv("PMI_FD").map({ String(cString: $0) }), let descriptor = Int32(text), descriptor >= 0,
               fcntl(descriptor, F_GETFD) != -1 else { return nil }
         return HydraPMI(descriptor: descriptor)
+        #endif
     }
 
     /// Sends `cmd=finalize` and waits for Hydra's `cmd=finalize_ack`; returns whether it came.

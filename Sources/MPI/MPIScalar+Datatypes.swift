@@ -1,9 +1,12 @@
 internal import CMPICH
 
 /// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
-public struct Datatype: Sendable, Hashable {
+///
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
+/// never written through, only passed to MPI, whose thread level governs use from several threads.
+public struct Datatype: @unchecked Sendable, Hashable {
     /// The MPI handle.
-    internal let handle: MPI_Datatype
+    internal let handle: MPIHandle<MPI_Datatype>
 
     /// `MPI_BYTE`.
     public static var byte: Datatype { Datatype(handle: cmpich_byte()) }

@@ -89,7 +89,7 @@ public final class Request: Sendable {
     /// Sends or receives.
     internal let kind: Kind
     /// The element datatype.
-    private let datatype: MPI_Datatype
+    private let datatype: Datatype
     /// The size of one element in bytes.
     private let stride: Int
     /// Whether it was made by `MPI_Send_init` or `MPI_Recv_init` (and so can be started again).
@@ -102,7 +102,7 @@ public final class Request: Sendable {
         let status: Status? = persistent ? Status() : completed
         self.state = Mutex(State(handle: handle, status: status, storage: storage, probe: probe))
         self.kind = kind
-        self.datatype = datatype.handle
+        self.datatype = datatype
         self.stride = stride
         self.isPersistent = persistent
     }
@@ -114,7 +114,7 @@ public final class Request: Sendable {
         if source.count > 0, let base = source.baseAddress, let copy = storage.baseAddress {
             copy.copyMemory(from: base, byteCount: source.count)
         }
-        var handle: MPI_Request = cmpich_request_null()
+        var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         do {
             try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
                 try mpiCall("MPI_Isend") {
@@ -134,7 +134,7 @@ public final class Request: Sendable {
     internal convenience init(receiveCapacity capacity: Int, datatype: Datatype, stride: Int,
                               from source: Int32, tag: Int32, communicator: MPI_Comm) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity * stride, 1), alignment: 16)
-        var handle: MPI_Request = cmpich_request_null()
+        var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         do {
             try datatype.withCount(capacity, stride: stride) { mpiCount, mpiType in
                 try mpiCall("MPI_Irecv") {
@@ -313,7 +313,7 @@ public final class Request: Sendable {
             _ = MPI_Test_cancelled(&raw, &cancelled)
             return Status(source: destination, tag: tag, count: count, isCancelled: cancelled != 0)
         case .receive:
-            return Status(raw, datatype: datatype, stride: stride)
+            return Status(raw, datatype: datatype.handle, stride: stride)
         }
     }
 }

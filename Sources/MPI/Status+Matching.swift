@@ -25,7 +25,7 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Reads an `MPI_Status`, counting elements of `datatype` that are `stride` bytes each.
-    internal init(_ status: MPI_Status, datatype: MPI_Datatype, stride: Int) {
+    internal init(_ status: MPI_Status, datatype: MPIHandle<MPI_Datatype>, stride: Int) {
         var status = status
         var elements: MPI_Count = 0
         if MPI_Get_elements_x(&status, datatype, &elements) != cmpich_success() || elements < 0 {

@@ -13,7 +13,8 @@ import Glibc
 ///
 /// Serialized: the hosts share this machine's two cores.
 @Suite("Jobs on a virtual cluster", .serialized,
-       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
+       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"),
+       .disabled(if: MPIRunner.isOpenMPI, Comment(rawValue: VirtualCluster.hydraOnly)))
 struct VirtualClusterJobTests {
     /// The articles' uneven machinefile on two hosts, and three hosts; every host has a worker rank
     /// (Hydra fills each host's slots in order, and rank 0 is the first slot of the first host:
@@ -136,7 +137,8 @@ struct VirtualClusterJobTests {
 
 /// Losing a worker rank or a whole host in the middle of a job, on a virtual cluster over TCP.
 @Suite("Losses on a virtual cluster", .serialized,
-       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"))
+       .enabled(if: VirtualCluster.isAvailable, "making network-namespace hosts needs root, ip and unshare"),
+       .disabled(if: MPIRunner.isOpenMPI, Comment(rawValue: VirtualCluster.hydraOnly)))
 struct VirtualClusterLossTests {
     /// How a host or rank is lost.
     /// When something happened, set once from another thread.

@@ -44,13 +44,48 @@ public enum MPIRunner {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    /// `mpiexec` from `PATH`, or an error that says how to install it.
+    /// Whether the test programs were built against Open MPI (package trait `OpenMPI`) rather than
+    /// MPICH: the launcher must be the same MPI's.
+    public static var isOpenMPI: Bool {
+        #if OpenMPI
+        true
+        #else
+        false
+        #endif
+    }
+
+    /// The launcher of the MPI the test programs were built against, from `PATH`, or an error that
+    /// says how to install it: Debian's `mpiexec.mpich` (Hydra) or `mpiexec.openmpi` (ORTE), else
+    /// plain `mpiexec` (which Debian's alternatives point at one of the two, perhaps the other: so
+    /// only when no suffixed one is installed).
     public static func mpiexec() throws -> String {
-        if let mpiexec = which("mpiexec") { return mpiexec }
+        let suffixed = isOpenMPI ? "mpiexec.openmpi" : "mpiexec.mpich"
+        if let mpiexec = which(suffixed) ?? which("mpiexec") { return mpiexec }
         throw LaunchError(description: """
-            mpiexec was not found on PATH (\(ProcessInfo.processInfo.environment["PATH"] ?? "")). The MPI tests need MPICH: \
-            apt-get install -y libmpich-dev mpich
+            \(suffixed) or mpiexec was not found on PATH (\(ProcessInfo.processInfo.environment["PATH"] ?? "")). \
+            The MPI tests need \(isOpenMPI ? "Open MPI: apt-get install -y libopenmpi-dev openmpi-bin" : "MPICH: apt-get install -y libmpich-dev mpich")
             """)
+    }
+
+    /// What the launcher needs besides `-n N PROGRAM`: nothing for Hydra. Open MPI's `mpiexec`
+    /// refuses more processes than cores unless told `--oversubscribe` (the tests run 4 ranks on 2
+    /// cores).
+    public static var launcherOptions: [String] {
+        isOpenMPI ? ["--oversubscribe"] : []
+    }
+
+    /// Variables every launch of the test programs gets, before the test's own: for Open MPI, the
+    /// permission to run as root (containers and CI run the tests as root, which its `mpiexec`
+    /// refuses otherwise), and the shared-memory transport without its single-copy mechanism
+    /// (CMA's `process_vm_readv`, which a container's default seccomp profile and
+    /// ptrace restrictions deny, failing the first large message between two ranks).
+    public static var launcherEnvironment: [String: String] {
+        guard isOpenMPI else { return [:] }
+        return [
+            "OMPI_ALLOW_RUN_AS_ROOT": "1",
+            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "OMPI_MCA_btl_vader_single_copy_mechanism": "none",
+        ]
     }
 
     /// A program on `PATH` (or in the system folders, where root's tools live), or nil.
@@ -81,12 +116,13 @@ public enum MPIRunner {
         let arguments: [String]
         if let processes {
             executable = try mpiexec()
-            arguments = ["-n", String(processes), program] + scenarios
+            arguments = launcherOptions + ["-n", String(processes), program] + scenarios
         } else {
             executable = program
             arguments = scenarios
         }
-        return try run(executable: executable, arguments: arguments, environment: environment, timeout: timeout,
+        return try run(executable: executable, arguments: arguments,
+                       environment: launcherEnvironment.merging(environment) { _, test in test }, timeout: timeout,
                        interrupt: interrupt)
     }
 

@@ -22,6 +22,13 @@ public struct VirtualCluster: Sendable {
     /// namespaces need root, iproute2's `ip` and util-linux's `unshare`. CI runs as root.
     public static let isAvailable = getuid() == 0 && MPIRunner.which("ip") != nil && MPIRunner.which("unshare") != nil
 
+    /// Why jobs on a virtual cluster are MPICH's only: `scripts/virtual-cluster` starts them with
+    /// Hydra (`mpiexec.mpich -f machinefile -launcher-exec`, its ssh stand-in entering each host's
+    /// network namespace), and the tests check Hydra's placement of ranks and how Hydra's proxies
+    /// end a job that lost a rank or a host. Open MPI's `mpiexec` starts an `orted` daemon per host
+    /// instead, with a hostfile of its own syntax; that is not what these tests exercise.
+    public static let hydraOnly = "the virtual cluster runs jobs with Hydra's ssh launcher (MPICH's mpiexec); this is the Open MPI build"
+
     /// `scripts/virtual-cluster` in this checkout.
     public static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/virtual-cluster").path

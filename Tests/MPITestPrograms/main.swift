@@ -585,6 +585,7 @@ let scenarios: [String: (Communicator) throws -> Void] = [
     "threads": threads,
     "hosts": hosts,
 ].merging(collectiveScenarios) { a, _ in a }.merging(pointToPointScenarios()) { existing, _ in existing }
+    .merging(implementationScenarios) { a, _ in a }
 
 // MARK: - Main
 
