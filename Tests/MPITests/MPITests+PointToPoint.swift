@@ -1,5 +1,6 @@
 import ClusterFuturesTestSupport
 import Foundation
+import MPI
 import Testing
 
 /// The point-to-point calls of issue 14 under a real `mpiexec`, at 2 and 4 ranks: zero-copy
@@ -73,13 +74,12 @@ struct MPIPointToPointTests {
         let modules = URL(fileURLWithPath: MPIRunner.program("Modules")).path
         let package = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        // The C module maps of the MPI shim, and the MPI headers pkg-config names.
-        let sources = package.appendingPathComponent("Sources")
-        let shims = try FileManager.default.contentsOfDirectory(atPath: sources.path)
-            .map { sources.appendingPathComponent($0) }
-            .filter { FileManager.default.fileExists(atPath: $0.appendingPathComponent("module.modulemap").path) }
+        // The C module map of the MPI shim this build uses (both name the module CMPICH), and the
+        // MPI headers pkg-config names for that MPI.
+        let openMPI = MPI.implementation == .openMPI
+        let shims = [package.appendingPathComponent("Sources").appendingPathComponent(openMPI ? "COpenMPI" : "CMPICH")]
         var includes: [String] = []
-        for module in ["mpich", "ompi-c", "ompi"] {
+        for module in openMPI ? ["ompi-c", "ompi"] : ["mpich"] {
             let flags = try MPIRunner.run(executable: MPIRunner.which("pkg-config") ?? "/usr/bin/pkg-config",
                                           arguments: ["--cflags-only-I", module])
             if flags.status == 0 {
