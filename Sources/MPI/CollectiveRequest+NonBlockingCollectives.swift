@@ -51,7 +51,7 @@ extension CollectiveRequest: Sendable where Result: Sendable {}
 /// completion, and by `finish` after it.
 private final class PendingCollective<Result>: @unchecked Sendable {
     /// The MPI request; null once complete.
-    private var handle: MPI_Request
+    private var handle: MPIHandle<MPI_Request>
     /// Whether MPI reported completion.
     private var completed = false
     /// The buffers MPI reads and writes, kept alive until completion.
@@ -59,7 +59,7 @@ private final class PendingCollective<Result>: @unchecked Sendable {
     /// Makes the result from the buffers once complete.
     let finish: () -> Result
 
-    init(handle: MPI_Request, keep: [AnyObject], finish: @escaping () -> Result) {
+    init(handle: MPIHandle<MPI_Request>, keep: [AnyObject], finish: @escaping () -> Result) {
         self.handle = handle
         self.keep = keep
         self.finish = finish
@@ -229,8 +229,8 @@ extension Communicator {
 
     /// Starts a collective with `call`, which gets the request to fill in.
     private func start<Result>(_ function: StaticString, keep: [AnyObject], finish: @escaping () -> Result,
-                               _ call: (UnsafeMutablePointer<MPI_Request>) -> Int32) throws -> CollectiveRequest<Result> {
-        var request: MPI_Request = cmpich_request_null()
+                               _ call: (UnsafeMutablePointer<MPIHandle<MPI_Request>>) -> Int32) throws -> CollectiveRequest<Result> {
+        var request: MPIHandle<MPI_Request> = cmpich_request_null()
         try mpiCall(function) { call(&request) }
         return CollectiveRequest(PendingCollective(handle: request, keep: keep, finish: finish))
     }

@@ -85,7 +85,7 @@ extension Communicator {
         guard root >= 0 && root < size else {
             throw MPIError(errorClass: cmpich_err_rank(), function: "Communicator.reduce", message: "root \(root) outside 0..<\(size)")
         }
-        var privateHandle: MPI_Comm = cmpich_comm_null()
+        var privateHandle: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_dup") { MPI_Comm_dup(handle, &privateHandle) }
         defer { _ = MPI_Comm_free(&privateHandle) }
         let tag: Int32 = 1
@@ -130,7 +130,7 @@ extension Communicator {
     }
 
     /// Sends one step of the tree: a byte 1 and the encoded value, or a lone byte 0 for a failure.
-    private static func sendTreeMessage<T: Encodable>(_ value: T?, to destination: Int, tag: Int32, communicator: MPI_Comm) throws {
+    private static func sendTreeMessage<T: Encodable>(_ value: T?, to destination: Int, tag: Int32, communicator: MPIHandle<MPI_Comm>) throws {
         var bytes: [UInt8] = [0]
         if let value, let encoded = try? WireEncoder().encode(value), encoded.count < Int(Int32.max) {
             bytes = [1] + encoded
@@ -141,7 +141,7 @@ extension Communicator {
     }
 
     /// Receives one step of the tree: the value, or nil for a failure.
-    private static func receiveTreeMessage<T: Decodable>(_ type: T.Type, from source: Int, tag: Int32, communicator: MPI_Comm) throws -> T? {
+    private static func receiveTreeMessage<T: Decodable>(_ type: T.Type, from source: Int, tag: Int32, communicator: MPIHandle<MPI_Comm>) throws -> T? {
         var status = MPI_Status()
         try mpiCall("MPI_Probe") { MPI_Probe(Int32(source), tag, communicator, &status) }
         var count: Int32 = 0

@@ -7,7 +7,7 @@ extension Communicator {
     /// receive, in this thread or another, can take it in between.
     public func mprobe(from source: some SourceConvertible = Source.any,
                        tag: some TagConvertible = Tag.any) throws -> MatchedMessage {
-        var message: MPI_Message = cmpich_message_null()
+        var message: MPIHandle<MPI_Message> = cmpich_message_null()
         var status = MPI_Status()
         try mpiCall("MPI_Mprobe") { MPI_Mprobe(source.mpiValue, tag.mpiValue, handle, &message, &status) }
         return MatchedMessage(handle: message, status: status)
@@ -17,7 +17,7 @@ extension Communicator {
     /// arrived, else nil at once (`MPI_Improbe`, mpi4py's `Improbe`).
     public func improbe(from source: some SourceConvertible = Source.any,
                         tag: some TagConvertible = Tag.any) throws -> MatchedMessage? {
-        var message: MPI_Message = cmpich_message_null()
+        var message: MPIHandle<MPI_Message> = cmpich_message_null()
         var status = MPI_Status()
         var flag: Int32 = 0
         try probeTwiceIfNeeded(&flag, "MPI_Improbe") {
@@ -40,7 +40,7 @@ public struct MatchedMessage: ~Copyable, Sendable {
     /// `@unchecked Sendable` because a `MatchedMessage` is not copyable: its one owner is the only one to
     /// pass the handle to MPI (which is thread-safe at `MPI_THREAD_MULTIPLE`).
     private struct Raw: @unchecked Sendable {
-        var handle: MPI_Message
+        var handle: MPIHandle<MPI_Message>
         var status: MPI_Status
     }
 
@@ -50,7 +50,7 @@ public struct MatchedMessage: ~Copyable, Sendable {
     /// The message's status: sender, tag, and size in bytes.
     public let status: Status
 
-    internal init(handle: MPI_Message, status: MPI_Status) {
+    internal init(handle: MPIHandle<MPI_Message>, status: MPI_Status) {
         self.raw = Raw(handle: handle, status: status)
         self.status = Status(status, datatype: cmpich_byte(), stride: 1)
     }
@@ -101,7 +101,7 @@ public struct MatchedMessage: ~Copyable, Sendable {
         let pointer = box.array.withUnsafeMutableBytes { $0.baseAddress }
         let count = box.array.count
         let stride = MemoryLayout<T>.stride
-        var request: MPI_Request = cmpich_request_null()
+        var request: MPIHandle<MPI_Request> = cmpich_request_null()
         try T.mpiDatatype.withCount(count, stride: stride) { mpiCount, mpiType in
             try mpiCall("MPI_Imrecv") { MPI_Imrecv(pointer, mpiCount, mpiType, &raw.handle, &request) }
         }

@@ -14,7 +14,7 @@ extension Communicator {
         let pointer = box.array.withUnsafeMutableBytes { UnsafeRawPointer($0.baseAddress) }
         let count = box.array.count
         let stride = MemoryLayout<T>.stride
-        var request: MPI_Request = cmpich_request_null()
+        var request: MPIHandle<MPI_Request> = cmpich_request_null()
         try T.mpiDatatype.withCount(count, stride: stride) { mpiCount, mpiType in
             try mpiCall("MPI_Send_init") {
                 MPI_Send_init(pointer, mpiCount, mpiType, Int32(clamping: destination), Int32(clamping: tag), handle, &request)
@@ -34,7 +34,7 @@ extension Communicator {
         let pointer = box.array.withUnsafeMutableBytes { $0.baseAddress }
         let count = box.array.count
         let stride = MemoryLayout<T>.stride
-        var request: MPI_Request = cmpich_request_null()
+        var request: MPIHandle<MPI_Request> = cmpich_request_null()
         try T.mpiDatatype.withCount(count, stride: stride) { mpiCount, mpiType in
             try mpiCall("MPI_Recv_init") {
                 MPI_Recv_init(pointer, mpiCount, mpiType, source.mpiValue, tag.mpiValue, handle, &request)

@@ -305,7 +305,7 @@ extension Communicator {
     /// ``MPI/countLimit`` elements.
     private func reduction<T: MPIScalar>(
         _ buffer: [T], _ function: StaticString,
-        _ call: (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, MPI_Datatype) -> Int32
+        _ call: (UnsafeRawPointer?, UnsafeMutableRawPointer?, Int32, MPIHandle<MPI_Datatype>) -> Int32
     ) throws -> [T] {
         let count = buffer.count
         let datatype = T.mpiDatatype.handle
@@ -323,7 +323,7 @@ extension Communicator {
 
     /// An in-place reduction over `buffer`, in chunks of at most ``MPI/countLimit`` elements.
     private func inPlace<T: MPIScalar>(
-        _ buffer: inout [T], _ function: StaticString, _ call: (UnsafeMutableRawPointer?, Int32, MPI_Datatype) -> Int32
+        _ buffer: inout [T], _ function: StaticString, _ call: (UnsafeMutableRawPointer?, Int32, MPIHandle<MPI_Datatype>) -> Int32
     ) throws {
         let count = buffer.count
         let datatype = T.mpiDatatype.handle

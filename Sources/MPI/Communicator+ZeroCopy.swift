@@ -67,7 +67,7 @@ extension Communicator {
         let count = box.array.count
         let stride = MemoryLayout<T>.stride
         let datatype = T.mpiDatatype
-        var request: MPI_Request = cmpich_request_null()
+        var request: MPIHandle<MPI_Request> = cmpich_request_null()
         let destination32 = Int32(clamping: destination)
         let tag32 = Int32(clamping: tag)
         try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
@@ -113,7 +113,7 @@ extension Communicator {
         }
         let pointer = box.array.withUnsafeMutableBytes { $0.baseAddress }
         let count = box.array.count
-        var handle: MPI_Request = cmpich_request_null()
+        var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         try T.mpiDatatype.withCount(count, stride: stride) { mpiCount, mpiType in
             try mpiCall("MPI_Irecv") {
                 MPI_Irecv(pointer, mpiCount, mpiType, source.mpiValue, tag.mpiValue, self.handle, &handle)
@@ -143,7 +143,7 @@ extension Communicator {
             let count = Int(elements)
             box.array = [T](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
             let pointer = box.array.withUnsafeMutableBytes { $0.baseAddress }
-            var request: MPI_Request = cmpich_request_null()
+            var request: MPIHandle<MPI_Request> = cmpich_request_null()
             try datatype.withCount(count, stride: stride) { mpiCount, mpiType in
                 try mpiCall("MPI_Imrecv") { MPI_Imrecv(pointer, mpiCount, mpiType, &message, &request) }
             }

@@ -11,7 +11,7 @@ internal import CMPICH
 extension Datatype {
     /// `count` consecutive elements of `element` (`MPI_Type_contiguous`), committed.
     public static func contiguous(_ count: Int, of element: Datatype) throws -> Datatype {
-        var new: MPI_Datatype = cmpich_datatype_null()
+        var new: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_contiguous") { MPI_Type_contiguous(Int32(clamping: count), element.handle, &new) }
         return try committed(new)
     }
@@ -21,7 +21,7 @@ extension Datatype {
     /// `rows` rows and `columns` columns is `vector(count: rows, blockLength: 1, stride: columns, of:
     /// .double)`.
     public static func vector(count: Int, blockLength: Int, stride: Int, of element: Datatype) throws -> Datatype {
-        var new: MPI_Datatype = cmpich_datatype_null()
+        var new: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_vector") {
             MPI_Type_vector(Int32(clamping: count), Int32(clamping: blockLength), Int32(clamping: stride), element.handle, &new)
         }
@@ -55,12 +55,12 @@ extension Datatype {
                            message: "\(lengths.count) counts for \(fields.count) fields")
         }
         var types = fields.map { $0.1.handle }
-        var inner: MPI_Datatype = cmpich_datatype_null()
+        var inner: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_create_struct") {
             MPI_Type_create_struct(Int32(fields.count), &lengths, &displacements, &types, &inner)
         }
         defer { _ = MPI_Type_free(&inner) }
-        var resized: MPI_Datatype = cmpich_datatype_null()
+        var resized: MPIHandle<MPI_Datatype> = cmpich_datatype_null()
         try mpiCall("MPI_Type_create_resized") {
             MPI_Type_create_resized(inner, 0, MPI_Aint(MemoryLayout<T>.stride), &resized)
         }
@@ -91,7 +91,7 @@ extension Datatype {
     }
 
     /// Commits a new datatype (`MPI_Type_commit`), freeing it if that fails.
-    private static func committed(_ handle: MPI_Datatype) throws -> Datatype {
+    private static func committed(_ handle: MPIHandle<MPI_Datatype>) throws -> Datatype {
         var handle = handle
         do {
             try mpiCall("MPI_Type_commit") { MPI_Type_commit(&handle) }

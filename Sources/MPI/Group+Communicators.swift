@@ -6,12 +6,15 @@ internal import CMPICH
 /// A small value: copies name the same MPI group. Call ``free()`` once done with a group you made
 /// (``Communicator/group``, ``including(_:)``…); MPI keeps groups alive as long as a communicator
 /// uses them.
-public struct Group: Sendable, Hashable {
+///
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
+/// never written through, only passed to MPI, whose thread level governs use from several threads.
+public struct Group: @unchecked Sendable, Hashable {
     /// The MPI handle.
-    internal let handle: MPI_Group
+    internal let handle: MPIHandle<MPI_Group>
 
     /// Wraps an MPI handle.
-    internal init(handle: MPI_Group) {
+    internal init(handle: MPIHandle<MPI_Group>) {
         self.handle = handle
     }
 
@@ -36,7 +39,7 @@ public struct Group: Sendable, Hashable {
     /// The processes at `ranks` of this group, in that order (`MPI_Group_incl`, mpi4py's `Incl`).
     public func including(_ ranks: [Int]) throws -> Group {
         var mpiRanks = ranks.map { Int32(clamping: $0) }
-        var new: MPI_Group = cmpich_group_null()
+        var new: MPIHandle<MPI_Group> = cmpich_group_null()
         try mpiCall("MPI_Group_incl") { MPI_Group_incl(handle, Int32(mpiRanks.count), &mpiRanks, &new) }
         return Group(handle: new)
     }
@@ -44,7 +47,7 @@ public struct Group: Sendable, Hashable {
     /// This group without the processes at `ranks` (`MPI_Group_excl`, mpi4py's `Excl`).
     public func excluding(_ ranks: [Int]) throws -> Group {
         var mpiRanks = ranks.map { Int32(clamping: $0) }
-        var new: MPI_Group = cmpich_group_null()
+        var new: MPIHandle<MPI_Group> = cmpich_group_null()
         try mpiCall("MPI_Group_excl") { MPI_Group_excl(handle, Int32(mpiRanks.count), &mpiRanks, &new) }
         return Group(handle: new)
     }
@@ -88,8 +91,8 @@ public struct Group: Sendable, Hashable {
 
     /// A group made from this one and `other` by `call`.
     private func combined(_ other: Group, _ function: StaticString,
-                          _ call: (MPI_Group, MPI_Group, UnsafeMutablePointer<MPI_Group>) -> Int32) throws -> Group {
-        var new: MPI_Group = cmpich_group_null()
+                          _ call: (MPIHandle<MPI_Group>, MPIHandle<MPI_Group>, UnsafeMutablePointer<MPIHandle<MPI_Group>>) -> Int32) throws -> Group {
+        var new: MPIHandle<MPI_Group> = cmpich_group_null()
         try mpiCall(function) { call(handle, other.handle, &new) }
         return Group(handle: new)
     }
@@ -101,7 +104,7 @@ extension Communicator {
     /// (`MPI_COMM_NULL`). Collective.
     public func split(optionalColor color: Int?, key: Int) throws -> Communicator? {
         let mpiColor = color.map { Int32(clamping: $0) } ?? cmpich_undefined()
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_split") { MPI_Comm_split(handle, mpiColor, Int32(clamping: key), &new) }
         return try Communicator(createdOrNull: new)
     }
@@ -110,7 +113,7 @@ extension Communicator {
     /// Free it with ``Group/free()``.
     public var group: Group {
         get throws {
-            var group: MPI_Group = cmpich_group_null()
+            var group: MPIHandle<MPI_Group> = cmpich_group_null()
             try mpiCall("MPI_Comm_group") { MPI_Comm_group(handle, &group) }
             return Group(handle: group)
         }
@@ -120,7 +123,7 @@ extension Communicator {
     /// the group (`MPI_Comm_create`, mpi4py's `Create`). Collective over this communicator: every
     /// process passes the same group; those not in it get nil.
     public func create(group: Group) throws -> Communicator? {
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Comm_create") { MPI_Comm_create(handle, group.handle, &new) }
         return try Communicator(createdOrNull: new)
     }
@@ -149,7 +152,7 @@ extension Communicator {
     /// In the result, ``rank`` and ``size`` are within the local group, and point-to-point ranks name
     /// processes of the remote group.
     public func intercommunicator(localLeader: Int, peer: Communicator, remoteLeader: Int, tag: Int = 0) throws -> Communicator {
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Intercomm_create") {
             MPI_Intercomm_create(handle, Int32(clamping: localLeader), peer.handle, Int32(clamping: remoteLeader),
                                  Int32(clamping: tag), &new)
@@ -161,14 +164,14 @@ extension Communicator {
     /// (`MPI_Intercomm_merge`, mpi4py's `Merge`): the group whose processes pass `high: false` comes
     /// first (if both pass the same, the order is MPI's choice).
     public func merge(high: Bool) throws -> Communicator {
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Intercomm_merge") { MPI_Intercomm_merge(handle, high ? 1 : 0, &new) }
         return try Communicator(createdOrNull: new) ?? Communicator(handle: new)
     }
 
     /// Wraps a communicator MPI just created, giving it `MPI_ERRORS_RETURN`; nil for
     /// `MPI_COMM_NULL`.
-    internal init?(createdOrNull handle: MPI_Comm) throws {
+    internal init?(createdOrNull handle: MPIHandle<MPI_Comm>) throws {
         if handle == cmpich_comm_null() { return nil }
         try mpiCall("MPI_Comm_set_errhandler") { MPI_Comm_set_errhandler(handle, cmpich_errors_return()) }
         self.init(handle: handle)
@@ -212,7 +215,7 @@ extension Communicator {
         guard periods.count == dims.count else {
             throw Self.argumentError("MPI_Cart_create", "\(periods.count) periodic flags for \(dims.count) dimensions")
         }
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Cart_create") {
             MPI_Cart_create(handle, Int32(dims.count), &dims, &periods, reorder ? 1 : 0, &new)
         }
@@ -267,7 +270,7 @@ extension Communicator {
     /// one communicator per row. Collective.
     public func cartesianSubgrid(keeping keep: [Bool]) throws -> Communicator {
         var remain = keep.map { Int32($0 ? 1 : 0) }
-        var new: MPI_Comm = cmpich_comm_null()
+        var new: MPIHandle<MPI_Comm> = cmpich_comm_null()
         try mpiCall("MPI_Cart_sub") { MPI_Cart_sub(handle, &remain, &new) }
         return try Communicator(createdOrNull: new) ?? Communicator(handle: new)
     }

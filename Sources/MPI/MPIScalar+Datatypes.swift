@@ -102,14 +102,18 @@ extension Double: MPIScalar {
 /// An MPI reduction for typed buffers, applied element by element (`MPI_Op`, mpi4py's `MPI.SUM`,
 /// `MPI.MAX`…). The predefined ones are static members (``sum``, ``maxLocation``, ``bitwiseXor``…;
 /// see `ReductionOperation+Predefined.swift`); ``UserOperation`` makes one from a Swift function.
-public struct ReductionOperation: Sendable, Hashable {
+///
+/// `@unchecked Sendable` because under Open MPI the handle is a pointer (see `MPIHandle`): it is
+/// never written through, only passed to MPI, whose thread level governs use from several threads;
+/// `owner` is `Sendable`.
+public struct ReductionOperation: @unchecked Sendable, Hashable {
     /// The MPI handle.
-    internal let handle: MPI_Op
+    internal let handle: MPIHandle<MPI_Op>
     /// What keeps a user-defined operation alive while this value exists (nil for predefined ones).
     internal let owner: (any AnyObject & Sendable)?
 
     /// Wraps an MPI handle, kept alive by `owner` if it is a user-defined operation.
-    internal init(handle: MPI_Op, owner: (any AnyObject & Sendable)? = nil) {
+    internal init(handle: MPIHandle<MPI_Op>, owner: (any AnyObject & Sendable)? = nil) {
         self.handle = handle
         self.owner = owner
     }

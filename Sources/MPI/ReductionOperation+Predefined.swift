@@ -159,9 +159,13 @@ public struct MPIComplex<Real: MPIComplexReal>: MPIScalar, Hashable {
 /// unless `commutative` is false, when MPI combines in rank order). Applied to a buffer whose
 /// datatype is not `T`'s, it leaves the values unchanged and counts the call in
 /// ``mismatchedCalls``.
-public final class UserOperation<T: MPIScalar>: Sendable {
+///
+/// `@unchecked Sendable` because its stored properties never change and under Open MPI the handle
+/// is a pointer (see `MPIHandle`): it is never written through, only passed to MPI (by
+/// ``operation``'s users, and to `MPI_Op_free` in `deinit`, when no other reference exists).
+public final class UserOperation<T: MPIScalar>: @unchecked Sendable {
     /// The MPI handle.
-    private let handle: MPI_Op
+    private let handle: MPIHandle<MPI_Op>
     /// The trampoline slot.
     private let slot: Int
 
@@ -185,7 +189,7 @@ public final class UserOperation<T: MPIScalar>: Sendable {
             throw MPIError(errorClass: cmpich_err_other(), function: "MPI_Op_create",
                            message: "all \(UserOperationTable.capacity) user-defined operation slots are in use")
         }
-        var handle: MPI_Op = cmpich_op_null()
+        var handle: MPIHandle<MPI_Op> = cmpich_op_null()
         do {
             try mpiCall("MPI_Op_create") { UserOperationTable.create(slot: slot, commute: commutative ? 1 : 0, &handle) }
         } catch {
@@ -217,7 +221,7 @@ public final class UserOperation<T: MPIScalar>: Sendable {
 internal final class UserOperationTable: Sendable {
     /// Applies an operation to `count` elements: `(in, inout, count, datatype)`; false on a
     /// datatype mismatch.
-    typealias Function = @Sendable (UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int, MPI_Datatype) -> Bool
+    typealias Function = @Sendable (UnsafeMutableRawPointer, UnsafeMutableRawPointer, Int, MPIHandle<MPI_Datatype>) -> Bool
 
     /// The number of slots.
     static let capacity = 16
@@ -253,7 +257,7 @@ internal final class UserOperationTable: Sendable {
                      _ count: UnsafeMutablePointer<Int32>?, _ datatype: UnsafeMutableRawPointer?) {
         guard let input, let inout_, let count, let datatype, count.pointee > 0 else { return }
         guard let function = shared.slots.withLock({ $0[slot].function }) else { return }
-        if !function(input, inout_, Int(count.pointee), datatype.load(as: MPI_Datatype.self)) {
+        if !function(input, inout_, Int(count.pointee), datatype.load(as: MPIHandle<MPI_Datatype>.self)) {
             shared.slots.withLock { $0[slot].mismatches += 1 }
         }
     }
@@ -261,7 +265,7 @@ internal final class UserOperationTable: Sendable {
     /// Creates the MPI operation of slot `slot` (`MPI_Op_create` with that slot's trampoline, a
     /// closure literal that captures nothing, so Swift makes it a C function). The trampolines' C
     /// types are inferred from `MPI_Op_create`, so they follow the MPI's own `MPI_Datatype`.
-    static func create(slot: Int, commute: Int32, _ handle: inout MPI_Op) -> Int32 {
+    static func create(slot: Int, commute: Int32, _ handle: inout MPIHandle<MPI_Op>) -> Int32 {
         switch slot {
         case 0: MPI_Op_create({ callUserOperation(0, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)
         case 1: MPI_Op_create({ callUserOperation(1, $0, $1, $2, UnsafeMutableRawPointer($3)) }, commute, &handle)

@@ -56,9 +56,9 @@ public final class Request: Sendable {
     internal struct PendingProbe: @unchecked Sendable {
         let source: Int32
         let tag: Int32
-        let communicator: MPI_Comm
+        let communicator: MPIHandle<MPI_Comm>
         /// Receives the matched message; returns the request and what it writes into.
-        let post: (inout MPI_Message, inout MPI_Status) throws -> (MPI_Request, Storage)
+        let post: (inout MPIHandle<MPI_Message>, inout MPI_Status) throws -> (MPIHandle<MPI_Request>, Storage)
     }
 
     /// The mutable part: the MPI handle, the status once complete, the memory in use.
@@ -67,7 +67,7 @@ public final class Request: Sendable {
     /// changed under its lock; the handle (a pointer in Open MPI) is only passed to MPI, which is
     /// thread-safe at `MPI_THREAD_MULTIPLE`.
     internal struct State: @unchecked Sendable {
-        var handle: MPI_Request
+        var handle: MPIHandle<MPI_Request>
         /// Set once complete; for a persistent request, also while inactive.
         var status: Status?
         var storage: Storage
@@ -96,7 +96,7 @@ public final class Request: Sendable {
     public let isPersistent: Bool
 
     /// Wraps a request MPI has created (or, with `probe`, one still to be posted).
-    internal init(handle: MPI_Request, kind: Kind, datatype: Datatype, stride: Int, storage: Storage,
+    internal init(handle: MPIHandle<MPI_Request>, kind: Kind, datatype: Datatype, stride: Int, storage: Storage,
                   persistent: Bool = false, probe: PendingProbe? = nil, completed: Status? = nil) {
         // An inactive persistent request completes at once with an empty status, as in MPI.
         let status: Status? = persistent ? Status() : completed
@@ -109,7 +109,7 @@ public final class Request: Sendable {
 
     /// Starts a send of `count` elements of `datatype` that are at `source` (copied first).
     internal convenience init(sendFrom source: UnsafeRawBufferPointer, count: Int, datatype: Datatype, stride: Int,
-                              to destination: Int, tag: Int, communicator: MPI_Comm) throws {
+                              to destination: Int, tag: Int, communicator: MPIHandle<MPI_Comm>) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 16)
         if source.count > 0, let base = source.baseAddress, let copy = storage.baseAddress {
             copy.copyMemory(from: base, byteCount: source.count)
@@ -132,7 +132,7 @@ public final class Request: Sendable {
 
     /// Starts a receive of up to `capacity` elements of `datatype` into memory the request owns.
     internal convenience init(receiveCapacity capacity: Int, datatype: Datatype, stride: Int,
-                              from source: Int32, tag: Int32, communicator: MPI_Comm) throws {
+                              from source: Int32, tag: Int32, communicator: MPIHandle<MPI_Comm>) throws {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(capacity * stride, 1), alignment: 16)
         var handle: MPIHandle<MPI_Request> = cmpich_request_null()
         do {
@@ -181,7 +181,7 @@ public final class Request: Sendable {
             if let status = state.status { return status }
             if let probe = state.probe {
                 var flag: Int32 = 0
-                var message: MPI_Message = cmpich_message_null()
+                var message: MPIHandle<MPI_Message> = cmpich_message_null()
                 var raw = MPI_Status()
                 try mpiCall("MPI_Improbe") {
                     MPI_Improbe(probe.source, probe.tag, probe.communicator, &flag, &message, &raw)
