@@ -60,7 +60,11 @@ extension Communicator {
     /// and returns (`MPI_Bsend`, mpi4py's `Bsend`).
     ///
     /// - Throws: ``MPIError`` (class ``MPIError/Class/buffer``) when no buffer is attached or it has no
-    ///   room left.
+    ///   room left. The module checks the first case, and a message too large for the whole buffer,
+    ///   before MPI sees the send, so that both MPIs throw there (Open MPI would send a small message
+    ///   without any buffer, and after refusing a larger one could no longer reach that process).
+    ///   A buffer large enough but still full of earlier messages is left to MPI: size it for every
+    ///   message in flight at once.
     public func bsend<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int = 0) throws {
         try sendArray(array, to: destination, tag: tag, mode: .buffered)
     }
@@ -77,6 +81,8 @@ extension Communicator {
     }
 
     /// Starts a buffered send of the array's elements (`MPI_Ibsend`, mpi4py's `Ibsend`).
+    ///
+    /// - Throws: ``MPIError`` (class ``MPIError/Class/buffer``) as `bsend(_:to:tag:)` does.
     public func ibsend<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int = 0) throws -> Request {
         try startSend(array, to: destination, tag: tag, mode: .buffered)
     }
@@ -101,6 +107,20 @@ extension Communicator {
         try startSend(array, to: destination, tag: tag, mode: .ready)
     }
 
+    /// Throws ``MPIError`` (class ``MPIError/Class/buffer``) unless a buffer is attached and a
+    /// buffered send of `count` elements of `type` (`MPI_Pack_size`) plus
+    /// ``MPI/bufferedSendOverhead`` fits in it.
+    ///
+    /// MPICH refuses such a send itself. Open MPI 4.1 sends a small message at once without using the
+    /// buffer at all, and refuses a larger one with `MPI_ERR_BUFFER` but leaves the connection to
+    /// the destination unusable (the next message to it, even a barrier's, never arrives): checking
+    /// here gives both MPIs MPICH's behaviour, and keeps the job usable after the error.
+    internal func checkBufferedSendFits(_ function: StaticString, count: Int32, type: MPIHandle<MPI_Datatype>) throws {
+        var packed: Int32 = 0
+        try mpiCall("MPI_Pack_size") { MPI_Pack_size(count, type, handle, &packed) }
+        try MPI.checkAttachedBufferFits(function, byteCount: Int(packed) + MPI.bufferedSendOverhead)
+    }
+
     /// Sends `array` in `mode`, blocking, straight from its storage.
     internal func sendArray<T: MPIScalar>(_ array: [T], to destination: Int, tag: Int, mode: SendMode) throws {
         let destination32 = Int32(clamping: destination)
@@ -114,6 +134,7 @@ extension Communicator {
                 case .synchronous:
                     try mpiCall("MPI_Ssend") { MPI_Ssend(pointer, count, type, destination32, tag32, handle) }
                 case .buffered:
+                    try checkBufferedSendFits("MPI_Bsend", count: count, type: type)
                     try mpiCall("MPI_Bsend") { MPI_Bsend(pointer, count, type, destination32, tag32, handle) }
                 case .ready:
                     try mpiCall("MPI_Rsend") { MPI_Rsend(pointer, count, type, destination32, tag32, handle) }
@@ -154,6 +175,20 @@ extension MPI {
                 throw error
             }
             attached = (UInt(bitPattern: memory), byteCount)
+        }
+    }
+
+    /// Throws ``MPIError`` (class ``MPIError/Class/buffer``) unless a buffer of at least
+    /// `byteCount` bytes is attached (see `Communicator.checkBufferedSendFits`).
+    internal static func checkAttachedBufferFits(_ function: StaticString, byteCount: Int) throws(MPIError) {
+        let size = attached.withLock { $0.address == 0 ? nil : $0.byteCount }
+        guard let size else {
+            throw MPIError(errorClass: cmpich_err_buffer(), function: "\(function)",
+                           message: "no buffer is attached for buffered sends; attach one with MPI.attachBuffer(byteCount:)")
+        }
+        guard byteCount <= size else {
+            throw MPIError(errorClass: cmpich_err_buffer(), function: "\(function)",
+                           message: "the message needs \(byteCount) bytes of the attached buffer (with MPI.bufferedSendOverhead), which has \(size)")
         }
     }
 

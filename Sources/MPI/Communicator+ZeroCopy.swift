@@ -77,6 +77,7 @@ extension Communicator {
             case .synchronous:
                 try mpiCall("MPI_Issend") { MPI_Issend(pointer, mpiCount, mpiType, destination32, tag32, self.handle, &request) }
             case .buffered:
+                try checkBufferedSendFits("MPI_Ibsend", count: mpiCount, type: mpiType)
                 try mpiCall("MPI_Ibsend") { MPI_Ibsend(pointer, mpiCount, mpiType, destination32, tag32, self.handle, &request) }
             case .ready:
                 try mpiCall("MPI_Irsend") { MPI_Irsend(pointer, mpiCount, mpiType, destination32, tag32, self.handle, &request) }

@@ -157,13 +157,21 @@ func sendModes(_ world: Communicator) throws {
     try issendValue.wait()
     try expect(issendIn == ["issend": left], "Codable issend \(issendIn)")
 
-    // Bsend: without a buffer it fails; with one, it returns at once, before any receive.
+    // Bsend: without a buffer it fails, whatever the size (Open MPI itself would send a small
+    // message without one, and after refusing a large one could not reach `right` again: the
+    // module checks first, and the barrier shows the job goes on); with one, it returns at once,
+    // before any receive.
     try expectMPIError(MPIError.Class.buffer) { try world.bsend([Double](repeating: 1, count: 1000), to: right, tag: 6) }
+    try expectMPIError(MPIError.Class.buffer) { try world.bsend([Double(1)], to: right, tag: 6) }
+    try expectMPIError(MPIError.Class.buffer) { _ = try world.ibsend([Double(1)], to: right, tag: 6) }
     try world.barrier()
     let overhead = MPI.bufferedSendOverhead
     try expect(overhead > 0, "BSEND_OVERHEAD \(overhead)")
     try MPI.attachBuffer(byteCount: 3 * (800 + overhead) + 64)
     try expectMPIError { try MPI.attachBuffer(byteCount: 100) }
+    // A message larger than the whole buffer fails too, and the sends below still arrive.
+    try expectMPIError(MPIError.Class.buffer) { try world.bsend([Double](repeating: 1, count: 1000), to: right, tag: 6) }
+    try expectMPIError(MPIError.Class.buffer) { _ = try world.ibsend([Double](repeating: 1, count: 1000), to: right, tag: 6) }
     try world.bsend([Double](repeating: Double(rank), count: 100), to: right, tag: 7)
     try world.bsend(["buffered", "\(rank)"], to: right, tag: 8)
     let ibsend = try world.ibsend([UInt8](repeating: UInt8(rank), count: 10), to: right, tag: 9)
