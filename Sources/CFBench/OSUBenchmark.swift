@@ -117,9 +117,18 @@ struct OSUTools {
         return OSUTools(mpiexec: mpiexec, mpicc: mpicc, swiftProgram: swiftProgram, cSource: cSource)
     }
 
-    /// The launchers and compilers of the MPI this build links, most specific first.
+    /// The launchers and compilers of the MPI this build links (the package trait), most specific
+    /// first, and what that launcher needs here.
+    #if OpenMPI
+    static let launcherNames = ["mpiexec.openmpi", "mpiexec"]
+    static let compilerNames = ["mpicc.openmpi", "mpicc"]
+    /// Two ranks on a 2-core machine, run as root in CI.
+    static let launcherOptions = ["--oversubscribe", "--allow-run-as-root"]
+    #else
     static let launcherNames = ["mpiexec.mpich", "mpiexec"]
     static let compilerNames = ["mpicc.mpich", "mpicc"]
+    static let launcherOptions: [String] = []
+    #endif
 
     static func which(_ names: [String]) -> String? {
         let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
@@ -141,7 +150,7 @@ struct OSUTools {
 
     /// Runs `program test maxSize` on two ranks and reads rank 0's `SIZE VALUE` lines.
     func run(_ program: String, test: String, maxSize: Int) throws -> [(Int, Double)] {
-        let (status, output, errors) = try Self.execute(mpiexec, ["-n", "2", program, test, String(maxSize)])
+        let (status, output, errors) = try Self.execute(mpiexec, Self.launcherOptions + ["-n", "2", program, test, String(maxSize)])
         guard status == 0 else { throw ValidationError("\(program) \(test) exited \(status):\n\(errors)") }
         return output.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ")
