@@ -221,6 +221,48 @@ extension Communicator {
         }
     }
 
+    /// Starts an inclusive prefix reduction (`MPI_Iscan`, mpi4py's `Iscan`): element by element,
+    /// the result on process `rank` combines the buffers of processes `0...rank` with `op`. Every
+    /// process passes the same number of elements; ``CollectiveRequest/wait()`` gives the result.
+    public func iscan<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOperation) throws -> CollectiveRequest<[T]> {
+        let source = BufferBox(readOnly: consume buffer)
+        let count = try Self.int32(source.array.count, "MPI_Iscan")
+        let target = BufferBox<T>.zeroed(source.array.count)
+        return try start("MPI_Iscan", keep: [source, target] + Self.keepAlive(op), finish: { target.array }) {
+            MPI_Iscan(source.address, target.address, count, T.mpiDatatype.handle, op.handle, handle, $0)
+        }
+    }
+
+    /// Starts an exclusive prefix reduction (`MPI_Iexscan`, mpi4py's `Iexscan`): element by
+    /// element, the result on process `rank` combines the buffers of processes `0..<rank` with
+    /// `op`. The result is nil on rank 0, where MPI leaves it undefined.
+    public func iexclusiveScan<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOperation) throws -> CollectiveRequest<[T]?> {
+        let isFirst = rank == 0
+        let source = BufferBox(readOnly: consume buffer)
+        let count = try Self.int32(source.array.count, "MPI_Iexscan")
+        let target = BufferBox<T>.zeroed(source.array.count)
+        return try start("MPI_Iexscan", keep: [source, target] + Self.keepAlive(op), finish: { isFirst ? nil : target.array }) {
+            MPI_Iexscan(source.address, target.address, count, T.mpiDatatype.handle, op.handle, handle, $0)
+        }
+    }
+
+    /// Starts reducing the buffers element by element with `op` and giving process `i` block `i`
+    /// of the result (`MPI_Ireduce_scatter_block`, mpi4py's `Ireduce_scatter_block`). The buffer
+    /// holds `size` blocks of equal length; the result is this process's block.
+    public func ireduceScatterBlock<T: MPIScalar>(_ buffer: consuming [T], op: ReductionOperation) throws -> CollectiveRequest<[T]> {
+        let source = BufferBox(readOnly: consume buffer)
+        let size = self.size
+        guard source.array.count % size == 0 else {
+            throw Self.argumentError("MPI_Ireduce_scatter_block",
+                                     "a buffer of \(source.array.count) elements is not \(size) equal blocks")
+        }
+        let count = try Self.int32(source.array.count / size, "MPI_Ireduce_scatter_block")
+        let target = BufferBox<T>.zeroed(source.array.count / size)
+        return try start("MPI_Ireduce_scatter_block", keep: [source, target] + Self.keepAlive(op), finish: { target.array }) {
+            MPI_Ireduce_scatter_block(source.address, target.address, count, T.mpiDatatype.handle, op.handle, handle, $0)
+        }
+    }
+
     /// What keeps a user-defined operation alive while a collective uses it.
     private static func keepAlive(_ op: ReductionOperation) -> [AnyObject] {
         guard let owner = op.owner else { return [] }

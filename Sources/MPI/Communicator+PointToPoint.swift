@@ -66,26 +66,51 @@ extension Communicator {
     }
 
     /// Sends `value` to `destination` and receives a value, without deadlocking when the two
-    /// processes call it at once (mpi4py's `sendrecv`).
+    /// processes call it at once (`MPI_Isend` of the encoded bytes then a matched receive;
+    /// mpi4py's `sendrecv`). The received type may come from the context:
+    /// `let left: Message = try comm.sendReceive(mine, to: right, from: left)`.
     public func sendReceive<T: Encodable, U: Decodable>(
         _ value: T, to destination: Int, sendTag: Int = 0,
-        receiving type: U.Type, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
-    ) throws -> (U, Status) {
-        let (bytes, status) = try sendReceive(bytes: WireEncoder().encode(value), to: destination, sendTag: sendTag,
-                                              from: source, receiveTag: receiveTag)
-        return (try WireDecoder().decode(U.self, from: bytes), status)
+        receiving type: U.Type = U.self, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
+    ) throws -> U {
+        var status = Status()
+        return try sendReceive(value, to: destination, sendTag: sendTag, receiving: U.self, from: source,
+                               receiveTag: receiveTag, status: &status)
+    }
+
+    /// Sends `value` and receives a value as ``sendReceive(_:to:sendTag:receiving:from:receiveTag:)``
+    /// does, and sets `status` to the received message's status (mpi4py's `sendrecv(...,
+    /// status=status)`).
+    public func sendReceive<T: Encodable, U: Decodable>(
+        _ value: T, to destination: Int, sendTag: Int = 0,
+        receiving type: U.Type = U.self, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any,
+        status: inout Status
+    ) throws -> U {
+        let bytes = try sendReceive(bytes: WireEncoder().encode(value), to: destination, sendTag: sendTag,
+                                    from: source, receiveTag: receiveTag, status: &status)
+        return try WireDecoder().decode(U.self, from: bytes)
     }
 
     /// Sends bytes to `destination` and receives one message of bytes, without deadlocking when
-    /// the two processes call it at once.
+    /// the two processes call it at once (`MPI_Isend`, then a matched receive of any length;
+    /// mpi4py's `sendrecv` of `bytes`).
     public func sendReceive(
         bytes: [UInt8], to destination: Int, sendTag: Int = 0, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
-    ) throws -> ([UInt8], Status) {
-        let request = try isend(bytes: bytes, to: destination, tag: sendTag)
+    ) throws -> [UInt8] {
         var status = Status()
+        return try sendReceive(bytes: bytes, to: destination, sendTag: sendTag, from: source, receiveTag: receiveTag, status: &status)
+    }
+
+    /// Sends and receives bytes as ``sendReceive(bytes:to:sendTag:from:receiveTag:)`` does, and
+    /// sets `status` to the received message's status.
+    public func sendReceive(
+        bytes: [UInt8], to destination: Int, sendTag: Int = 0, from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any,
+        status: inout Status
+    ) throws -> [UInt8] {
+        let request = try isend(bytes: bytes, to: destination, tag: sendTag)
         let received = try receiveBytes(from: source, tag: receiveTag, status: &status)
         _ = try request.wait()
-        return (received, status)
+        return received
     }
 
     // MARK: Probing

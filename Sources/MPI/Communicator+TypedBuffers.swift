@@ -60,9 +60,21 @@ extension Communicator {
         return Status(status, datatype: datatype.handle, stride: stride)
     }
 
-    /// Receives a message of `T`s of any length into a new array sized by a matched probe.
-    public func receiveBuffer<T: MPIScalar>(of type: T.Type, from source: some SourceConvertible = Source.any, tag: some TagConvertible = Tag.any) throws -> ([T], Status) {
-        try receiveProbed(T.self, from: source, tag: tag)
+    /// Receives a message of `T`s of any length into a new array sized by a matched probe
+    /// (`MPI_Mprobe` then `MPI_Mrecv`; mpi4py's `Recv` into an array of the probed size). The
+    /// type may come from the context: `let values: [Int32] = try comm.receiveBuffer(from: 0)`.
+    public func receiveBuffer<T: MPIScalar>(of type: T.Type = T.self, from source: some SourceConvertible = Source.any,
+                                            tag: some TagConvertible = Tag.any) throws -> [T] {
+        try receiveProbed(T.self, from: source, tag: tag).0
+    }
+
+    /// Receives as ``receiveBuffer(of:from:tag:)`` does, and sets `status` to the message's status
+    /// (mpi4py's `status=` argument).
+    public func receiveBuffer<T: MPIScalar>(of type: T.Type = T.self, from source: some SourceConvertible = Source.any,
+                                            tag: some TagConvertible = Tag.any, status: inout Status) throws -> [T] {
+        let (values, received) = try receiveProbed(T.self, from: source, tag: tag)
+        status = received
+        return values
     }
 
     /// Sends `buffer` to `destination` and receives into `receiveBuffer` in one call

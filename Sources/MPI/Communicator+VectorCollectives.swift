@@ -299,6 +299,54 @@ extension Communicator {
         }
     }
 
+    /// Collects every process's block at the root, in rank order, with the root's own block
+    /// already in place (`MPI_Gather` with `MPI_IN_PLACE` at the root, mpi4py's
+    /// `Gather(MPI.IN_PLACE, buffer)`). At the root, `buffer` holds `size` blocks of equal length,
+    /// block `root` being the root's own, and is filled with the others; elsewhere `buffer` is the
+    /// process's block, only read.
+    public func gather<T: MPIScalar>(inPlace buffer: inout [T], root: Int = 0) throws {
+        let isRoot = rank == root
+        let size = self.size
+        if isRoot, buffer.count % size != 0 {
+            throw Self.argumentError("MPI_Gather", "a root buffer of \(buffer.count) elements is not \(size) equal blocks")
+        }
+        let count = isRoot ? buffer.count / size : buffer.count
+        let mpiCount = try Self.int32(count, "MPI_Gather")
+        let datatype = T.mpiDatatype.handle
+        try buffer.withUnsafeMutableBytes { raw in
+            try mpiCall("MPI_Gather") {
+                isRoot
+                    ? MPI_Gather(UnsafeRawPointer(cmpich_in_place()), 0, datatype, raw.baseAddress, mpiCount, datatype,
+                                 Int32(clamping: root), handle)
+                    : MPI_Gather(UnsafeRawPointer(raw.baseAddress), mpiCount, datatype, nil, 0, datatype,
+                                 Int32(clamping: root), handle)
+            }
+        }
+    }
+
+    /// Gives process `i` block `i` of the root's buffer, the root keeping its own block in place
+    /// (`MPI_Scatter` with `MPI_IN_PLACE` at the root, mpi4py's `Scatter(buffer, MPI.IN_PLACE)`).
+    /// At the root, `buffer` holds `size` blocks of equal length and is left as it is; elsewhere
+    /// `buffer` has the length of one block and is filled with this process's block.
+    public func scatter<T: MPIScalar>(inPlace buffer: inout [T], root: Int = 0) throws {
+        let isRoot = rank == root
+        let size = self.size
+        if isRoot, buffer.count % size != 0 {
+            throw Self.argumentError("MPI_Scatter", "a root buffer of \(buffer.count) elements is not \(size) equal blocks")
+        }
+        let count = isRoot ? buffer.count / size : buffer.count
+        let mpiCount = try Self.int32(count, "MPI_Scatter")
+        let datatype = T.mpiDatatype.handle
+        try buffer.withUnsafeMutableBytes { raw in
+            try mpiCall("MPI_Scatter") {
+                isRoot
+                    ? MPI_Scatter(UnsafeRawPointer(raw.baseAddress), mpiCount, datatype, cmpich_in_place(), 0, datatype,
+                                  Int32(clamping: root), handle)
+                    : MPI_Scatter(nil, 0, datatype, raw.baseAddress, mpiCount, datatype, Int32(clamping: root), handle)
+            }
+        }
+    }
+
     // MARK: Helpers
 
     /// A reduction from `buffer` into a new array of the same length, in chunks of at most

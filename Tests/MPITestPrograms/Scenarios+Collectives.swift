@@ -45,6 +45,32 @@ func typedScatterGather(_ world: Communicator) throws {
     blocks[2 * rank + 1] = Int64(100 + rank)
     try world.allGather(inPlace: &blocks)
     try expect(blocks == (0..<size).flatMap { [Int64($0), Int64(100 + $0)] }, "allGather in place \(blocks)")
+    // Gather in place at the root (the last rank): its own block is already there.
+    let gatherRoot = size - 1
+    var gatherBlocks = rank == gatherRoot ? [Int32](repeating: -1, count: 2 * size) : [Int32(rank), Int32(-rank)]
+    if rank == gatherRoot {
+        gatherBlocks[2 * rank] = Int32(rank)
+        gatherBlocks[2 * rank + 1] = Int32(-rank)
+    }
+    try world.gather(inPlace: &gatherBlocks, root: gatherRoot)
+    if rank == gatherRoot {
+        try expect(gatherBlocks == (0..<size).flatMap { [Int32($0), Int32(-$0)] }, "gather in place at the root \(gatherBlocks)")
+    } else {
+        try expect(gatherBlocks == [Int32(rank), Int32(-rank)], "gather in place changed a non-root buffer \(gatherBlocks)")
+    }
+    // Scatter in place at the root (rank 0): the root keeps its buffer, the others get their block.
+    let scatterSource = (0..<(3 * size)).map { Double($0) + 0.5 }
+    var scatterBlocks = rank == 0 ? scatterSource : [Double](repeating: -1, count: 3)
+    try world.scatter(inPlace: &scatterBlocks, root: 0)
+    if rank == 0 {
+        try expect(scatterBlocks == scatterSource, "scatter in place changed the root's buffer \(scatterBlocks)")
+    } else {
+        try expect(scatterBlocks == (0..<3).map { Double(3 * rank + $0) + 0.5 }, "scatter in place \(scatterBlocks)")
+    }
+    if size > 1, rank == 0 {
+        var uneven = [Int](repeating: 0, count: size + 1)
+        try expectMPIError(MPIError.Class.argument) { try world.scatter(inPlace: &uneven, root: 0) }
+    }
     // All-to-all: block j of rank r holds 100r + j; rank r receives 100i + r from each i.
     let outgoing = (0..<size).map { 100 * rank + $0 }
     let incoming = try world.allToAll(buffer: outgoing)
@@ -239,6 +265,17 @@ func nonBlockingCollectives(_ world: Communicator) throws {
     let gathered = try gather.wait()
     try expect(gathered == (rank == 0 ? (0..<size).map { UInt8($0) } : nil), "igather \(String(describing: gathered))")
     try expect(try allReduce.wait() == [size - 1, 2 * (size - 1)], "iallreduce")
+    // Scans and reduce-scatter-block, non-blocking, completed in another order.
+    let scan = try world.iscan([rank + 1, 1], op: .sum)
+    let exclusiveScan = try world.iexclusiveScan([Int32(rank + 1)], op: .sum)
+    let reduceScatterBlock = try world.ireduceScatterBlock((0..<(2 * size)).map { Int64($0 * (rank + 1)) }, op: .sum)
+    let factor = Int64(size * (size + 1) / 2)
+    let block = try reduceScatterBlock.wait()
+    try expect(block == [Int64(2 * rank) * factor, Int64(2 * rank + 1) * factor], "ireduce_scatter_block \(block)")
+    let exclusive = try exclusiveScan.wait()
+    try expect(exclusive == (rank == 0 ? nil : [Int32(rank * (rank + 1) / 2)]), "iexscan \(String(describing: exclusive))")
+    let inclusive = try scan.wait()
+    try expect(inclusive == [(rank + 1) * (rank + 2) / 2, rank + 1], "iscan \(inclusive)")
     // Zero-copy: a consumed buffer comes back in the same storage. A buffer the caller keeps a
     // copy of is copied instead, and the caller's copy never sees MPI's writes.
     var storage = [Int](repeating: rank, count: 1000)

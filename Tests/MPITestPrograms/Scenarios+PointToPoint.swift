@@ -481,6 +481,26 @@ func callSites(_ world: Communicator) throws {
     try expect(probed.source == left && probed.count == 1, "probe \(probed)")
     let single = try world.receiveBytes(from: left, tag: tag)
     try expect(single == [UInt8(left)], "bytes \(single)")
+
+    // sendReceive and receiveBuffer give the value alone, typed from context, and the status on request.
+    let fromLeft: Message = try world.sendReceive(Message(rank: rank, text: "exchange", values: [Double(rank)]), to: right,
+                                                  sendTag: 8, from: left, receiveTag: 8)
+    try expect(fromLeft.rank == left && fromLeft.values == [Double(left)], "sendReceive from context \(fromLeft)")
+    var exchangeStatus = Status()
+    let fromRight = try world.sendReceive([rank, 9], to: left, sendTag: 9, receiving: [Int].self, from: right,
+                                          receiveTag: .any, status: &exchangeStatus)
+    try expect(fromRight == [right, 9] && exchangeStatus.source == right && exchangeStatus.tag == 9,
+               "sendReceive with status \(fromRight) \(exchangeStatus)")
+    let exchangedBytes = try world.sendReceive(bytes: [UInt8(rank), 1], to: right, sendTag: 10, from: left, receiveTag: 10)
+    try expect(exchangedBytes == [UInt8(left), 1], "sendReceive bytes \(exchangedBytes)")
+    try world.send(buffer: [Int32(rank), 11, 12], to: right, tag: 11)
+    let typedBuffer: [Int32] = try world.receiveBuffer(from: left, tag: 11)
+    try expect(typedBuffer == [Int32(left), 11, 12], "receiveBuffer from context \(typedBuffer)")
+    try world.send(buffer: [Float](repeating: 1.5, count: 5), to: right, tag: 12)
+    var bufferStatus = Status()
+    let floats = try world.receiveBuffer(of: Float.self, from: .any, tag: 12, status: &bufferStatus)
+    try expect(floats == [Float](repeating: 1.5, count: 5) && bufferStatus.source == left && bufferStatus.count == 20,
+               "receiveBuffer with status \(floats) \(bufferStatus)")
     try world.barrier()
 }
 

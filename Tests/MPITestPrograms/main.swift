@@ -277,7 +277,8 @@ func typedBuffers(_ world: Communicator) throws {
         let shortStatus = try world.receive(into: &larger, from: 0, tag: 4)
         try expect(shortStatus.count == 80, "short status \(shortStatus)")
         try expect(Array(larger.prefix(10)) == Array(values.prefix(10)) && larger.suffix(10).allSatisfy { $0 == -1 }, "larger buffer \(larger)")
-        let (shorts, shortsStatus) = try world.receiveBuffer(of: Int16.self, from: 0, tag: 5)
+        var shortsStatus = Status()
+        let shorts = try world.receiveBuffer(of: Int16.self, from: 0, tag: 5, status: &shortsStatus)
         try expect(shorts == [Int16](repeating: -3, count: 17) && shortsStatus.count == 34, "receiveBuffer \(shorts) \(shortsStatus)")
         // A longer message than the buffer is a truncation error, not a crash.
         var small = [Float](repeating: 0, count: 5)
@@ -351,10 +352,11 @@ func nonBlocking(_ world: Communicator) throws {
 func sendReceive(_ world: Communicator) throws {
     let rank = world.rank
     let (left, right) = ringNeighbours(world)
-    let (message, status) = try world.sendReceive(Message(rank: rank, text: "ring", values: [Double(rank)]), to: right, sendTag: 4,
-                                                  receiving: Message.self, from: .rank(left), receiveTag: 4)
+    var status = Status()
+    let message: Message = try world.sendReceive(Message(rank: rank, text: "ring", values: [Double(rank)]), to: right, sendTag: 4,
+                                                 from: .rank(left), receiveTag: 4, status: &status)
     try expect(message.rank == left && status.source == left && status.tag == 4, "sendReceive \(message) \(status)")
-    let (bytes, _) = try world.sendReceive(bytes: [UInt8(rank)], to: left, from: .rank(right))
+    let bytes = try world.sendReceive(bytes: [UInt8(rank)], to: left, from: .rank(right))
     try expect(bytes == [UInt8(right)], "sendReceive bytes \(bytes)")
     try world.barrier()
 }
@@ -475,7 +477,7 @@ func chunking(_ world: Communicator) throws {
         var larger = [Int32](repeating: -1, count: 6000)
         let status = try world.receive(into: &larger, from: 0, tag: 3)
         try expect(status.count == 5003 * 4 && Array(larger.prefix(5003)) == ints && larger[5003] == -1, "typed chunks \(status)")
-        let (probed, _) = try world.receiveBuffer(of: Int32.self, from: 0, tag: 4)
+        let probed: [Int32] = try world.receiveBuffer(from: 0, tag: 4)
         try expect(probed == ints, "probed typed chunks")
         let request = try world.ireceive(Int32.self, count: 5003, from: 0, tag: 5)
         try request.wait()
@@ -512,8 +514,9 @@ func threads(_ world: Communicator) throws {
     DispatchQueue.concurrentPerform(iterations: 4) { thread in
         do {
             for round in 0..<50 {
-                let (value, status) = try world.sendReceive([rank, thread, round], to: right, sendTag: thread,
-                                                            receiving: [Int].self, from: .rank(left), receiveTag: .value(thread))
+                var status = Status()
+                let value = try world.sendReceive([rank, thread, round], to: right, sendTag: thread,
+                                                  receiving: [Int].self, from: .rank(left), receiveTag: .value(thread), status: &status)
                 if value != [left, thread, round] || status.tag != thread {
                     throw Failure(description: "thread \(thread) round \(round) got \(value) \(status)")
                 }

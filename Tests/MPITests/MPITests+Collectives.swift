@@ -4,7 +4,7 @@ import Testing
 /// The collectives, reduction operations, datatypes and communicators of issue 14, each scenario
 /// at 2 and 4 ranks (part of the serialized suite, so they never run beside other MPI jobs).
 extension MPIScenarioTests {
-    @Test("typed scatter, gather, allGather (and in place), allToAll", arguments: [2, 4])
+    @Test("typed scatter, gather, allGather, allToAll; allGather, gather and scatter in place", arguments: [2, 4])
     func typedScatterGather(processes: Int) async throws {
         try await expectSuccess(processes, "coll-typed")
     }
@@ -24,7 +24,7 @@ extension MPIScenarioTests {
         try await expectSuccess(processes, "coll-codable")
     }
 
-    @Test("ibarrier, ibcast, ireduce, iallreduce, igather, iscatter, iallgather, ialltoall", arguments: [2, 4])
+    @Test("ibarrier, ibcast, ireduce, iallreduce, igather, iscatter, iallgather, ialltoall, iscan, iexscan, ireduce_scatter_block", arguments: [2, 4])
     func nonBlockingCollectives(processes: Int) async throws {
         try await expectSuccess(processes, "coll-nonblocking")
     }

@@ -61,7 +61,7 @@ struct MPIPointToPointTests {
         try await expectSuccess(processes, "nonblocking-exchange")
     }
 
-    @Test("plain Int sources and tags, .any, types from context, status only when asked, unlabelled arrays typed",
+    @Test("plain Int sources and tags, .any, types from context, status only when asked (receive, sendReceive, receiveBuffer), unlabelled arrays typed",
           arguments: [2, 4])
     func callSites(processes: Int) async throws {
         try await expectSuccess(processes, "call-sites")
