@@ -77,6 +77,33 @@ extension Communicator {
         return values
     }
 
+    /// Sends `buffer` to `destination` and receives one message of `T`s of any length into a new
+    /// array of exactly its length, without deadlocking when the two processes call it at once
+    /// (`MPI_Isend`, then `MPI_Mprobe` and `MPI_Mrecv`; mpi4py's `Sendrecv` into an array of the
+    /// probed size). The result is the value alone: `let left = try comm.sendReceive(buffer:
+    /// mine, to: right, from: left)`; use ``sendReceive(buffer:to:sendTag:into:from:receiveTag:)``
+    /// to receive into an existing array.
+    public func sendReceive<T: MPIScalar>(
+        buffer: [T], to destination: Int, sendTag: Int = 0,
+        from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any
+    ) throws -> [T] {
+        var status = Status()
+        return try sendReceive(buffer: buffer, to: destination, sendTag: sendTag, from: source, receiveTag: receiveTag, status: &status)
+    }
+
+    /// Sends and receives as ``sendReceive(buffer:to:sendTag:from:receiveTag:)`` does, and sets
+    /// `status` to the received message's status (mpi4py's `status=` argument).
+    public func sendReceive<T: MPIScalar>(
+        buffer: [T], to destination: Int, sendTag: Int = 0,
+        from source: some SourceConvertible = Source.any, receiveTag: some TagConvertible = Tag.any, status: inout Status
+    ) throws -> [T] {
+        let request = try isend(buffer: buffer, to: destination, tag: sendTag)
+        let (values, received) = try receiveProbed(T.self, from: source, tag: receiveTag)
+        _ = try request.wait()
+        status = received
+        return values
+    }
+
     /// Sends `buffer` to `destination` and receives into `receiveBuffer` in one call
     /// (`MPI_Sendrecv`, mpi4py's upper-case `Sendrecv`), deadlock-free between two processes.
     @discardableResult

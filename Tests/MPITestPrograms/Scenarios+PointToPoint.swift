@@ -493,6 +493,14 @@ func callSites(_ world: Communicator) throws {
                "sendReceive with status \(fromRight) \(exchangeStatus)")
     let exchangedBytes = try world.sendReceive(bytes: [UInt8(rank), 1], to: right, sendTag: 10, from: left, receiveTag: 10)
     try expect(exchangedBytes == [UInt8(left), 1], "sendReceive bytes \(exchangedBytes)")
+    let typedExchange = try world.sendReceive(buffer: [UInt32(rank), 13, 14], to: right, sendTag: 13, from: left, receiveTag: 13)
+    try expect(typedExchange == [UInt32(left), 13, 14], "typed sendReceive \(typedExchange)")
+    var typedExchangeStatus = Status()
+    let typedLonger = try world.sendReceive(buffer: [Int16](repeating: Int16(rank), count: rank + 1), to: left, sendTag: 14,
+                                            from: right, receiveTag: .any, status: &typedExchangeStatus)
+    try expect(typedLonger == [Int16](repeating: Int16(right), count: right + 1) && typedExchangeStatus.source == right
+                   && typedExchangeStatus.tag == 14 && typedExchangeStatus.count == 2 * (right + 1),
+               "typed sendReceive with status \(typedLonger) \(typedExchangeStatus)")
     try world.send(buffer: [Int32(rank), 11, 12], to: right, tag: 11)
     let typedBuffer: [Int32] = try world.receiveBuffer(from: left, tag: 11)
     try expect(typedBuffer == [Int32(left), 11, 12], "receiveBuffer from context \(typedBuffer)")
