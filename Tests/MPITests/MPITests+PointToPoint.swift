@@ -14,19 +14,7 @@ struct MPIPointToPointTests {
     /// Runs scenarios as ``MPIScenarioTests/expectSuccess(_:_:timeout:sourceLocation:)`` does.
     func expectSuccess(_ processes: Int, _ scenarios: String..., timeout: Double = 60,
                        sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let outcome = try await MPIRunner.run(processes: processes, scenarios, timeout: timeout)
-        #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
-        #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
-        let lines = Set(outcome.lines)
-        var missing: [String] = []
-        for rank in 0..<processes {
-            for scenario in scenarios where !lines.contains("rank \(rank)/\(processes) ok \(scenario)") {
-                missing.append("rank \(rank)/\(processes) ok \(scenario)")
-            }
-        }
-        #expect(missing.isEmpty, "missing lines \(missing):\n\(outcome)", sourceLocation: sourceLocation)
-        #expect(outcome.lines.count == processes * scenarios.count, "unexpected output:\n\(outcome)",
-                sourceLocation: sourceLocation)
+        try await expectScenarios(processes, scenarios, timeout: timeout, sourceLocation: sourceLocation)
     }
 
     @Test("zero-copy isend and ireceive(into:): shared and returned storage, receives without a size, PROC_NULL",

@@ -1,6 +1,26 @@
 import ClusterFuturesTestSupport
 import Testing
 
+/// Runs `scenarios` of `mpi-test-programs` on `processes` ranks (nil: without mpiexec, as a world
+/// of one) and expects exit status 0 and exactly one `rank R/N ok NAME` line per rank and scenario:
+/// what every suite of MPI scenarios checks.
+func expectScenarios(_ processes: Int?, _ scenarios: [String], timeout: Double,
+                     sourceLocation: SourceLocation) async throws {
+    let outcome = try await MPIRunner.run(processes: processes, scenarios, timeout: timeout)
+    #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
+    #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
+    let size = processes ?? 1
+    let lines = Set(outcome.lines)
+    var missing: [String] = []
+    for rank in 0..<size {
+        for scenario in scenarios where !lines.contains("rank \(rank)/\(size) ok \(scenario)") {
+            missing.append("rank \(rank)/\(size) ok \(scenario)")
+        }
+    }
+    #expect(missing.isEmpty, "missing lines \(missing):\n\(outcome)", sourceLocation: sourceLocation)
+    #expect(outcome.lines.count == size * scenarios.count, "unexpected output:\n\(outcome)", sourceLocation: sourceLocation)
+}
+
 /// Runs each MPI scenario under a real `mpiexec` and checks that every rank reported success.
 ///
 /// Serialized: the machine may have only two cores, and MPI ranks spin while they wait.
@@ -10,19 +30,7 @@ struct MPIScenarioTests {
     /// exit status 0 and one `rank R/N ok NAME` line per rank and scenario.
     func expectSuccess(_ processes: Int?, _ scenarios: String..., timeout: Double = 30,
                        sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let outcome = try await MPIRunner.run(processes: processes, scenarios, timeout: timeout)
-        #expect(!outcome.timedOut, "timed out:\n\(outcome)", sourceLocation: sourceLocation)
-        #expect(outcome.status == 0, "failed:\n\(outcome)", sourceLocation: sourceLocation)
-        let size = processes ?? 1
-        let lines = Set(outcome.lines)
-        var missing: [String] = []
-        for rank in 0..<size {
-            for scenario in scenarios where !lines.contains("rank \(rank)/\(size) ok \(scenario)") {
-                missing.append("rank \(rank)/\(size) ok \(scenario)")
-            }
-        }
-        #expect(missing.isEmpty, "missing lines \(missing):\n\(outcome)", sourceLocation: sourceLocation)
-        #expect(outcome.lines.count == size * scenarios.count, "unexpected output:\n\(outcome)", sourceLocation: sourceLocation)
+        try await expectScenarios(processes, scenarios, timeout: timeout, sourceLocation: sourceLocation)
     }
 
     @Test("mpiexec is installed (the MPI tests need MPICH)")
