@@ -5,9 +5,11 @@ import Logging
 ///
 /// Call ``bootstrap(functions:errors:logHandler:)`` at the top of `main`, before anything else,
 /// with every function the program submits. In the program's own process it registers them and
-/// returns. In a worker process (a copy of the program started by an executor) it serves tasks and
-/// exits there: a worker never runs the program's code past this call. Or adopt
-/// ``ClusterProgram``, which makes that call for you.
+/// returns. Under `mpiexec`, on ranks above 0, it turns the process into an MPI worker, which
+/// serves tasks and exits there, never running the program's code past this call. A process-pool
+/// worker never gets this far: it is a copy of the program that turns into a worker before `main`
+/// runs, and finds the functions by their type names. Or adopt ``ClusterProgram``, which makes
+/// that call for you.
 public enum ClusterRuntime {
     /// Registers the functions (and the error types to bring back as themselves), sets up logging,
     /// and turns this process into a worker if an executor started it as one.
