@@ -199,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesMPITests",
-            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
+            dependencies: ["cf-hostname", "ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
                            "mpi-test-programs"],
             swiftSettings: strict
         ),
@@ -225,6 +225,13 @@ let package = Package(
         .testTarget(
             name: "ClusterDoctorTests",
             dependencies: ["ClusterDoctor", "CFDoctor", "CClusterFuturesSystem", "ClusterFuturesTestSupport"],
+            swiftSettings: strict
+        ),
+        /// Every worker reports the host, and the rank or worker, it runs on.
+        .executableTarget(
+            name: "cf-hostname",
+            dependencies: ["ClusterFuturesArguments"],
+            path: "Examples/Hostname",
             swiftSettings: strict
         ),
         /// The README's example, with an `async` main.
