@@ -299,6 +299,19 @@ extension Communicator {
         }
     }
 
+    /// The length of one block of an in-place gather or scatter: at the root, whose buffer holds
+    /// `size` blocks of equal length, a `size`th of it; elsewhere the whole buffer.
+    ///
+    /// - Throws: ``MPIError`` (class `argument`) when the root's buffer does not split into `size`
+    ///   equal blocks, or a block is too long for MPI's count.
+    private func inPlaceBlockCount(_ count: Int, isRoot: Bool, _ function: StaticString) throws -> Int32 {
+        let size = self.size
+        if isRoot, count % size != 0 {
+            throw Self.argumentError(function, "a root buffer of \(count) elements is not \(size) equal blocks")
+        }
+        return try Self.int32(isRoot ? count / size : count, function)
+    }
+
     /// Collects every process's block at the root, in rank order, with the root's own block
     /// already in place (`MPI_Gather` with `MPI_IN_PLACE` at the root, mpi4py's
     /// `Gather(MPI.IN_PLACE, buffer)`). At the root, `buffer` holds `size` blocks of equal length,
@@ -306,12 +319,7 @@ extension Communicator {
     /// process's block, only read.
     public func gather<T: MPIScalar>(inPlace buffer: inout [T], root: Int = 0) throws {
         let isRoot = rank == root
-        let size = self.size
-        if isRoot, buffer.count % size != 0 {
-            throw Self.argumentError("MPI_Gather", "a root buffer of \(buffer.count) elements is not \(size) equal blocks")
-        }
-        let count = isRoot ? buffer.count / size : buffer.count
-        let mpiCount = try Self.int32(count, "MPI_Gather")
+        let mpiCount = try inPlaceBlockCount(buffer.count, isRoot: isRoot, "MPI_Gather")
         let datatype = T.mpiDatatype.handle
         try buffer.withUnsafeMutableBytes { raw in
             try mpiCall("MPI_Gather") {
@@ -330,12 +338,7 @@ extension Communicator {
     /// `buffer` has the length of one block and is filled with this process's block.
     public func scatter<T: MPIScalar>(inPlace buffer: inout [T], root: Int = 0) throws {
         let isRoot = rank == root
-        let size = self.size
-        if isRoot, buffer.count % size != 0 {
-            throw Self.argumentError("MPI_Scatter", "a root buffer of \(buffer.count) elements is not \(size) equal blocks")
-        }
-        let count = isRoot ? buffer.count / size : buffer.count
-        let mpiCount = try Self.int32(count, "MPI_Scatter")
+        let mpiCount = try inPlaceBlockCount(buffer.count, isRoot: isRoot, "MPI_Scatter")
         let datatype = T.mpiDatatype.handle
         try buffer.withUnsafeMutableBytes { raw in
             try mpiCall("MPI_Scatter") {
