@@ -73,6 +73,7 @@ let package = Package(
         .executableTarget(
             name: "CFBench",
             dependencies: [
+                "ClusterDoctor",
                 "CFOSU",
                 "ClusterFutures",
                 "ClusterFuturesMPI",

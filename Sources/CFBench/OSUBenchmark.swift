@@ -1,4 +1,5 @@
 import ArgumentParser
+import ClusterDoctor
 import Foundation
 
 extension CFBench {
@@ -130,14 +131,9 @@ struct OSUTools {
     static let launcherOptions: [String] = []
     #endif
 
+    /// The first of `names` found on `PATH`.
     static func which(_ names: [String]) -> String? {
-        let directories = (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
-        for name in names {
-            for directory in directories where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
-                return "\(directory)/\(name)"
-            }
-        }
-        return nil
+        names.lazy.compactMap(Command.which).first
     }
 
     /// Builds the C loops with `-O2` into a temporary folder.
@@ -159,18 +155,12 @@ struct OSUTools {
         }
     }
 
-    static func execute(_ executable: String, _ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
+    /// Runs `executable arguments...` and returns its status, output and standard error; a run
+    /// that has not ended within `timeout` is killed and throws.
+    static func execute(_ executable: String, _ arguments: [String], timeout: Duration = .seconds(600)) throws -> (Int32, String, String) {
+        let outcome = Command.runBlocking([executable] + arguments, until: .now + timeout)
+        if let failure = outcome.launchFailure { throw ValidationError("could not start \(executable): \(failure)") }
+        if outcome.timedOut { throw ValidationError("\(executable) \(arguments.joined(separator: " ")) ran past \(timeout)") }
+        return (outcome.status, String(decoding: outcome.output, as: UTF8.self), outcome.errorText)
     }
 }

@@ -54,7 +54,7 @@ struct CFDoctor: AsyncParsableCommand {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
         let sshWords = ssh.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
         guard let sshCommand = sshWords.first else { throw ValidationError("--ssh is empty") }
-        guard Self.findExecutable(sshCommand) != nil else { throw ValidationError("the ssh command \(sshCommand) was not found") }
+        guard Command.which(sshCommand) != nil else { throw ValidationError("the ssh command \(sshCommand) was not found") }
         guard let text = try? String(contentsOfFile: machinefile, encoding: .utf8) else {
             throw ValidationError("cannot read the machinefile \(machinefile)")
         }
@@ -80,7 +80,7 @@ struct CFDoctor: AsyncParsableCommand {
             path = program.hasPrefix("/") ? program : FileManager.default.currentDirectoryPath + "/" + program
             path = (path as NSString).standardizingPath
         } else {
-            guard let found = findExecutable(program) else { throw ValidationError("the program \(program) is not on PATH; give its path") }
+            guard let found = Command.which(program) else { throw ValidationError("the program \(program) is not on PATH; give its path") }
             path = found
         }
         var isDirectory: ObjCBool = false
@@ -89,15 +89,5 @@ struct CFDoctor: AsyncParsableCommand {
             throw ValidationError("cannot read the program \(path)")
         }
         return path
-    }
-
-    /// `name` (or a path) on PATH, or nil.
-    static func findExecutable(_ name: String) -> String? {
-        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
-            return "\(directory)/\(name)"
-        }
-        return nil
     }
 }

@@ -39,6 +39,17 @@ public enum Command {
     /// How much of each output stream is kept.
     public static let outputLimit = 1 << 20
 
+    /// The path of `name` (or `name` itself when it is a path) if it is an executable file: the first
+    /// found in the directories of `PATH`; nil when there is none.
+    public static func which(_ name: String) -> String? {
+        if name.contains("/") { return FileManager.default.isExecutableFile(atPath: name) ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+            return "\(directory)/\(name)"
+        }
+        return nil
+    }
+
     /// Runs `arguments` (the first found on `PATH`) in a process group of its own, standard input
     /// from `/dev/null`; at `deadline` the whole group is killed.
     public static func run(_ arguments: [String], until deadline: ContinuousClock.Instant) async -> CommandOutcome {
