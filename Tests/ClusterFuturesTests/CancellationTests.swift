@@ -10,7 +10,7 @@ import Testing
 /// results run out, even from a suspended wait; `map` cancels the chunks it has not started, and
 /// `asCompleted` leaves the caller's futures alone.
 ///
-/// The iterations run 40 tasks of 50 ms on one worker, about 2 s, and their task is cancelled after
+/// The iterations run 40 tasks of 200 ms on one worker, about 8 s, and their task is cancelled after
 /// 350 ms, from a thread of its own (not the test's own task, nor a Dispatch timer, which a busy
 /// cooperative pool can hold up). Times bound nothing but hangs.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct CancellationTests {
@@ -21,13 +21,15 @@ import Testing
 
     /// The inputs of every iteration here, and how long each task takes.
     static let inputs = 0..<40
-    static let taskMilliseconds = 50
+    /// Long enough that chunks are still queued when a late-scheduled iteration sees its cancel: with
+    /// 50 ms tasks (2 s in all), CI once ran the cancelled iteration so late that all 40 had finished.
+    static let taskMilliseconds = 200
 
-    /// Fewer than half the results: with the 350 ms cancel, a prompt stop delivers about 7.
+    /// Fewer than half the results: with the 350 ms cancel, a prompt stop delivers about 2.
     static let farFewer = 20
 
     /// Shuts `pool` down once its running tasks finish, cancelling what is still queued, so that a
-    /// test does not wait for the rest of its 2 s of work. (A plain `shutdown()` after a cancelled
+    /// test does not wait for the rest of its 8 s of work. (A plain `shutdown()` after a cancelled
     /// future once never returned; the contract scenario `shutdown-after-cancelling-a-queued-future`
     /// covers that on every executor.)
     private func finish(_ pool: LocalProcessPoolExecutor) {
@@ -285,7 +287,7 @@ struct Iteration {
         }
         // From a thread of its own: Dispatch's global queues share their threads with Swift's
         // cooperative pool here, and a timer on them fired a second late while other suites'
-        // blocking tests held every thread (20 results yielded instead of about 7).
+        // blocking tests held every thread (with 50 ms tasks, 20 results were yielded instead of about 7).
         Thread.detachNewThread {
             usleep(useconds_t(milliseconds * 1000))
             counts.markCancel()
