@@ -200,7 +200,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ClusterFuturesMPITests",
-            dependencies: ["cf-hostname", "ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
+            dependencies: ["ClusterFuturesMPI", "ClusterFuturesTestSupport", "ClusterFuturesMPITestSupport", "mpi-pool-test-programs",
                            "mpi-test-programs"],
             swiftSettings: strict
         ),
@@ -240,6 +240,13 @@ let package = Package(
             name: "readme-example",
             dependencies: ["ClusterFutures"],
             path: "Examples/ReadmeExample",
+            swiftSettings: strict
+        ),
+        /// The examples under `Examples/`, each built and run alone, under `mpiexec` and, where it is
+        /// about hosts, on a virtual cluster, with its output checked.
+        .testTarget(
+            name: "ExampleTests",
+            dependencies: ["ClusterFuturesTestSupport", "cf-hostname"],
             swiftSettings: strict
         ),
         /// The README's one-line command-line shape (`ClusterCommand`) and its configured choice.
