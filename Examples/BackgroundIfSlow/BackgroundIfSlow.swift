@@ -11,6 +11,9 @@ import Foundation
 /// waits on an expensive one before it starts the next: both kinds are awaited the same way
 /// (``Call/finished()``).
 ///
+/// Build it with `swift build -c release --product cf-background-if-slow`; the program is then
+/// `.build/release/cf-background-if-slow`:
+///
 ///     cf-background-if-slow                              # a process pool
 ///     cf-background-if-slow --budget-ms 50 1000 2000000  # your own budget and calls
 ///     mpiexec -n 3 cf-background-if-slow                 # the MPI pool: 2 worker ranks

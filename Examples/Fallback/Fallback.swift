@@ -4,6 +4,9 @@ import ClusterFuturesArguments
 /// and why: the MPI pool under `mpiexec`, else a process pool, else (or when asked) the inline
 /// executor. Its result is the same on each.
 ///
+/// Build it with `swift build -c release --product cf-fallback`; the program is then
+/// `.build/release/cf-fallback`:
+///
 ///     cf-fallback                                  # a process pool (inline on a machine with one CPU)
 ///     cf-fallback --workers 2                      # a process pool of 2 workers
 ///     cf-fallback --executor inline                # every task in this process

@@ -16,6 +16,9 @@ import Foundation
 /// results agree with the same computation done here, and that each worker set up once, however
 /// many tasks it ran.
 ///
+/// Build it with `swift build -c release --product cf-precompute`; the program is then
+/// `.build/release/cf-precompute`:
+///
 ///     cf-precompute                                        # a process pool
 ///     mpiexec -n 3 cf-precompute --table-file /shared/primes.table
 ///     mpiexec -f machinefile -n 9 cf-precompute --table-file /nfs/me/primes.table

@@ -10,6 +10,9 @@ import Foundation
 /// time it took, and the most requests the server was serving at once: many more than there are
 /// workers, which is the point.
 ///
+/// Build it with `swift build -c release --product cf-scrape`; the program is then
+/// `.build/release/cf-scrape`:
+///
 ///     cf-scrape                         # a process pool
 ///     cf-scrape --pages 200 --delay-ms 50
 ///     mpiexec -n 3 cf-scrape            # the MPI pool: 2 worker ranks on this host
@@ -41,7 +44,8 @@ struct Scrape: ClusterCommand {
     func run() async throws {
         let web = try await LocalWeb(pages: pages, delay: .milliseconds(delayMs))
         let (executor, choice) = try executorOptions.makeExecutorWithChoice()
-        print("executor: \(choice.kind), \(executor.workerCount) worker(s), \(FetchPage.concurrentCallsPerWorker) requests at once on each")
+        print("executor: \(choice.kind), \(executor.workerCount) worker(s), "
+              + "\(FetchPage.concurrentCallsPerWorker) requests at once on each")
         print("server: \(web.baseURL), \(pages) pages, \(delayMs) ms each")
         let urls = (0..<pages).map { web.baseURL + Pages.path($0) }
         do {
