@@ -55,6 +55,10 @@ struct Precompute: ClusterCommand {
     func validate() throws {
         guard (2...50_000_000).contains(limit) else { throw ValidationError("--limit must be from 2 to 50000000") }
         guard tasks >= 1, numbersPerTask >= 1 else { throw ValidationError("--tasks and --numbers-per-task must be at least 1") }
+        let (numbers, overflow) = tasks.multipliedReportingOverflow(by: numbersPerTask)
+        guard !overflow, numbers <= limit * limit - 2 else {
+            throw ValidationError("--tasks times --numbers-per-task must be below --limit squared, the largest number the table factors")
+        }
     }
 
     func run() async throws {

@@ -28,7 +28,7 @@ final class LocalWeb: Sendable {
         running = Task { try await server.run() }
         try await server.waitUntilListening(timeout: 10)
         guard case .ip4(_, let port) = await server.listeningAddress else {
-            throw CocoaError(.featureUnsupported, userInfo: [NSLocalizedDescriptionKey: "the server listens on no IPv4 port"])
+            throw NotListening()
         }
         baseURL = "http://127.0.0.1:\(port)"
     }
@@ -41,6 +41,11 @@ final class LocalWeb: Sendable {
         await server.stop()
         running.cancel()
     }
+}
+
+/// The server started but has no IPv4 address to give the workers.
+struct NotListening: Error, CustomStringConvertible {
+    var description: String { "the local server listens on no IPv4 address" }
 }
 
 /// The requests being served, and the most at once: shared by the route's handler calls.

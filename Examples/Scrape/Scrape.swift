@@ -43,39 +43,44 @@ struct Scrape: ClusterCommand {
 
     func run() async throws {
         let web = try await LocalWeb(pages: pages, delay: .milliseconds(delayMs))
-        let (executor, choice) = try executorOptions.makeExecutorWithChoice()
-        print("executor: \(choice.kind), \(executor.workerCount) worker(s), "
-              + "\(FetchPage.concurrentCallsPerWorker) requests at once on each")
-        print("server: \(web.baseURL), \(pages) pages, \(delayMs) ms each")
-        let urls = (0..<pages).map { web.baseURL + Pages.path($0) }
         do {
-            try await withExecutor(executor) { executor async throws in
-                let start = ContinuousClock.now
-                var fetched = 0
-                var matching = 0
-                var bytes = 0
-                var checksum: UInt64 = 0
-                // In input order: page `fetched` is the next to come.
-                for try await page in try executor.map(FetchPage(), urls) {
-                    let index = fetched
-                    fetched += 1
-                    bytes += page.bytes
-                    let original = Array(Pages.content(index).utf8)
-                    if page.url == urls[index], page.bytes == original.count, page.checksum == Pages.checksum(original) {
-                        matching += 1
-                    }
-                    checksum = Pages.checksum(withUnsafeBytes(of: (checksum ^ page.checksum).bigEndian) { Array($0) })
-                }
-                let elapsed = ContinuousClock.now - start
-                print("fetched \(fetched) of \(pages) pages, \(matching) as served; \(bytes) bytes, checksum "
-                      + String(checksum, radix: 16))
-                print("elapsed: \(elapsed) (one request at a time: at least \(Duration.milliseconds(delayMs * pages)))")
-                print("peak requests in flight at the server: \(web.peakInFlight), with \(executor.workerCount) worker(s)")
-            }
+            try await fetchAll(from: web)
         } catch {
             await web.stop()
             throw error
         }
         await web.stop()
+    }
+
+    /// Fetches every page of `web` on the executor the options choose, and prints what came back.
+    private func fetchAll(from web: LocalWeb) async throws {
+        let (executor, choice) = try executorOptions.makeExecutorWithChoice()
+        print("executor: \(choice.kind), \(executor.workerCount) worker(s), "
+              + "\(FetchPage.concurrentCallsPerWorker) requests at once on each")
+        print("server: \(web.baseURL), \(pages) pages, \(delayMs) ms each")
+        let urls = (0..<pages).map { web.baseURL + Pages.path($0) }
+        try await withExecutor(executor) { executor async throws in
+            let start = ContinuousClock.now
+            var fetched = 0
+            var matching = 0
+            var bytes = 0
+            var checksum: UInt64 = 0
+            // In input order: page `fetched` is the next to come.
+            for try await page in try executor.map(FetchPage(), urls) {
+                let original = Array(Pages.content(fetched).utf8)
+                if page.url == urls[fetched], page.bytes == original.count, page.checksum == Pages.checksum(original) {
+                    matching += 1
+                }
+                fetched += 1
+                bytes += page.bytes
+                // One checksum for the run: FNV-1a over the pages' checksums, in order.
+                checksum = Pages.checksum(withUnsafeBytes(of: (checksum ^ page.checksum).bigEndian) { Array($0) })
+            }
+            let elapsed = ContinuousClock.now - start
+            print("fetched \(fetched) of \(pages) pages, \(matching) as served; \(bytes) bytes, checksum "
+                  + String(checksum, radix: 16))
+            print("elapsed: \(elapsed) (one request at a time: at least \(Duration.milliseconds(delayMs) * pages))")
+            print("peak requests in flight at the server: \(web.peakInFlight), with \(executor.workerCount) worker(s)")
+        }
     }
 }
