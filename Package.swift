@@ -50,6 +50,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        // Only the scrape example's local web server uses it.
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         .target(
@@ -242,11 +244,43 @@ let package = Package(
             path: "Examples/ReadmeExample",
             swiftSettings: strict
         ),
+        /// The same code on the MPI pool, a process pool or inline, saying which it got and why.
+        .executableTarget(
+            name: "cf-fallback",
+            dependencies: ["ClusterFuturesArguments"],
+            path: "Examples/Fallback",
+            swiftSettings: strict
+        ),
+        /// A table computed once and shared with the workers, through the worker initializer and
+        /// through a file.
+        .executableTarget(
+            name: "cf-precompute",
+            dependencies: ["ClusterFuturesArguments", "ClusterFuturesWire"],
+            path: "Examples/Precompute",
+            swiftSettings: strict
+        ),
+        /// Calls run in place while they are cheap and handed to the pool, state and all, once they
+        /// turn out to be expensive.
+        .executableTarget(
+            name: "cf-background-if-slow",
+            dependencies: ["ClusterFuturesArguments"],
+            path: "Examples/BackgroundIfSlow",
+            swiftSettings: strict
+        ),
+        /// I/O-bound tasks: pages fetched from a local HTTP server (FlyingFox), many requests in
+        /// flight on each worker.
+        .executableTarget(
+            name: "cf-scrape",
+            dependencies: ["ClusterFuturesArguments", .product(name: "FlyingFox", package: "FlyingFox")],
+            path: "Examples/Scrape",
+            swiftSettings: strict
+        ),
         /// The examples under `Examples/`, each built and run alone, under `mpiexec` and, where it is
         /// about hosts, on a virtual cluster, with its output checked.
         .testTarget(
             name: "ExampleTests",
-            dependencies: ["ClusterFuturesTestSupport", "cf-hostname"],
+            dependencies: ["ClusterFuturesTestSupport", "cf-hostname", "cf-fallback", "cf-precompute",
+                           "cf-background-if-slow", "cf-scrape"],
             swiftSettings: strict
         ),
         /// The README's one-line command-line shape (`ClusterCommand`) and its configured choice.

@@ -102,4 +102,20 @@ public struct ExecutorOptions: ParsableArguments, Sendable {
     ) throws -> any Executor {
         try Executors.automatic(applied(to: configuration), logger: logger)
     }
+
+    /// ``makeExecutor(_:logger:)``, returning with the executor the choice that made it (its kind
+    /// and why), as `Executors.automaticWithChoice(_:logger:)` does.
+    ///
+    /// ```swift
+    /// let (executor, choice) = try executorOptions.makeExecutorWithChoice()
+    /// print("using the \(choice.kind) executor: \(choice.reason)")
+    /// ```
+    ///
+    /// - Throws: what `Executors.automatic(_:logger:)` throws.
+    public func makeExecutorWithChoice(
+        _ configuration: Executors.Configuration = Executors.Configuration(),
+        logger: Logger = Logger(label: "ClusterFutures.Executors")
+    ) throws -> (executor: any Executor, choice: Executors.Choice) {
+        try Executors.automaticWithChoice(applied(to: configuration), logger: logger)
+    }
 }

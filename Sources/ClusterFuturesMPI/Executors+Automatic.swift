@@ -68,6 +68,27 @@ public enum Executors {
         _ configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "ClusterFutures.Executors")
     ) throws -> any Executor {
+        try automaticWithChoice(configuration, logger: logger).executor
+    }
+
+    /// ``automatic(_:logger:)``, returning with the executor the choice that made it: its kind and
+    /// the reason, as logged, for a program that shows it (a banner, a `--verbose` line).
+    ///
+    /// The choice is the one the executor was made by, after its facts were checked: under a
+    /// launcher whose MPI world turned out to have one process, the kind is the fallback's, and the
+    /// reason says so; the reason of a pool ends with its worker count.
+    ///
+    /// ```swift
+    /// let (executor, choice) = try Executors.automaticWithChoice()
+    /// print("using the \(choice.kind) executor: \(choice.reason)")
+    /// // using the process executor: no MPI launcher with more than one process, 2 usable CPUs; 1 worker process
+    /// ```
+    ///
+    /// - Throws: what ``automatic(_:logger:)`` throws.
+    public static func automaticWithChoice(
+        _ configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "ClusterFutures.Executors")
+    ) throws -> (executor: any Executor, choice: Choice) {
         var choice = try choose(configuration, environment: { getenv($0).map { String(cString: $0) } },
                                 usableCPUs: UsableCPUs.count)
         var executor: any Executor
@@ -108,7 +129,7 @@ public enum Executors {
         for setting in ignoredSettings(configuration, by: choice.kind, workerCount: executor.workerCount) {
             logger.notice("\(setting)")
         }
-        return executor
+        return (executor, choice)
     }
 
     private static let loggedChoice = Atomic<Bool>(false)

@@ -64,6 +64,16 @@ struct ExecutorOptionsTests {
         #expect((executor as? InlineDummyExecutor)?.mode == .eager)
     }
 
+    @Test("the options make the executor they describe, with the choice and its reason")
+    func makeExecutorWithChoice() throws {
+        var base = Executors.Configuration()
+        base.inlineMode = .eager
+        let (executor, choice) = try ExecutorOptions.parse(["--executor", "inline"]).makeExecutorWithChoice(base)
+        defer { executor.shutdown() }
+        #expect((executor as? InlineDummyExecutor)?.mode == .eager)
+        #expect(choice.kind == .inline && choice.isForced && choice.reason.hasPrefix("inline was asked for"), "\(choice)")
+    }
+
     @Test("--help lists the kinds and their default")
     func help() {
         let help = ExecutorOptions.helpMessage(columns: 1_000)

@@ -75,6 +75,24 @@ struct ExecutorsConfigurationTests {
         #expect(try pool.submit(Square(), 7).result(timeout: .seconds(30)) == 49)
     }
 
+    @Test("automaticWithChoice returns the choice that made the executor: its kind, and the reason with the worker count")
+    func automaticWithChoice() throws {
+        let (pool, poolChoice) = try Executors.automaticWithChoice(.init(kind: .process, workers: 2))
+        defer { pool.shutdown() }
+        #expect(pool is LocalProcessPoolExecutor && pool.workerCount == 2)
+        #expect(poolChoice.kind == .process && poolChoice.isForced)
+        // A CLUSTERFUTURES_EXECUTOR in the test's environment would add "(overrides ...)" between.
+        #expect(poolChoice.reason.hasPrefix("process was asked for") && poolChoice.reason.hasSuffix("; 2 worker processes"),
+                "\(poolChoice)")
+        #expect(try pool.submit(Square(), 6).result(timeout: .seconds(30)) == 36)
+
+        let (inline, inlineChoice) = try Executors.automaticWithChoice(.init(kind: .inline))
+        defer { inline.shutdown() }
+        #expect(inline is InlineDummyExecutor)
+        #expect(inlineChoice.kind == .inline && inlineChoice.isForced && inlineChoice.reason.hasPrefix("inline was asked for"),
+                "\(inlineChoice)")
+    }
+
     @Test("the process pool's own settings and the shared initializer reach it; its own initializer wins")
     func processPoolSettings() throws {
         var configuration = Executors.Configuration(kind: .process, workers: 2)
