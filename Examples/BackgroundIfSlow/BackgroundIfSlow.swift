@@ -58,20 +58,13 @@ struct BackgroundIfSlow: ClusterCommand {
                     print("primes below \(below) = \(count.found) (\(verdict)): ran in place, "
                           + "\(count.steps) step(s), pid \(me)")
                 case .handedOff(let future, let stepsInPlace):
-                    let place = future.origin.map { Self.name(of: $0) + ", pid \($0.pid)" } ?? "?"
+                    let place = future.origin.map { $0.label + ", pid \($0.pid)" } ?? "?"
                     print("primes below \(below) = \(count.found) (\(verdict)): went to the pool after "
                           + "\(stepsInPlace) of \(count.steps) step(s) in place, finished on \(place)")
                 }
             }
             print("\(correct) of \(calls.count) results correct")
         }
-    }
-
-    /// `rank 2` under MPI, `worker 1` in a process pool, `inline` in this process.
-    static func name(of origin: TaskOrigin) -> String {
-        if let rank = origin.rank { return "rank \(rank)" }
-        if let worker = origin.worker { return "worker \(worker)" }
-        return "inline"
     }
 }
 

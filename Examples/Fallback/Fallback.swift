@@ -49,18 +49,11 @@ struct Fallback: ClusterCommand {
             var places: Set<String> = []
             for future in futures {
                 total += try await future.result(timeout: .seconds(300))
-                if let origin = future.origin { places.insert(Self.name(of: origin)) }
+                if let origin = future.origin { places.insert(origin.label) }
             }
             print("ran on: \(places.sorted().joined(separator: ", "))")
             print("result: \(total) primes below \(below)")
         }
-    }
-
-    /// `rank 2` under MPI, `worker 1` in a process pool, `inline` in this process.
-    static func name(of origin: TaskOrigin) -> String {
-        if let rank = origin.rank { return "rank \(rank)" }
-        if let worker = origin.worker { return "worker \(worker)" }
-        return "inline"
     }
 }
 

@@ -26,7 +26,7 @@ struct Hostname: ClusterCommand {
             var places: [String: TaskOrigin] = [:]
             for future in futures {
                 _ = try await future.result(timeout: .seconds(60))
-                if let origin = future.origin { places[Self.name(of: origin)] = origin }
+                if let origin = future.origin { places[origin.label] = origin }
             }
             for (name, origin) in places.sorted(by: { Self.order($0.value) < Self.order($1.value) }) {
                 print("\(name) on \(origin.host), pid \(origin.pid)")
@@ -34,12 +34,6 @@ struct Hostname: ClusterCommand {
         }
     }
 
-    /// `rank 3` under MPI, `worker 1` in the process pool, `inline` in the caller.
-    static func name(of origin: TaskOrigin) -> String {
-        if let rank = origin.rank { return "rank \(rank)" }
-        if let worker = origin.worker { return "worker \(worker)" }
-        return "inline"
-    }
 
     static func order(_ origin: TaskOrigin) -> Int { origin.rank ?? origin.worker ?? -1 }
 }

@@ -99,7 +99,7 @@ struct Precompute: ClusterCommand {
         for future in futures {
             let report = try await future.result(timeout: .seconds(600))
             total += report.count
-            let name = future.origin.map(Self.name(of:)) ?? "?"
+            let name = future.origin?.label ?? "?"
             let seen = workers[name] ?? (0, 0)
             workers[name] = (max(seen.setUps, report.setUps), seen.tasks + 1)
         }
@@ -108,12 +108,5 @@ struct Precompute: ClusterCommand {
         for (name, worker) in workers.sorted(by: { $0.key < $1.key }) {
             print("  \(name): \(set) \(worker.setUps) time(s), ran \(worker.tasks) task(s)")
         }
-    }
-
-    /// `rank 2` under MPI, `worker 1` in a process pool, `inline` in this process.
-    static func name(of origin: TaskOrigin) -> String {
-        if let rank = origin.rank { return "rank \(rank)" }
-        if let worker = origin.worker { return "worker \(worker)" }
-        return "inline"
     }
 }

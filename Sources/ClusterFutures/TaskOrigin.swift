@@ -36,6 +36,17 @@ public struct TaskOrigin: Hashable, Sendable, Codable, CustomStringConvertible {
         TaskOrigin(executor: executor, host: ProcessIdentity.hostName, pid: getpid(), worker: worker, rank: rank)
     }
 
+    /// Where the task ran, in a word or two: `rank 3` under `MPIPoolExecutor`, `worker 1` in a
+    /// process pool, `inline` in the caller. Programs that report where their work went, such as
+    /// `cf-hostname`, print it.
+    public var label: String {
+        if let rank { return "rank \(rank)" }
+        if let worker { return "worker \(worker)" }
+        return "inline"
+    }
+
+    /// The kind of executor, the rank or worker, the pid and the host, such as
+    /// `mpi executor, rank 2, worker 1, pid 4242, host node1`.
     public var description: String {
         var parts = ["\(executor) executor"]
         if let rank { parts.append("rank \(rank)") }
