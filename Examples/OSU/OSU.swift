@@ -38,9 +38,12 @@ enum OSU {
             _ = try MPI.initialize(threadLevel: .single)
             let world = Communicator.world
             var arguments = Array(CommandLine.arguments.dropFirst())
-            let test = arguments.first.flatMap { Int($0) } == nil ? (arguments.first ?? "all") : "all"
-            if !arguments.isEmpty && Int(arguments[0]) == nil { arguments.removeFirst() }
-            let maxSize = arguments.first.flatMap { Int($0) } ?? 4 << 20
+            var test = "all"
+            if let first = arguments.first, Int(first) == nil {
+                test = first
+                arguments.removeFirst()
+            }
+            let maxSize = arguments.isEmpty ? 4 << 20 : Int(arguments[0]) ?? 0
             let chosen = tests.filter { test == "all" || $0.name == test }
             guard !chosen.isEmpty, arguments.count <= 1, maxSize >= 1, world.size == 2 else {
                 if world.rank == 0 {
