@@ -285,11 +285,12 @@ let package = Package(
             swiftSettings: strict
         ),
         /// The examples under `Examples/`, each built and run alone, under `mpiexec` and, where it is
-        /// about hosts, on a virtual cluster, with its output checked.
+        /// about hosts, on a virtual cluster, with its output checked; `ExampleSupport` for the
+        /// checklist the MPI examples print, tested on its own.
         .testTarget(
             name: "ExampleTests",
             dependencies: ["ClusterFuturesTestSupport", "cf-hostname", "cf-pi", "cf-pi-master-worker", "cf-point-to-point",
-                           "cf-collectives", "CFOSU"],
+                           "cf-collectives", "CFOSU", "ExampleSupport"],
             swiftSettings: strict
         ),
         /// The README's one-line command-line shape (`ClusterCommand`) and its configured choice.
