@@ -19,7 +19,8 @@ let package = Package(
         .library(name: "ClusterFuturesWire", targets: ["ClusterFuturesWire"]),
         /// Benchmarks printed beside the reference workloads in `../shared/anchors`.
         .executable(name: "cf-bench", targets: ["CFBench"]),
-        /// The OSU micro-benchmarks' loops over the Swift MPI module, run by `cf-bench osu` beside C.
+        /// The OSU micro-benchmarks' loops over the Swift MPI module (`Examples/OSU`): latency,
+        /// bandwidth and bidirectional bandwidth between two ranks; `cf-bench osu` runs them beside C.
         .executable(name: "cf-osu", targets: ["CFOSU"]),
         /// The main demonstration.
         .executable(name: "cf-demo", targets: ["CFDemo"]),
@@ -85,9 +86,12 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        /// `cf-osu`: osu_latency, osu_bw and osu_bibw over the MPI module, an example and the Swift
+        /// side of `cf-bench osu`.
         .executableTarget(
             name: "CFOSU",
             dependencies: ["MPI"],
+            path: "Examples/OSU",
             swiftSettings: strict
         ),
         .executableTarget(
@@ -275,12 +279,52 @@ let package = Package(
             path: "Examples/Scrape",
             swiftSettings: strict
         ),
+        /// What several examples share: pi's series and its report, and the checklist the MPI
+        /// examples print.
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["MPI"],
+            path: "Examples/Support",
+            swiftSettings: strict
+        ),
+        /// Pi by the alternating series, in slices handed out by the executor, with a table of
+        /// times for 1...N workers.
+        .executableTarget(
+            name: "cf-pi",
+            dependencies: ["ClusterFuturesArguments", "ExampleSupport"],
+            path: "Examples/Pi",
+            swiftSettings: strict
+        ),
+        /// The same pi as the articles' master/worker loop over the MPI module: `ANY_SOURCE`, two
+        /// tags, `-1` to stop.
+        .executableTarget(
+            name: "cf-pi-master-worker",
+            dependencies: ["MPI", "ExampleSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/PiMasterWorker",
+            swiftSettings: strict
+        ),
+        /// The MPI module's point-to-point calls between rank 0 and rank 1, each checked.
+        .executableTarget(
+            name: "cf-point-to-point",
+            dependencies: ["MPI", "ExampleSupport"],
+            path: "Examples/PointToPoint",
+            swiftSettings: strict
+        ),
+        /// The MPI module's collectives on every rank, each checked to be exact.
+        .executableTarget(
+            name: "cf-collectives",
+            dependencies: ["MPI", "ExampleSupport"],
+            path: "Examples/Collectives",
+            swiftSettings: strict
+        ),
         /// The examples under `Examples/`, each built and run alone, under `mpiexec` and, where it is
-        /// about hosts, on a virtual cluster, with its output checked.
+        /// about hosts, on a virtual cluster, with its output checked; `ExampleSupport` for the
+        /// checklist the MPI examples print, tested on its own.
         .testTarget(
             name: "ExampleTests",
-            dependencies: ["ClusterFuturesTestSupport", "cf-hostname", "cf-fallback", "cf-precompute",
-                           "cf-background-if-slow", "cf-scrape"],
+            dependencies: ["ClusterFuturesTestSupport", "ExampleSupport", "CFOSU", "cf-hostname", "cf-pi",
+                           "cf-pi-master-worker", "cf-point-to-point", "cf-collectives", "cf-fallback",
+                           "cf-precompute", "cf-background-if-slow", "cf-scrape"],
             swiftSettings: strict
         ),
         /// The README's one-line command-line shape (`ClusterCommand`) and its configured choice.

@@ -2,13 +2,17 @@ import Foundation
 import MPI
 
 /// `cf-osu`: the loops of the OSU micro-benchmarks osu_latency, osu_bw and osu_bibw, written with
-/// the Swift MPI module, line for line as `Benchmarks/OSU/osu.c` writes them in C. `cf-bench osu`
-/// runs the two in turns and prints the ratio per message size.
+/// the Swift MPI module, line for line as `Benchmarks/OSU/osu.c` writes them in C: latency,
+/// bandwidth and bidirectional bandwidth between two ranks. `cf-bench osu` runs the two in turns
+/// and prints the ratio per message size.
 ///
+///     mpiexec -n 2 cf-osu                         # all three, message sizes 1 B to 4 MiB
+///     mpiexec -n 2 cf-osu all 65536               # all three, up to 64 KiB
 ///     mpiexec -n 2 cf-osu latency|bw|bibw [MAX_SIZE]
 ///
-/// Rank 0 prints one line per message size, `SIZE VALUE`: microseconds for latency, MB/s
-/// (10^6 bytes) for the bandwidths.
+/// Rank 0 prints a table per test, as the OSU benchmarks do: `#` header lines, then one line per
+/// message size, `SIZE VALUE`: microseconds for latency, MB/s (10^6 bytes) for the bandwidths.
+/// Run with any other number of ranks (or alone), it says how to run it and exits with status 2.
 @main
 enum OSU {
     /// Messages in flight at once in the bandwidth tests, as in the OSU benchmarks.
@@ -20,23 +24,45 @@ enum OSU {
         test == "latency" ? (size > large ? (1000, 10) : (10000, 100)) : (size > large ? (20, 2) : (100, 10))
     }
 
+    /// The tests, in the order `all` runs them, with the header lines of their tables.
+    static let tests: [(name: String, title: String, column: String)] = [
+        ("latency", "# OSU MPI Latency Test (Swift MPI module)", "# Size          Latency (us)"),
+        ("bw", "# OSU MPI Bandwidth Test (Swift MPI module)", "# Size      Bandwidth (MB/s)"),
+        ("bibw", "# OSU MPI Bi-Directional Bandwidth Test (Swift MPI module)", "# Size      Bandwidth (MB/s)"),
+    ]
+
+    static let usage = "usage: mpiexec -n 2 cf-osu [latency|bw|bibw|all] [MAX_SIZE]"
+
     static func main() {
         do {
             _ = try MPI.initialize(threadLevel: .single)
             let world = Communicator.world
-            let arguments = CommandLine.arguments.dropFirst()
-            guard let test = arguments.first, ["latency", "bw", "bibw"].contains(test), world.size == 2 else {
-                if world.rank == 0 {
-                    FileHandle.standardError.write(Data("usage: mpiexec -n 2 cf-osu latency|bw|bibw [MAX_SIZE]\n".utf8))
-                }
-                MPI.abort(2)
+            var arguments = Array(CommandLine.arguments.dropFirst())
+            var test = "all"
+            if let first = arguments.first, Int(first) == nil {
+                test = first
+                arguments.removeFirst()
             }
-            let maxSize = arguments.dropFirst().first.flatMap { Int($0) } ?? 4 << 20
-            try run(test, maxSize: maxSize, on: world)
+            let maxSize = arguments.isEmpty ? 4 << 20 : Int(arguments[0]) ?? 0
+            let chosen = tests.filter { test == "all" || $0.name == test }
+            guard !chosen.isEmpty, arguments.count <= 1, maxSize >= 1, world.size == 2 else {
+                if world.rank == 0 {
+                    let why = world.size == 2 ? "" : "cf-osu measures between exactly 2 ranks; this world has \(world.size).\n"
+                    FileHandle.standardError.write(Data("\(why)\(usage)\n".utf8))
+                }
+                try MPI.finalize(exitStatus: 2)
+                exit(2)
+            }
+            for (index, test) in chosen.enumerated() {
+                if world.rank == 0 {
+                    print((index == 0 ? "" : "\n") + test.title + "\n" + test.column)
+                }
+                try run(test.name, maxSize: maxSize, on: world)
+            }
             try MPI.finalize(exitStatus: 0)
         } catch {
             FileHandle.standardError.write(Data("cf-osu: \(error)\n".utf8))
-            exit(1)
+            MPI.abort(1)
         }
     }
 
@@ -68,7 +94,7 @@ enum OSU {
                 case "bw": Double(size * loop * window) / 1e6 / elapsed
                 default: Double(size * loop * window * 2) / 1e6 / elapsed
                 }
-                print("\(size) \(String(format: "%.3f", value))")
+                print(String(format: "%-10ld %17.3f", size, value))
                 fflush(nil)
             }
             size *= 2

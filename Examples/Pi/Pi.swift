@@ -1,0 +1,105 @@
+import ClusterFuturesArguments
+import ExampleSupport
+
+/// `cf-pi`: pi by the alternating (Leibniz) series, in slices handed out to the workers as they
+/// become free (each slice is one task), then the same sum with 1, 2, ... N workers for a table of
+/// times, speedup and parallel efficiency.
+///
+///     cf-pi                                   # this machine's worker processes
+///     cf-pi --workers 4 --slices 100 --terms 500000
+///     cf-pi --no-scaling                      # the value alone, without the table
+///     mpiexec -n 5 cf-pi                      # 4 MPI worker ranks
+///
+/// The table's rows: for a process pool, a pool of each size from 1 to N; for the MPI pool, whose
+/// worker ranks are fixed by `mpiexec -n`, the same pool with at most k slices in flight at once,
+/// so that k ranks work while the others wait; for the inline executor, one row.
+@main
+struct Pi: ClusterCommand {
+    static let functions: [any RemoteFunction.Type] = [PiSlice.self]
+
+    static let configuration = CommandConfiguration(
+        commandName: "cf-pi",
+        abstract: "Pi by the alternating series, in slices handed out to the workers, with a table of times for 1...N workers.")
+
+    @OptionGroup var executorOptions: ExecutorOptions
+
+    @Option(help: "How many slices the series is cut into (one task each).")
+    var slices = PiSeries.defaultSlices
+
+    @Option(help: "Terms of the series in each slice.")
+    var terms = PiSeries.defaultTerms
+
+    @Flag(inversion: .prefixedNo, help: "Time the sum again with 1...N-1 workers and print the table.")
+    var scaling = true
+
+    func validate() throws {
+        guard slices >= 1, terms >= 1 else { throw ValidationError("--slices and --terms must be at least 1") }
+        guard slices.multipliedReportingOverflow(by: terms).overflow == false, slices * terms < 1 << 52 else {
+            throw ValidationError("--slices times --terms must stay below 2^52")
+        }
+    }
+
+    func run() async throws {
+        try await withExecutor(try executorOptions.makeExecutor()) { executor async throws in
+            let workers = executor.workerCount
+            let kind = Self.describe(executor)
+            print("pi by the alternating series: \(slices) slices of \(terms) terms, \(workers) \(kind)")
+            let (pi, seconds) = try await compute(on: executor, inFlight: nil)
+            PiReport.printResult(pi: pi, slices: slices, terms: terms, seconds: seconds, workers: "\(workers) \(kind)")
+            guard scaling else { return }
+            var times: [Double] = []
+            for k in 1..<max(workers, 1) {
+                times.append(try await time(workers: k, of: executor))
+            }
+            times.append(seconds)
+            let how = executor is MPIPoolExecutor
+                ? "the MPI pool with at most k slices in flight, so that k of its \(workers) worker ranks work at a time"
+                : executor is LocalProcessPoolExecutor ? "a process pool of k workers for each row" : "the caller alone"
+            PiReport.printTable(seconds: times, caption: "scaling (\(how)):")
+        }
+    }
+
+    /// The seconds the sum takes with `k` workers, fewer than `executor` has: a pool of its own
+    /// for a process pool; for the MPI pool, whose ranks `mpiexec -n` fixed, at most `k` tasks in
+    /// flight.
+    func time(workers k: Int, of executor: any Executor) async throws -> Double {
+        if executor is LocalProcessPoolExecutor {
+            return try await withExecutor(try LocalProcessPoolExecutor(workers: k)) { pool async throws in
+                try await compute(on: pool, inFlight: nil).seconds
+            }
+        }
+        return try await compute(on: executor, inFlight: k).seconds
+    }
+
+    /// Pi, and the seconds taken, from every slice summed by `executor`'s workers, with at most
+    /// `inFlight` slices submitted and not yet finished (nil: all at once). Each slice is its own
+    /// task: a worker that finishes one is handed the next, so faster workers take more.
+    func compute(on executor: any Executor, inFlight: Int?) async throws -> (pi: Double, seconds: Double) {
+        // Every worker answers one tiny task first, so that starting worker processes is not timed.
+        _ = try await executor.map(PiSlice(terms: 1), 0..<executor.workerCount).collect()
+        let start = ContinuousClock.now
+        var sums = [Double](repeating: 0, count: slices)
+        for try await (index, result) in try executor.mapResults(PiSlice(terms: terms), 0..<slices, bufferSize: inFlight, unordered: true) {
+            sums[index] = try result.get()
+        }
+        let seconds = start.duration(to: .now).inSeconds
+        return (PiSeries.pi(fromSliceSums: sums), seconds)
+    }
+
+    /// `MPI worker rank(s)`, `worker process(es)` or `inline worker`, for the output.
+    static func describe(_ executor: any Executor) -> String {
+        if executor is MPIPoolExecutor { return "MPI worker rank(s)" }
+        if executor is LocalProcessPoolExecutor { return "worker process(es)" }
+        return "inline worker (the caller)"
+    }
+}
+
+/// The sum of slice `index` of the series (``PiSeries/sliceSum(index:terms:)``): one task.
+struct PiSlice: RemoteFunction {
+    /// Terms in each slice.
+    var terms: Int
+
+    func callAsFunction(_ index: Int) -> Double {
+        PiSeries.sliceSum(index: index, terms: terms)
+    }
+}
