@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Renders the benchmark report from the lines that scripts/compare-with-anchors prints.
 
-    python3 scripts/benchmark-report.py LOG --out DIR [--no-plots]
+    python3 scripts/benchmark-report.py LOG --out DIR [--no-plots] [--readme README.md]
 
 LOG holds the output of one or more rounds: lines `<label>: key=value key=value ...`, the format of
 ../shared/anchors (c-pipe, c-mpi, python-...) and of cf-bench (swift-..., scaling-...), plus
@@ -11,10 +11,13 @@ appear once per round; the report gives the median over rounds and the spread (m
 Writes DIR/report.md (the tables, with ratios to Python's executors and to the raw pipe and MPI
 floors) and, unless --no-plots, DIR/roundtrip.png, DIR/throughput.png and DIR/scaling.png
 (matplotlib, which scripts/benchmark-report installs into a virtual environment). Only the plots
-need matplotlib: the table comes from the standard library alone.
+need matplotlib: the table comes from the standard library alone. With --readme, the headline
+table (medians), the main ratios and the round-trip plot replace the README's block between
+`<!-- benchmark-report: begin ...-->` and `<!-- benchmark-report: end -->`.
 """
 import argparse
 import math
+import os
 import re
 import statistics
 import sys
@@ -384,11 +387,58 @@ def plot(figures, out_dir):
     plt.close(fig)
 
 
+README_BEGIN = "<!-- benchmark-report: begin"
+README_END = "<!-- benchmark-report: end -->"
+
+
+def headline(figures, out_dir, readme):
+    """The README's part: the executors table of medians, the main ratios and the round-trip plot."""
+    folder = Path(os.path.relpath(out_dir.resolve(), readme.resolve().parent)).as_posix()
+    meta = figures.meta
+    rounds = figures.rounds()
+    load = "–".join(v for v in (meta.get("load-before"), meta.get("load-after")) if v)
+    out = [f"{README_BEGIN} (written by scripts/benchmark-report: rerun it rather than edit this) -->",
+           f"Latest run: `{meta.get('command', 'scripts/benchmark-report')}` on {meta.get('date', '?')}, "
+           f"{meta.get('cpu', '?')}" + (f", load average {load}" if load else "")
+           + f"; medians of {rounds} round{'s' if rounds != 1 else ''} "
+           f"([full report]({folder}/report.md) with the spreads, ratios and scaling):", ""]
+    out.append("| system | " + " | ".join(title for _, title, _ in METRICS) + " |")
+    out.append("| --- |" + " ---: |" * len(METRICS))
+    for prefix, *_ in SYSTEMS:
+        label = figures.label(prefix)
+        if label:
+            out.append(f"| {display(label)} | "
+                       + " | ".join(number(median(figures.values[label].get(m, [])), m) for m, _, _ in METRICS) + " |")
+    ratios = []
+    for ours, other, title in RATIOS[:1] + RATIOS[3:4]:
+        low, high = None, None
+        for metric, _, lower in METRICS:
+            r = speed_ratio(figures.get(ours, metric), figures.get(other, metric), lower)
+            if r is not None:
+                low, high = (r if low is None else min(low, r)), (r if high is None else max(high, r))
+        if low is not None:
+            ratios.append(f"{title.split(' ÷ ')[0]} {ratio_text(low)}–{ratio_text(high)} the speed of "
+                          f"{title.split(' ÷ ')[1]}")
+    if ratios:
+        out += ["", "Across the five workloads: " + "; ".join(ratios) + "."]
+    out += ["", f"![Round trip per call of each executor and floor, log scale]({folder}/roundtrip.png)", README_END]
+    return "\n".join(out)
+
+
+def update_readme(readme, block):
+    text = readme.read_text()
+    begin, end = text.find(README_BEGIN), text.find(README_END)
+    if begin < 0 or end < begin:
+        sys.exit(f"benchmark-report: {readme} has no {README_BEGIN} ... {README_END} block to write the table into")
+    readme.write_text(text[:begin] + block + text[end + len(README_END):])
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("log", type=Path, help="the lines of scripts/compare-with-anchors (one or more rounds)")
     parser.add_argument("--out", type=Path, required=True, help="folder for report.md and the plots")
     parser.add_argument("--no-plots", action="store_true", help="write report.md only (no matplotlib needed)")
+    parser.add_argument("--readme", type=Path, help="a README whose benchmark-report block gets the headline table")
     args = parser.parse_args(argv)
     figures = Figures.parse(args.log.read_text())
     missing = [p for p, *_ in SYSTEMS if not figures.label(p)]
@@ -400,6 +450,9 @@ def main(argv):
     if not args.no_plots:
         plot(figures, args.out)
         written += [args.out / name for name in ("roundtrip.png", "throughput.png", "scaling.png")]
+    if args.readme:
+        update_readme(args.readme, headline(figures, args.out, args.readme))
+        written.append(args.readme)
     if missing:
         print(f"benchmark-report: no lines for {', '.join(missing)}", file=sys.stderr)
     print("wrote " + " ".join(str(p) for p in written))

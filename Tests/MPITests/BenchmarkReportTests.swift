@@ -12,13 +12,14 @@ struct BenchmarkReportTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("scripts/benchmark-report").path
 
-    /// Runs the script with `arguments` in a fresh folder, after writing ``sample`` there as
-    /// `raw.txt`; returns how it ended and the folder (the caller removes it).
-    func run(_ arguments: (_ folder: String) -> [String], timeout: Double) async throws -> (MPIRunner.Outcome, URL) {
+    /// Runs the script with the arguments that `arguments` gives for a fresh folder (where it may
+    /// write files too), after writing ``sample`` there as `raw.txt`; returns how it ended and the
+    /// folder (the caller removes it).
+    func run(_ arguments: (_ folder: String) throws -> [String], timeout: Double) async throws -> (MPIRunner.Outcome, URL) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("benchmark-report-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try Self.sample.write(to: folder.appendingPathComponent("raw.txt"), atomically: true, encoding: .utf8)
-        let arguments = arguments(folder.path)
+        let arguments = try arguments(folder.path)
         let outcome = try await offThePool {
             try MPIRunner.run(executable: Self.script, arguments: arguments, timeout: timeout)
         }
@@ -49,6 +50,35 @@ struct BenchmarkReportTests {
         #expect(rows.contains("| raw MPI floor (C ping-pong) | \(Self.expectedMPIFloor) |"), "\(report)")
         #expect(report.contains("3 rounds"), "\(report)")
         #expect(report.contains("Produced by `\(Self.recordedCommand)`"), "\(report)")
+    }
+
+    @Test("the README's block gets the headline table and the plot, and the rest of the README stays",
+          .timeLimit(.minutes(2)))
+    func readme() async throws {
+        let readme = """
+            # A project
+
+            Before.
+            <!-- benchmark-report: begin -->
+            an older table
+            <!-- benchmark-report: end -->
+            After.
+
+            """
+        let (outcome, folder) = try await run({ folder in
+            try readme.write(toFile: "\(folder)/README.md", atomically: true, encoding: .utf8)
+            return ["--from-log", "\(folder)/raw.txt", "--out", "\(folder)/docs/benchmarks", "--no-plots",
+                    "--readme", "\(folder)/README.md"]
+        }, timeout: 60)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(outcome.status == 0 && !outcome.timedOut, "\(outcome)")
+        let written = try String(contentsOf: folder.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(written.hasPrefix("# A project\n\nBefore.\n<!-- benchmark-report: begin"), "\(written)")
+        #expect(written.hasSuffix("<!-- benchmark-report: end -->\nAfter.\n"), "\(written)")
+        #expect(!written.contains("an older table"), "\(written)")
+        #expect(written.contains("| raw MPI floor (C ping-pong) | 4.88 | – | – | – | 317 |"), "\(written)")
+        #expect(written.contains("(docs/benchmarks/report.md)") && written.contains("](docs/benchmarks/roundtrip.png)"),
+                "\(written)")
     }
 
     @Test("the round trip, throughput and scaling plots are written as PNG files", .timeLimit(.minutes(10)))
