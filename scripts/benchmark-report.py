@@ -361,7 +361,7 @@ def plot(figures, out_dir):
 
     # Scaling: speed-up over the serial run against workers, beside the ideal.
     rows = scaling_rows(figures)
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = plt.subplots(figsize=(7.5, 5.8))
     most = max([w for _, w in rows] + [2])
     ax.plot([1, most], [1, most], linestyle=":", color="#444444", label="ideal (speed-up = workers)")
     series = [("process", "pi_speedup", "LocalProcessPoolExecutor, pi series", "#1f77b4", "o", "-"),
@@ -380,7 +380,7 @@ def plot(figures, out_dir):
     ax.set_xlabel("workers (processes or MPI worker ranks)")
     ax.set_ylabel("speed-up over the serial run (×)")
     ax.set_title(f"Scaling of CPU-bound work (cf-bench scaling)\n{subtitle(figures, spread=False)}", fontsize=11)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(out_dir / "scaling.png", dpi=110)
