@@ -264,7 +264,7 @@ def subtitle(figures, spread=True):
     where = ", ".join(v for v in (figures.meta.get("cpu"), figures.meta.get("date"),
                                   f"load average {load}" if load else None) if v)
     what = f"median of {rounds} rounds, bars show min–max" if rounds > 1 else "1 round"
-    return f"{where}; {what}" if spread and where else (what if spread else where)
+    return f"{where}\n{what}" if spread and where else (what if spread else where)
 
 
 def plot(figures, out_dir):
@@ -290,7 +290,7 @@ def plot(figures, out_dir):
     for y, (label, values) in enumerate(rows):
         low, high = errorbars(values)
         ax.barh(y, median(values), color=COLORS[family(label)], xerr=[low, high], capsize=3)
-        ax.text(median(values) * 1.08 + high[0], y, f"{number(median(values), 'roundtrip_us')} µs",
+        ax.text((median(values) + high[0]) * 1.15, y, f"{number(median(values), 'roundtrip_us')} µs",
                 va="center", fontsize=9)
     ax.set_yticks(range(len(rows)), [display(l) for l, _ in rows], fontsize=9)
     ax.invert_yaxis()
@@ -299,7 +299,7 @@ def plot(figures, out_dir):
     ax.set_xlim(left=10 ** math.floor(math.log10(lowest * 0.7)))
     ax.set_xlabel("round trip per call (µs, log scale; lower is better)")
     ax.set_xlim(right=max(median(v) for _, v in rows) * 4)
-    ax.set_title(f"Round trip of submit(square, i).result()\n{subtitle(figures)}", fontsize=11)
+    fig.suptitle(f"Round trip of submit(square, i).result()\n{subtitle(figures)}", fontsize=11)
     ax.legend(handles=legend, loc="lower right", fontsize=8)
     ax.grid(axis="x", which="both", alpha=0.3)
     fig.tight_layout()
@@ -340,15 +340,17 @@ def plot(figures, out_dir):
     left.grid(axis="y", which="both", alpha=0.3)
 
     echo = [l for l in labels if figures.values[l].get("echo1mib_mb_per_s")]
+    echo_top = max(max(figures.values[l]["echo1mib_mb_per_s"]) for l in echo)
     for x, label in enumerate(echo):
         values = figures.values[label]["echo1mib_mb_per_s"]
         low, high = errorbars(values)
         color = styles.get(label, COLORS[family(label)])
         right.bar(x, median(values), 0.7, yerr=[low, high], capsize=3, color=color,
                   hatch="//" if family(label) == "python" else None, edgecolor="white")
-        right.text(x, median(values) + high[0], f"{median(values):.0f}", ha="center", va="bottom", fontsize=8)
+        right.text(x, median(values) + high[0] + echo_top * 0.01, f"{median(values):.0f}", ha="center",
+                   va="bottom", fontsize=8)
     right.set_xticks(range(len(echo)), [short(l) for l in echo], fontsize=8)
-    right.set_ylim(0, max(max(figures.values[l]["echo1mib_mb_per_s"]) for l in echo) * 1.15)
+    right.set_ylim(0, echo_top * 1.15)
     right.set_ylabel("MB per second, both ways (higher is better)")
     right.set_title("Echo of 1 MiB, one call at a time (grey: raw MPI floor)", fontsize=11)
     right.grid(axis="y", alpha=0.3)
