@@ -29,17 +29,38 @@ protocol WaitingIterator<Element>: AnyObject {
     /// iteration throws `CancellationError`: does whatever the iterator owes its futures then (a
     /// `map` cancels the chunks that have not started; `asCompleted` leaves the caller's futures be).
     func taskWasCancelled()
+
+    /// The progress line the iteration draws (``ProgressDisplay``), or nil for none: the loops
+    /// below count each element yielded on it, redraw it while they wait, and end it with the
+    /// iteration.
+    var progress: ProgressMeter? { get }
 }
 
 extension WaitingIterator {
     /// The next element, blocking the calling thread while nothing is ready.
     func nextBlocking() throws -> Element? {
-        while true {
-            switch try step() {
-            case .yield(let element): return element
-            case .finished: return nil
-            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
+        do {
+            while true {
+                switch try step() {
+                case .yield(let element):
+                    progress?.advance()
+                    return element
+                case .finished:
+                    progress?.finish(.finished)
+                    return nil
+                case .mustWait:
+                    progress?.drawIfDue()
+                    // A wait that ends for a redraw of the progress line, not at the deadline, is
+                    // no timeout: the next round redraws it and waits again.
+                    if !waiter.wait(until: progress?.wakeUp(before: deadline) ?? deadline),
+                       progress == nil || deadline.hasPassed {
+                        try expire()
+                    }
+                }
             }
+        } catch {
+            progress?.finish(ProgressMeter.ending(for: error))
+            throw error
         }
     }
 
@@ -49,20 +70,30 @@ extension WaitingIterator {
     /// step, and while suspended, at once rather than when the next future completes. The blocking
     /// ``nextBlocking()`` knows nothing of tasks.
     func nextSuspending(isolation actor: isolated (any Actor)?) async throws -> Element? {
-        while true {
-            if Task.isCancelled {
-                taskWasCancelled()
-                throw CancellationError()
-            }
-            switch try step() {
-            case .yield(let element): return element
-            case .finished: return nil
-            case .mustWait:
-                switch await waiter.waitAsync(until: deadline) {
-                case .signalled, .cancelled: continue  // the next round throws for a cancelled task
-                case .timedOut: try expire()
+        do {
+            while true {
+                if Task.isCancelled {
+                    taskWasCancelled()
+                    throw CancellationError()
+                }
+                switch try step() {
+                case .yield(let element):
+                    progress?.advance()
+                    return element
+                case .finished:
+                    progress?.finish(.finished)
+                    return nil
+                case .mustWait:
+                    progress?.drawIfDue()
+                    switch await waiter.waitAsync(until: progress?.wakeUp(before: deadline) ?? deadline) {
+                    case .signalled, .cancelled: continue  // the next round throws for a cancelled task
+                    case .timedOut: if progress == nil || deadline.hasPassed { try expire() }
+                    }
                 }
             }
+        } catch {
+            progress?.finish(ProgressMeter.ending(for: error))
+            throw error
         }
     }
 }
