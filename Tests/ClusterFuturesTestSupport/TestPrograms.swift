@@ -16,18 +16,20 @@ public enum TestPrograms {
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("cf-test-scenarios").path
     }
 
-    /// The command line that runs `cf-test-scenarios arguments...` with `environment` over this
-    /// process's (a nil value unsets the variable), through `env`.
-    public static func scenarioCommand(_ arguments: [String], environment: [String: String?] = [:]) -> [String] {
+    /// The command line that runs `cf-test-scenarios arguments...`, started by `launcher` (such
+    /// as `mpiexec -n 1`; nothing: directly), with `environment` over this process's (a nil value
+    /// unsets the variable), through `env`.
+    public static func scenarioCommand(_ arguments: [String], environment: [String: String?] = [:],
+                                       launcher: [String] = []) -> [String] {
         var command = ["env"]
         for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
             command += value.map { ["\(name)=\($0)"] } ?? ["-u", name]
         }
-        return command + [scenarios] + arguments
+        return command + launcher + [scenarios] + arguments
     }
 
     /// Runs `cf-test-scenarios arguments...` to its end, with `environment` as
-    /// ``scenarioCommand(_:environment:)`` sets it, and returns its status and what it wrote to
+    /// ``scenarioCommand(_:environment:launcher:)`` sets it, and returns its status and what it wrote to
     /// standard output and standard error; it is killed after `timeout` (a bound against hangs).
     public static func runScenario(_ arguments: [String], environment: [String: String?] = [:],
                                    timeout: Duration = .seconds(120)) -> CommandOutcome {

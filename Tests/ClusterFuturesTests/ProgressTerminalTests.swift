@@ -94,4 +94,33 @@ import Testing
         let end = try #require(session.waitForScreen { session.exitStatus(on: $0) != nil }, "the program did not end")
         #expect(end == Self.ownLines + ["[exited 0]"])
     }
+
+    /// Under `mpiexec`, rank 0's standard error is a pipe to the launcher, which writes to the
+    /// terminal: `.automatic` draws nothing there, unless the environment variable says to, and then
+    /// the launcher passes the line on as it is redrawn.
+    @Test(.enabled(if: TerminalSession.tmux != nil, "tmux is not installed (apt-get install tmux; .ci/run installs it)"),
+          arguments: [nil, "1"])
+    func underMpiexecTheEnvironmentVariableDrawsIt(setting: String?) throws {
+        var environment = MPIRunner.launcherEnvironment.mapValues { Optional($0) }
+        environment[ProgressDisplay.environmentVariable] = .some(setting)
+        let launcher = [try MPIRunner.mpiexec()] + MPIRunner.launcherOptions + ["-n", "1"]
+        let session = try TerminalSession(
+            TestPrograms.scenarioCommand(["progress", "map"], environment: environment, launcher: launcher),
+            columns: 100, rows: 20)
+        defer { session.close() }
+        if setting != nil {
+            let midway = try #require(session.waitForScreen { screen in
+                screen.contains { $0.wholeMatch(of: Self.running).map { $0.output.1 != "0" } == true }
+            }, "no progress line part-way through")
+            #expect(midway.count == 2 && midway.first == Self.ownLines[0], "\(midway)")
+        }
+        let end = try #require(session.waitForScreen { session.exitStatus(on: $0) != nil }, "the program did not end")
+        #expect(session.exitStatus(on: end) == 0, "\(end)")
+        if setting == nil {
+            #expect(end == Self.ownLines + ["[exited 0]"])
+        } else {
+            #expect(end.count == 4 && end.first == Self.ownLines[0] && end.dropFirst(2).first == Self.ownLines[1], "\(end)")
+            #expect(end.dropFirst().first?.wholeMatch(of: Self.finished) != nil, "\(end)")
+        }
+    }
 }
