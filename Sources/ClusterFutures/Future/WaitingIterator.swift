@@ -39,28 +39,13 @@ protocol WaitingIterator<Element>: AnyObject {
 extension WaitingIterator {
     /// The next element, blocking the calling thread while nothing is ready.
     func nextBlocking() throws -> Element? {
-        do {
-            while true {
-                switch try step() {
-                case .yield(let element):
-                    progress?.advance()
-                    return element
-                case .finished:
-                    progress?.finish(.finished)
-                    return nil
-                case .mustWait:
-                    progress?.drawIfDue()
-                    // A wait that ends for a redraw of the progress line, not at the deadline, is
-                    // no timeout: the next round redraws it and waits again.
-                    if !waiter.wait(until: progress?.wakeUp(before: deadline) ?? deadline),
-                       progress == nil || deadline.hasPassed {
-                        try expire()
-                    }
-                }
+        if let progress { return try nextBlocking(showing: progress) }
+        while true {
+            switch try step() {
+            case .yield(let element): return element
+            case .finished: return nil
+            case .mustWait: if !waiter.wait(until: deadline) { try expire() }
             }
-        } catch {
-            progress?.finish(ProgressMeter.ending(for: error))
-            throw error
         }
     }
 
@@ -70,6 +55,53 @@ extension WaitingIterator {
     /// step, and while suspended, at once rather than when the next future completes. The blocking
     /// ``nextBlocking()`` knows nothing of tasks.
     func nextSuspending(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        if let progress { return try await nextSuspending(isolation: actor, showing: progress) }
+        while true {
+            if Task.isCancelled {
+                taskWasCancelled()
+                throw CancellationError()
+            }
+            switch try step() {
+            case .yield(let element): return element
+            case .finished: return nil
+            case .mustWait:
+                switch await waiter.waitAsync(until: deadline) {
+                case .signalled, .cancelled: continue  // the next round throws for a cancelled task
+                case .timedOut: try expire()
+                }
+            }
+        }
+    }
+
+    // The two loops again, with a progress line: counting each element, redrawing before and
+    // while waiting, ending the line with the iteration. Apart from the loops above, which a map
+    // runs for every element without specialization: with the line's calls in them, they took
+    // twice the instructions they take alone (callgrind, an inline map of 1,000 in chunks of 100).
+
+    private func nextBlocking(showing progress: ProgressMeter) throws -> Element? {
+        do {
+            while true {
+                switch try step() {
+                case .yield(let element):
+                    progress.advance()
+                    return element
+                case .finished:
+                    progress.finish(.finished)
+                    return nil
+                case .mustWait:
+                    progress.drawIfDue()
+                    // A wait that ends for a redraw, before the deadline, is no timeout: the next
+                    // round redraws the line and waits again.
+                    if !waiter.wait(until: progress.wakeUp(before: deadline)), deadline.hasPassed { try expire() }
+                }
+            }
+        } catch {
+            progress.finish(ProgressMeter.ending(for: error))
+            throw error
+        }
+    }
+
+    private func nextSuspending(isolation actor: isolated (any Actor)?, showing progress: ProgressMeter) async throws -> Element? {
         do {
             while true {
                 if Task.isCancelled {
@@ -78,21 +110,21 @@ extension WaitingIterator {
                 }
                 switch try step() {
                 case .yield(let element):
-                    progress?.advance()
+                    progress.advance()
                     return element
                 case .finished:
-                    progress?.finish(.finished)
+                    progress.finish(.finished)
                     return nil
                 case .mustWait:
-                    progress?.drawIfDue()
-                    switch await waiter.waitAsync(until: progress?.wakeUp(before: deadline) ?? deadline) {
-                    case .signalled, .cancelled: continue  // the next round throws for a cancelled task
-                    case .timedOut: if progress == nil || deadline.hasPassed { try expire() }
+                    progress.drawIfDue()
+                    switch await waiter.waitAsync(until: progress.wakeUp(before: deadline)) {
+                    case .signalled, .cancelled: continue
+                    case .timedOut: if deadline.hasPassed { try expire() }
                     }
                 }
             }
         } catch {
-            progress?.finish(ProgressMeter.ending(for: error))
+            progress.finish(ProgressMeter.ending(for: error))
             throw error
         }
     }
