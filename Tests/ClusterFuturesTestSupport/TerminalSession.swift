@@ -7,9 +7,9 @@ import Musl
 #endif
 
 /// A program run on a terminal of a known size, in a detached tmux session on a tmux server of its
-/// own (`tmux -L`), for tests of what a person sees: ``screen()`` is the terminal's text, as
-/// `tmux capture-pane` gives it. Ending it (``close()``, or dropping it) kills that server and
-/// whatever still runs in it.
+/// own (a private socket, `tmux -S`), for tests of what a person sees: ``screen()`` is the
+/// terminal's text, as `tmux capture-pane` gives it. Ending it (``close()``, or dropping it) kills
+/// that server and whatever still runs in it, and removes the socket.
 public final class TerminalSession {
     /// tmux's path, or nil when it is not installed (the tests then skip, saying so).
     public static var tmux: String? { Command.which("tmux") }
@@ -29,7 +29,7 @@ public final class TerminalSession {
     public init(_ arguments: [String], columns: Int, rows: Int) throws {
         guard let tmux = Self.tmux else { throw SessionError(description: "tmux is not installed") }
         self.tmux = tmux
-        socket = "cf-test-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
+        socket = "/tmp/cf-test-tmux-\(getpid())-\(UInt64.random(in: 0..<UInt64.max))"
         // `-f /dev/null`: none of the user's settings. The shell after the program keeps the pane,
         // and the screen, once the program is over.
         let script = #""$0" "$@"; echo "\#(Self.endMarker)$?]"; exec sleep 600"#
@@ -77,10 +77,11 @@ public final class TerminalSession {
         guard !closed else { return }
         closed = true
         _ = run(["kill-server"])
+        unlink(socket)
     }
 
     private func run(_ arguments: [String]) -> CommandOutcome {
-        Command.runBlocking([tmux, "-L", socket] + arguments, until: ContinuousClock.now.advanced(by: .seconds(30)))
+        Command.runBlocking([tmux, "-S", socket] + arguments, until: ContinuousClock.now.advanced(by: .seconds(30)))
     }
 
     struct SessionError: Error, CustomStringConvertible {
