@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -285,6 +286,12 @@ int cf_run_mpi_bootstrap(void) {
     if (cf_mpi_bootstrap == NULL) return 0;
     cf_mpi_bootstrap();
     return 1;
+}
+
+int cf_terminal_columns(int fd) {
+    struct winsize size;
+    if (ioctl(fd, TIOCGWINSZ, &size) != 0) return 0;
+    return size.ws_col;
 }
 
 int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout_ns) {

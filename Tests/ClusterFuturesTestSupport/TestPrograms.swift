@@ -1,3 +1,4 @@
+import ClusterDoctor
 import Foundation
 
 #if canImport(Glibc)
@@ -13,6 +14,26 @@ public enum TestPrograms {
     public static var scenarios: String {
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("cf-test-scenarios").path
+    }
+
+    /// The command line that runs `cf-test-scenarios arguments...`, started by `launcher` (such
+    /// as `mpiexec -n 1`; nothing: directly), with `environment` over this process's (a nil value
+    /// unsets the variable), through `env`.
+    public static func scenarioCommand(_ arguments: [String], environment: [String: String?] = [:],
+                                       launcher: [String] = []) -> [String] {
+        var command = ["env"]
+        for (name, value) in environment.sorted(by: { $0.key < $1.key }) {
+            command += value.map { ["\(name)=\($0)"] } ?? ["-u", name]
+        }
+        return command + launcher + [scenarios] + arguments
+    }
+
+    /// Runs `cf-test-scenarios arguments...` to its end, with `environment` as
+    /// ``scenarioCommand(_:environment:launcher:)`` sets it, and returns its status and what it wrote to
+    /// standard output and standard error; it is killed after `timeout` (a bound against hangs).
+    public static func runScenario(_ arguments: [String], environment: [String: String?] = [:],
+                                   timeout: Duration = .seconds(120)) -> CommandOutcome {
+        Command.runBlocking(scenarioCommand(arguments, environment: environment), until: ContinuousClock.now.advanced(by: timeout))
     }
 
     /// A started scenario: its pid (also its process group) and its standard output.

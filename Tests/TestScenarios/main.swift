@@ -101,7 +101,28 @@ case "interrupt-report":
     dup2(1, 2)
     try StopSignalScene.stage(on: try LocalProcessPoolExecutor(workers: 1))
     print("not interrupted")
+case "progress":
+    // 40 tasks of 150 ms on a pool of 2 workers, with progress `.automatic`: through `map` in
+    // chunks of 2 (`map`), the same unordered (`unordered`), or `Futures.asCompleted`
+    // (`as-completed`). A line of the program's own before and after; the progress goes to
+    // standard error when it is a terminal or CLUSTERFUTURES_PROGRESS says so.
+    let how = arguments.dropFirst().first ?? "map"
+    let pool = try LocalProcessPoolExecutor(workers: 2)
+    print("mapping 40 inputs")
+    fflush(nil)
+    var count = 0
+    if how == "as-completed" {
+        let futures = try (0..<40).map { _ in try pool.submit(SleepMicroseconds(), 150_000) }
+        let completed = Futures.asCompleted(futures, timeout: .seconds(120), progress: .automatic(label: "tasks"))
+        while let future = try completed.next() { count += try future.result() == 150_000 ? 1 : 0 }
+    } else {
+        let results = try pool.map(SleepMicroseconds(), Array(repeating: 150_000, count: 40), timeout: .seconds(120),
+                                   chunkSize: 2, unordered: how == "unordered", progress: .automatic(label: "tasks"))
+        while let result = try results.next() { count += result == 150_000 ? 1 : 0 }
+    }
+    pool.shutdown()
+    print("\(count) results, all as expected")
 default:
-    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | worker-stderr | exit-pending PATH [return|nowait|exit] | queued-cpu | interrupt-report")
+    print("usage: cf-test-scenarios pool-then-sleep [WORKERS] | crash-ignoring-sigchld | worker-stderr | exit-pending PATH [return|nowait|exit] | queued-cpu | interrupt-report | progress [map|unordered|as-completed]")
     exit(2)
 }

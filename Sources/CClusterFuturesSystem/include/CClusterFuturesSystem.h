@@ -119,6 +119,10 @@ void cf_write_stderr(const char *message);
 /// The conventional name of a signal ("SIGSEGV"), or NULL.
 const char *cf_signal_name(int signal);
 
+/// The width in columns of the terminal `fd` refers to (`ioctl` `TIOCGWINSZ`, which Swift cannot
+/// call: `ioctl` is variadic), or 0 when `fd` is not a terminal or does not say.
+int cf_terminal_columns(int fd);
+
 struct pollfd;
 
 /// `ppoll` with a timeout in nanoseconds (negative: none). Returns as `poll` does.

@@ -40,8 +40,8 @@ enum MapIndexedResults<Output: Sendable>: MapElementKind {
     }
 }
 
-/// The machinery of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)`` and
-/// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``: it submits the inputs in
+/// The machinery of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)`` and
+/// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``: it submits the inputs in
 /// chunks, keeps at most `bufferSize` chunks in flight, reads the done ones in input order (or as
 /// they complete), and cancels what is pending when it ends.
 ///
@@ -72,6 +72,8 @@ where Kind.Output == Output {
     private let bufferSize: Int?
     private let unordered: Bool
     let waiter = FutureWaiter()
+    /// Counts inputs, not chunks: each element yielded is one input's.
+    let progress: ProgressMeter?
 
     private var inFlight = Deque<Chunk>()
     /// The chunk being read: its results, or the error that failed it as a whole and so fails each
@@ -89,11 +91,13 @@ where Kind.Output == Output {
     private var ended = false
 
     /// Submits the first `bufferSize` chunks (every chunk, with no `bufferSize`).
-    init(submitNext: @escaping SubmitNext, deadline: Deadline, bufferSize: Int?, unordered: Bool) throws {
+    init(submitNext: @escaping SubmitNext, deadline: Deadline, bufferSize: Int?, unordered: Bool,
+         progress: ProgressMeter?) throws {
         self.submitNext = submitNext
         self.deadline = deadline
         self.bufferSize = bufferSize
         self.unordered = unordered
+        self.progress = progress
         super.init()
         try refill()
     }
@@ -192,6 +196,7 @@ where Kind.Output == Output {
 
     override func cancel() {
         end()
+        progress?.finish(.cancelled)
     }
 
     /// The map owns its futures: a cancelled iteration cancels those not started, as ``cancel()`` does.

@@ -9,7 +9,7 @@ extension Executor {
     /// ```
     ///
     /// The first error ends the map; to go on past the inputs that fail, use
-    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``.
+    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``.
     ///
     /// - Parameters:
     ///   - function: the function to apply; its value travels with every chunk.
@@ -23,6 +23,9 @@ extension Executor {
     ///     every input is submitted by this call, as Python's `map` does; give a size to map over a
     ///     huge or endless sequence in bounded memory.
     ///   - unordered: yield results as they complete instead of in input order.
+    ///   - progress: whether to draw the map's progress on standard error, counting inputs
+    ///     (``ProgressDisplay``): ``ProgressDisplay/never`` by default; ``ProgressDisplay/automatic``
+    ///     draws on a terminal. The total is `inputs.underestimatedCount` (a collection's count).
     /// - Returns: the results. The error of input *k* is thrown when the iteration reaches it, after
     ///   every result before it; the iteration then ends and cancels the rest. Abandoning the
     ///   iteration cancels what has not started, and so does cancelling the Swift task that iterates
@@ -36,10 +39,11 @@ extension Executor {
         timeout: Duration? = nil,
         chunkSize: Int? = nil,
         bufferSize: Int? = nil,
-        unordered: Bool = false
+        unordered: Bool = false,
+        progress: ProgressDisplay = .never
     ) throws -> MapResults<F.Output> {
         try chunkedMap(function, inputs, MapValues.self, timeout: timeout, chunkSize: chunkSize,
-                       bufferSize: bufferSize, unordered: unordered)
+                       bufferSize: bufferSize, unordered: unordered, progress: progress)
     }
 
     /// Applies `function` to every input and yields each input's result, a value or an error, lazily:
@@ -54,7 +58,7 @@ extension Executor {
     /// }
     /// ```
     ///
-    /// It submits, buffers, times out and cancels as ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``
+    /// It submits, buffers, times out and cancels as ``map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``
     /// does, and differs only in what an input's error does: `map` throws it and ends, this yields
     /// it and goes on. An input's error is whatever the function threw on it, the input's failure to
     /// encode, or the error of a chunk that failed as a whole (a worker lost while it ran it, or a
@@ -74,25 +78,28 @@ extension Executor {
     ///   - bufferSize: how many chunks may be submitted and not yet yielded (at least 1); nil submits
     ///     every input in this call.
     ///   - unordered: yield results as their chunks complete instead of in input order.
+    ///   - progress: whether to draw the map's progress on standard error, as `map` does; an input
+    ///     that fails counts as done.
     /// - Returns: for every input, in input order (with `unordered`, in the order the chunks
     ///   complete), its `index` (0 for the first element of `inputs`) and its `result`. The index
     ///   says which input a result belongs to whatever the order, so an unordered map can be joined
     ///   back to its inputs, and a failure reported with the input that caused it.
-    /// - Throws: as ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``.
+    /// - Throws: as ``map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``.
     public func mapResults<F: RemoteFunction, Inputs: Sequence<F.Input>>(
         _ function: F,
         _ inputs: Inputs,
         timeout: Duration? = nil,
         chunkSize: Int? = nil,
         bufferSize: Int? = nil,
-        unordered: Bool = false
+        unordered: Bool = false,
+        progress: ProgressDisplay = .never
     ) throws -> MapResults<(index: Int, result: Result<F.Output, any Error>)> {
         try chunkedMap(function, inputs, MapIndexedResults.self, timeout: timeout, chunkSize: chunkSize,
-                       bufferSize: bufferSize, unordered: unordered)
+                       bufferSize: bufferSize, unordered: unordered, progress: progress)
     }
 
-    /// The map both ``map(_:_:timeout:chunkSize:bufferSize:unordered:)`` and
-    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)`` are, yielding what `Kind` makes
+    /// The map both ``map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)`` and
+    /// ``mapResults(_:_:timeout:chunkSize:bufferSize:unordered:progress:)`` are, yielding what `Kind` makes
     /// of each input's index and result.
     private func chunkedMap<F: RemoteFunction, Inputs: Sequence<F.Input>, Kind: MapElementKind>(
         _ function: F,
@@ -101,7 +108,8 @@ extension Executor {
         timeout: Duration?,
         chunkSize: Int?,
         bufferSize: Int?,
-        unordered: Bool
+        unordered: Bool,
+        progress: ProgressDisplay
     ) throws -> MapResults<Kind.Element> where Kind.Output == F.Output {
         let chunkSize = chunkSize ?? (F.self as? any AsyncRemoteFunction.Type)?.concurrentCallsPerWorker ?? 1
         guard chunkSize >= 1 else {
@@ -110,6 +118,9 @@ extension Executor {
         if let bufferSize, bufferSize < 1 {
             throw ClusterFuturesError(.invalidArgument, "map: bufferSize must be at least 1, not \(bufferSize)")
         }
+        // Counted before the inputs are read (a sequence may be read only once), and only when
+        // progress is drawn (a collection may count in linear time); 0 is "not known".
+        let meter = progress.meter(total: Optional(inputs.underestimatedCount).flatMap { $0 > 0 ? $0 : nil })
         var iterator = inputs.makeIterator()
         let submitNext = { [self] () throws -> (future: Future<BatchResults<F.Output>>, count: Int)? in
             var batch: [F.Input] = []
@@ -118,12 +129,13 @@ extension Executor {
             return batch.isEmpty ? nil : (try self.submit(function, batch: batch), batch.count)
         }
         return try ChunkedMap<F.Output, Kind>(
-            submitNext: submitNext, deadline: Deadline(timeout: timeout), bufferSize: bufferSize, unordered: unordered)
+            submitNext: submitNext, deadline: Deadline(timeout: timeout), bufferSize: bufferSize, unordered: unordered,
+            progress: meter)
     }
 }
 
-/// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``, or of
-/// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:)``, produced lazily.
+/// The results of ``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``, or of
+/// ``Executor/mapResults(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``, produced lazily.
 ///
 /// Iterate with `for try await` or `try await next()` from asynchronous code, and with the blocking
 /// `next()` from synchronous code; `collect()` gathers them all, in both. Dropping it part-way

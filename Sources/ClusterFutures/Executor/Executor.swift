@@ -35,8 +35,8 @@ public protocol Executor: AnyObject, Sendable {
     func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output>
 
     /// Schedules `function` on every input of `batch` as one message to one worker, and returns one
-    /// future for the whole batch with a result for each input, in order (``BatchResults``). ``map(_:_:timeout:chunkSize:bufferSize:unordered:)``
-    /// uses it for `chunkSize`.
+    /// future for the whole batch with a result for each input, in order (``BatchResults``).
+    /// ``map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)`` uses it for `chunkSize`.
     ///
     /// - Throws: as ``submit(_:_:)``.
     func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>>

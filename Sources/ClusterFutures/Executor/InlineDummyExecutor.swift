@@ -9,7 +9,7 @@ import Synchronization
 ///
 /// In ``Mode/lazy`` mode (the default) a task runs at most once, in whichever thread first needs
 /// its result (`result(timeout:)`, ``Future/value``, `error(timeout:)`, `Futures.wait`,
-/// ``Futures/asCompleted(_:timeout:)``, a `map` iteration, or `shutdown(wait: true)`, each
+/// ``Futures/asCompleted(_:timeout:progress:)``, a `map` iteration, or `shutdown(wait: true)`, each
 /// blocking or awaited); a speculative call whose result is never asked for never runs. In
 /// ``Mode/eager`` mode `submit` runs the task before it returns.
 public final class InlineDummyExecutor: Executor {

@@ -12,7 +12,7 @@ import Darwin
 /// error, where it ran, and completion signalling.
 ///
 /// Use ``Future`` for a typed result; `AnyFuture` is what `Futures.wait(_:timeout:until:)` and
-/// ``Futures/asCompleted(_:timeout:)`` accept, so they work over futures of different value types.
+/// ``Futures/asCompleted(_:timeout:progress:)`` accept, so they work over futures of different value types.
 /// Futures are compared by identity.
 // @unchecked Sendable: the class is not final (``Future`` refines it), which rules out checked
 // Sendable; every mutable property lives in `storage`, a `Mutex`, and the rest are `let` (``Future``'s

@@ -138,6 +138,11 @@ struct Deadline: Sendable {
         return left < .zero ? .zero : left
     }
 
+    /// This deadline, or `instant` if that comes first.
+    func capped(at instant: ContinuousClock.Instant) -> Deadline {
+        Deadline(instant: self.instant.map { min($0, instant) } ?? instant)
+    }
+
     var hasPassed: Bool {
         guard let instant else { return false }
         return ContinuousClock.now >= instant

@@ -1,5 +1,5 @@
 /// Waiting on many futures at once: `wait(_:timeout:until:)`, blocking or awaited, and
-/// ``asCompleted(_:timeout:)``.
+/// ``asCompleted(_:timeout:progress:)``.
 public enum Futures {
     /// When `Futures.wait(_:timeout:until:)` returns.
     public enum WaitCondition: Sendable, Hashable {
@@ -69,12 +69,21 @@ public enum Futures {
     /// `CancellationError` at once, even while it waits, and leaves the futures alone: they belong
     /// to the caller, who may still wait for them or ``AnyFuture/cancel()`` them (Python's
     /// `as_completed` does not cancel futures either). `map`, by contrast, owns its futures and
-    /// cancels those not started (``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:)``).
+    /// cancels those not started (``Executor/map(_:_:timeout:chunkSize:bufferSize:unordered:progress:)``).
+    ///
+    /// With `progress` other than ``ProgressDisplay/never`` (the default), the iteration draws how
+    /// many futures it has yielded out of all of them on standard error (``ProgressDisplay``):
+    ///
+    /// ```swift
+    /// for try await future in Futures.asCompleted(futures, progress: .automatic(label: "downloads")) { ... }
+    /// ```
     public static func asCompleted<F: AnyFuture>(
         _ futures: some Sequence<F>,
-        timeout: Duration? = nil
+        timeout: Duration? = nil,
+        progress: ProgressDisplay = .never
     ) -> AsCompleted<F> {
-        AsCompleted(deduplicated(futures), deadline: Deadline(timeout: timeout))
+        let futures = deduplicated(futures)
+        return AsCompleted(futures, deadline: Deadline(timeout: timeout), progress: progress.meter(total: futures.count))
     }
 
     static func deduplicated<F: AnyFuture>(_ futures: some Sequence<F>) -> [F] {
@@ -83,7 +92,7 @@ public enum Futures {
     }
 }
 
-/// The futures of ``Futures/asCompleted(_:timeout:)``, each yielded once as it completes.
+/// The futures of ``Futures/asCompleted(_:timeout:progress:)``, each yielded once as it completes.
 ///
 /// Iterate with `for try await` or `try await next()` from asynchronous code, and with the blocking
 /// `next()` from synchronous code. When the Swift task that iterates asynchronously is cancelled,
@@ -97,9 +106,11 @@ public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtoc
     let deadline: Deadline
     let waiter = FutureWaiter()
     private var ready: [F] = []
+    let progress: ProgressMeter?
 
-    init(_ futures: [F], deadline: Deadline) {
+    init(_ futures: [F], deadline: Deadline, progress: ProgressMeter?) {
         self.deadline = deadline
+        self.progress = progress
         self.remaining = []
         for future in futures {
             if future.register(waiter) { remaining.append(future) } else { ready.append(future) }
@@ -227,4 +238,7 @@ private final class ConditionWait<F: AnyFuture>: WaitingIterator {
 
     /// The futures are the caller's: a cancelled wait leaves them as they are.
     func taskWasCancelled() {}
+
+    /// A wait draws no progress.
+    var progress: ProgressMeter? { nil }
 }

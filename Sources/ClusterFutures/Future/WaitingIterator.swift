@@ -29,11 +29,17 @@ protocol WaitingIterator<Element>: AnyObject {
     /// iteration throws `CancellationError`: does whatever the iterator owes its futures then (a
     /// `map` cancels the chunks that have not started; `asCompleted` leaves the caller's futures be).
     func taskWasCancelled()
+
+    /// The progress line the iteration draws (``ProgressDisplay``), or nil for none: the loops
+    /// below count each element yielded on it, redraw it while they wait, and end it with the
+    /// iteration.
+    var progress: ProgressMeter? { get }
 }
 
 extension WaitingIterator {
     /// The next element, blocking the calling thread while nothing is ready.
     func nextBlocking() throws -> Element? {
+        if let progress { return try nextBlocking(showing: progress) }
         while true {
             switch try step() {
             case .yield(let element): return element
@@ -49,6 +55,7 @@ extension WaitingIterator {
     /// step, and while suspended, at once rather than when the next future completes. The blocking
     /// ``nextBlocking()`` knows nothing of tasks.
     func nextSuspending(isolation actor: isolated (any Actor)?) async throws -> Element? {
+        if let progress { return try await nextSuspending(isolation: actor, showing: progress) }
         while true {
             if Task.isCancelled {
                 taskWasCancelled()
@@ -63,6 +70,62 @@ extension WaitingIterator {
                 case .timedOut: try expire()
                 }
             }
+        }
+    }
+
+    // The two loops again, with a progress line: counting each element, redrawing before and
+    // while waiting, ending the line with the iteration. Apart from the loops above, which a map
+    // runs for every element without specialization: with the line's calls in them, they took
+    // twice the instructions they take alone (callgrind, an inline map of 1,000 in chunks of 100).
+
+    private func nextBlocking(showing progress: ProgressMeter) throws -> Element? {
+        do {
+            while true {
+                switch try step() {
+                case .yield(let element):
+                    progress.advance()
+                    return element
+                case .finished:
+                    progress.finish(.finished)
+                    return nil
+                case .mustWait:
+                    progress.drawIfDue()
+                    // A wait that ends for a redraw, before the deadline, is no timeout: the next
+                    // round redraws the line and waits again.
+                    if !waiter.wait(until: progress.wakeUp(before: deadline)), deadline.hasPassed { try expire() }
+                }
+            }
+        } catch {
+            progress.finish(ProgressMeter.ending(for: error))
+            throw error
+        }
+    }
+
+    private func nextSuspending(isolation actor: isolated (any Actor)?, showing progress: ProgressMeter) async throws -> Element? {
+        do {
+            while true {
+                if Task.isCancelled {
+                    taskWasCancelled()
+                    throw CancellationError()
+                }
+                switch try step() {
+                case .yield(let element):
+                    progress.advance()
+                    return element
+                case .finished:
+                    progress.finish(.finished)
+                    return nil
+                case .mustWait:
+                    progress.drawIfDue()
+                    switch await waiter.waitAsync(until: progress.wakeUp(before: deadline)) {
+                    case .signalled, .cancelled: continue
+                    case .timedOut: if deadline.hasPassed { try expire() }
+                    }
+                }
+            }
+        } catch {
+            progress.finish(ProgressMeter.ending(for: error))
+            throw error
         }
     }
 }

@@ -76,6 +76,17 @@ enum SystemCalls {
         }
     }
 
+    /// Whether `fd` is a terminal (`isatty`).
+    static func isTerminal(_ fd: FileDescriptor) -> Bool {
+        isatty(fd.rawValue) == 1
+    }
+
+    /// The width in columns of the terminal `fd` is, or nil when it is not a terminal or does not say.
+    static func terminalColumns(_ fd: FileDescriptor) -> Int? {
+        let columns = Int(cf_terminal_columns(fd.rawValue))
+        return columns > 0 ? columns : nil
+    }
+
     /// Asks for a larger pipe buffer; a refusal is harmless, so it is ignored.
     static func growPipe(_ fd: FileDescriptor, to bytes: Int32) {
         _ = cf_set_pipe_size(fd.rawValue, bytes)
