@@ -160,9 +160,14 @@ import Testing
 
     @Test func asCompletedIteratesAsynchronously() async throws {
         let futures = (0..<4).map { Future<Int>(label: "f\($0)") }
-        for (index, future) in futures.enumerated() {
-            _ = future.markRunning()
-            DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(10 * (4 - index))) { future.succeed(index, origin: nil) }
+        for future in futures { _ = future.markRunning() }
+        // Finished from one thread of its own, last first, 10 ms apart: timers on Dispatch's global
+        // queues that fire late on a loaded machine run together on several threads, in any order.
+        Thread.detachNewThread {
+            for index in futures.indices.reversed() {
+                usleep(10_000)
+                futures[index].succeed(index, origin: nil)
+            }
         }
         var order: [Int] = []
         for try await future in Futures.asCompleted(futures, timeout: .seconds(10)) {
