@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// A non-blocking collective in flight (`MPI_Ibcast`, `MPI_Iallreduce`…, mpi4py's `Ibcast`,
 /// `Iallreduce`…) that owns its buffers until it completes.

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// Derived datatypes (`MPI_Type_contiguous`, `MPI_Type_vector`, `MPI_Type_create_struct`, mpi4py's
 /// `Create_contiguous`, `Create_vector`, `Create_struct`), committed and ready to use.

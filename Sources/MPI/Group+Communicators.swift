@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// An ordered set of processes (`MPI_Group`, mpi4py's `Group`), for making communicators of some
 /// of a communicator's processes with ``Communicator/create(group:)``.

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
 ///

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// What a completed receive or probe says about a message (`MPI_Status`).
 public struct Status: Sendable, Hashable, CustomStringConvertible {
