@@ -36,6 +36,7 @@ public struct TaskOrigin: Hashable, Sendable, Codable, CustomStringConvertible {
         TaskOrigin(executor: executor, host: ProcessIdentity.hostName, pid: getpid(), worker: worker, rank: rank)
     }
 
+    /// Such as `mpi executor, rank 3, worker 2, pid 4817, host node2`.
     public var description: String {
         var parts = ["\(executor) executor"]
         if let rank { parts.append("rank \(rank)") }

@@ -16,6 +16,7 @@ internal import CMPICH
 /// let request = try world.iallReduce(consume partial, op: .sum)
 /// doOtherWork()                       // overlaps with the reduction
 /// let total = try request.wait()      // the buffer comes back
+/// print(total)
 /// ```
 ///
 /// Dropping a request that has not completed waits for it (`MPI_Wait`) before its buffers are

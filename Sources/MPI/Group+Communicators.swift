@@ -259,7 +259,7 @@ extension Communicator {
 
     /// The neighbours `displacement` steps back and forward along `dimension` (`MPI_Cart_shift`,
     /// mpi4py's `Shift`): receive from `source`, send to `destination`. Beyond the edge of a
-    /// non-periodic dimension they are ``processNull``, which sends and receives accept.
+    /// non-periodic dimension they are ``MPI/processNull``, which sends and receives accept.
     public func cartesianShift(dimension: Int, by displacement: Int = 1) throws -> (source: Int, destination: Int) {
         var source: Int32 = 0
         var destination: Int32 = 0

@@ -150,6 +150,7 @@ extension Tag: TagConvertible {
     public var asTag: Tag { self }
 }
 
+/// A rank or a tag given as a plain `Int`: `from: 0, tag: 7`.
 extension Int: SourceConvertible, TagConvertible {
     /// This rank (``MPI/processNull`` means `MPI_PROC_NULL`).
     public var asSource: Source { .rank(self) }

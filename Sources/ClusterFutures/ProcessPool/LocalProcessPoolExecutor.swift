@@ -13,6 +13,7 @@ import Musl
 /// let pool = try LocalProcessPoolExecutor()            // usable cores - 1 workers
 /// let squares = try pool.map(Square(), 0..<1_000_000, chunkSize: 256).collect()
 /// pool.shutdown()
+/// print(squares.reduce(0, +))
 /// ```
 ///
 /// A worker is the program's own executable started again (`/proc/self/exe`, or

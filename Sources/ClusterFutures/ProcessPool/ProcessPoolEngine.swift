@@ -221,10 +221,11 @@ private final class RunningPools: Sendable {
 /// }
 ///
 /// struct SetUpWorker: RemoteFunction {
-///     func callAsFunction(_ path: String) throws {
+///     func callAsFunction(_ path: String) throws -> Bool {
 ///         WorkerState.settings = try Settings(contentsOf: path)
 ///         WorkerState.logger[metadataKey: "run"] = "\(WorkerState.settings.run)"
 ///         WorkerState.logger.info("worker ready")      // reaches the pool's logger
+///         return true
 ///     }
 /// }
 ///
