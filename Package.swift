@@ -51,7 +51,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         /// `swift package generate-documentation` for the catalogs under `Sources/*/*.docc`.
-        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -263,6 +263,13 @@ let package = Package(
         .testTarget(
             name: "ReadmeTests",
             dependencies: ["ClusterFuturesTestSupport", "readme-example", "readme-command"],
+            swiftSettings: strict
+        ),
+        /// The documentation's code is compiled (`Snippets/`, which `swift build` builds) and its lists
+        /// match the code.
+        .testTarget(
+            name: "DocumentationTests",
+            dependencies: ["ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -7,14 +7,23 @@ func doOtherWork() {}
 @main
 enum MPISymbols {
     static func main() throws {
-        // MPI
+        try examples()
+        // MPI (initializing again only checks the thread level)
         try MPI.initialize()
         let world = Communicator.world
         print("rank \(world.rank) of \(world.size) on \(MPI.processorName)")
+        try MPI.finalize()
+    }
+
+    static func examples() throws {
+        try MPI.initialize()
+        let world = Communicator.world
         try nonBlocking(world)
         try userOperation(world, lengths: [Int32(world.rank), 3])
-        if world.size >= 2 { try structure(world) }
-        try MPI.finalize()
+        if world.size >= 2 {
+            if world.rank == 0 { try sendParticle(world) }
+            if world.rank == 1 { try receiveParticle(world) }
+        }
     }
 
     static func nonBlocking(_ world: Communicator) throws {
@@ -31,18 +40,19 @@ enum MPISymbols {
         print(result)
     }
 
-    static func structure(_ world: Communicator) throws {
+    static func sendParticle(_ world: Communicator) throws {
         struct Particle: BitwiseCopyable { var position: Double; var id: Int32 }
-        if world.rank == 0 {
-            let type = try Datatype.structure(of: Particle.self, fields: [(\.position, .double), (\.id, .int32)])
-            try world.send([Particle(position: 0.5, id: 7)], count: 1, datatype: type, to: 1)
-            try type.free()
-        } else if world.rank == 1 {
-            let type = try Datatype.structure(of: Particle.self, fields: [(\.position, .double), (\.id, .int32)])
-            var received = [Particle(position: 0, id: 0)]
-            try world.receive(into: &received, count: 1, datatype: type, from: 0)
-            print(received[0].position, received[0].id)
-            try type.free()
-        }
+        let type = try Datatype.structure(of: Particle.self, fields: [(\.position, .double), (\.id, .int32)])
+        try world.send([Particle(position: 0.5, id: 7)], count: 1, datatype: type, to: 1)
+        try type.free()
+    }
+
+    static func receiveParticle(_ world: Communicator) throws {
+        struct Particle: BitwiseCopyable { var position: Double; var id: Int32 }
+        let type = try Datatype.structure(of: Particle.self, fields: [(\.position, .double), (\.id, .int32)])
+        var received = [Particle(position: 0, id: 0)]
+        try world.receive(into: &received, count: 1, datatype: type, from: 0)
+        print(received[0].position, received[0].id)
+        try type.free()
     }
 }

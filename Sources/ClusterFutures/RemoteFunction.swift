@@ -6,7 +6,9 @@
 /// struct Square: RemoteFunction {
 ///     func callAsFunction(_ x: Int) -> Int { x * x }
 /// }
+/// ```
 ///
+/// ```swift
 /// let future = try executor.submit(Square(), 7)
 /// print(try future.result())   // 49
 /// ```

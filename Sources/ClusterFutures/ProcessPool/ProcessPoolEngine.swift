@@ -228,7 +228,9 @@ private final class RunningPools: Sendable {
 ///         return true
 ///     }
 /// }
+/// ```
 ///
+/// ```swift
 /// var configuration = LocalProcessPoolExecutor.Configuration()
 /// configuration.initializer = try WorkerInitializer(SetUpWorker(), "/etc/simulation.json")
 /// let pool = try LocalProcessPoolExecutor(configuration)
