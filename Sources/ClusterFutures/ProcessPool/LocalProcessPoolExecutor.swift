@@ -57,7 +57,7 @@ public final class LocalProcessPoolExecutor: Executor {
         /// task it runs and the next; 1 where there is no shared memory) and sends more only while its
         /// tasks finish quickly (under 200 µs), which keeps a worker busy and batches small messages;
         /// one slow task brings it back. Nothing is sent ahead while another worker is idle or
-        /// starting, and tasks sent ahead of one that runs past 2 ms are taken back as soon as another
+        /// starting, and tasks sent ahead of one that runs past 200 µs are taken back as soon as another
         /// worker is idle (see <doc:HowThePoolsSchedule>). At least 1; 32 by default.
         public var tasksInFlightPerWorker: Int = 32
         /// The largest message a worker may send back; a larger one retires that worker.
