@@ -53,6 +53,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         // Only the scrape example's local web server uses it.
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        /// `swift package generate-documentation` for the catalogs under `Sources/*/*.docc`.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .target(
@@ -339,6 +341,13 @@ let package = Package(
         .testTarget(
             name: "ReadmeTests",
             dependencies: ["ClusterFuturesTestSupport", "readme-example", "readme-command"],
+            swiftSettings: strict
+        ),
+        /// The documentation's code is compiled (`Snippets/`, which `swift build` builds) and its lists
+        /// match the code.
+        .testTarget(
+            name: "DocumentationTests",
+            dependencies: ["ClusterFuturesTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(

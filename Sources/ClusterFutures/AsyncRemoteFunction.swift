@@ -7,7 +7,7 @@ import Synchronization
 /// ```swift
 /// struct FetchTitle: AsyncRemoteFunction {
 ///     static var concurrentCallsPerWorker: Int { 32 }
-///     func callAsFunction(_ url: String) async throws -> String { ... }
+///     func callAsFunction(_ url: String) async throws -> String { try await title(of: url) }
 /// }
 ///
 /// for try await title in try executor.map(FetchTitle(), urls) { print(title) }

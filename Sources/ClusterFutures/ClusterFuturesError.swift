@@ -4,7 +4,7 @@
 ///
 /// ```swift
 /// do {
-///     let value = try future.result(timeout: .seconds(1))
+///     print(try future.result(timeout: .seconds(1)))
 /// } catch let error as ClusterFuturesError where error.code == .timedOut {
 ///     // still running; the future is unchanged
 /// }
@@ -40,6 +40,7 @@ public struct ClusterFuturesError: Error, Hashable, Sendable, CustomStringConver
         /// The worker running the task stopped (crashed, was killed or exited) before answering.
         public static let workerLost = Code("workerLost")
 
+        /// The code's ``name``, such as `timedOut`.
         public var description: String { name }
     }
 
@@ -54,5 +55,7 @@ public struct ClusterFuturesError: Error, Hashable, Sendable, CustomStringConver
         self.message = message
     }
 
+    /// `ClusterFuturesError.CODE: MESSAGE`, such as
+    /// `ClusterFuturesError.invalidArgument: map: chunkSize must be at least 1, not 0`.
     public var description: String { "ClusterFuturesError.\(code): \(message)" }
 }

@@ -79,7 +79,12 @@ public typealias RemoteError = Error & Codable
 /// @main
 /// struct Demo: ClusterProgram {
 ///     static let functions: [any RemoteFunction.Type] = [Square.self]
-///     static func run() async throws { ... }
+///
+///     static func run() async throws {
+///         try await withExecutor(try LocalProcessPoolExecutor()) { executor in
+///             print(try await executor.map(Square(), 1...1_000, chunkSize: 50).collect().reduce(0, +))
+///         }
+///     }
 /// }
 /// ```
 ///

@@ -6,7 +6,9 @@
 /// struct Square: RemoteFunction {
 ///     func callAsFunction(_ x: Int) -> Int { x * x }
 /// }
+/// ```
 ///
+/// ```swift
 /// let future = try executor.submit(Square(), 7)
 /// print(try future.result())   // 49
 /// ```
@@ -22,7 +24,10 @@
 /// ```swift
 /// struct ParseReading: RemoteFunction {
 ///     struct BadRecord: Error, Codable { var line: String }
-///     func callAsFunction(_ line: String) throws(BadRecord) -> Reading { ... }
+///     func callAsFunction(_ line: String) throws(BadRecord) -> Double {
+///         guard let value = Double(line) else { throw BadRecord(line: line) }
+///         return value
+///     }
 /// }
 /// ```
 ///
@@ -35,7 +40,7 @@ public protocol RemoteFunction: Codable, Sendable {
     associatedtype Output: Codable & Sendable
     /// The error a call throws: inferred from `callAsFunction`. `Never` for a function that does
     /// not throw, `any Error` for one with untyped `throws`. When it is a `Codable` type, the
-    /// caller gets it back as itself (see ``ClusterRuntime/bootstrap(functions:errors:)``).
+    /// caller gets it back as itself (see ``ClusterRuntime/bootstrap(functions:errors:logHandler:)``).
     associatedtype Failure: Error = any Error
 
     /// The name the function is sent by. It must be the same in every process and unique among the

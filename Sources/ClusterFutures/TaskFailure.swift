@@ -34,6 +34,8 @@ public struct TaskFailure: Error, Sendable, CustomStringConvertible {
         return try? WireDecoder().decode(type, from: encodedError)
     }
 
+    /// `FUNCTION threw TYPE: DESCRIPTION (on ORIGIN)`, such as
+    /// `Demo.Parse threw Demo.BadRecord: BadRecord(line: "n/a") (on process executor, worker 1, pid 4817, host node2)`.
     public var description: String {
         "\(functionName) threw \(errorType): \(errorDescription) (on \(origin))"
     }

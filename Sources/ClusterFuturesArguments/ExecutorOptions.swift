@@ -6,10 +6,14 @@ import Logging
 /// and `--workers N`. Add them to any command with `@OptionGroup`:
 ///
 /// ```swift
-/// @OptionGroup var executorOptions: ExecutorOptions
+/// @OptionGroup var executorOptions: ExecutorOptions   // --executor auto|mpi|process|inline, --workers N
 ///
 /// func run() async throws {
-///     try withExecutor(try executorOptions.makeExecutor()) { executor in ... }
+///     try await withExecutor(try executorOptions.makeExecutor()) { executor in
+///         var sum = 0
+///         for try await square in try executor.map(Square(), 1...1_000, chunkSize: 50) { sum += square }
+///         print("sum of squares:", sum)
+///     }
 /// }
 /// ```
 ///

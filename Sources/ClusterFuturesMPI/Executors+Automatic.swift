@@ -20,6 +20,8 @@ public enum Executors {
         /// `InlineDummyExecutor`.
         case inline
 
+        /// The kind's name, as `CLUSTERFUTURES_EXECUTOR` and `--executor` spell it: `mpi`, `process`
+        /// or `inline`.
         public var description: String { rawValue }
     }
 
@@ -37,6 +39,7 @@ public enum Executors {
         /// asked for this kind.
         public var isForced = false
 
+        /// `KIND: REASON`, such as `process: no MPI launcher with more than one process, 2 usable CPUs`.
         public var description: String { "\(kind): \(reason)" }
     }
 

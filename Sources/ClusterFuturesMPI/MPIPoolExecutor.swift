@@ -11,6 +11,7 @@ import MPI
 /// let pool = try MPIPoolExecutor()                            // on rank 0: 3 workers
 /// let results = try pool.map(Simulate(), seeds, chunkSize: 16).collect()
 /// pool.shutdown()
+/// print(results.count)
 /// ```
 ///
 /// Ranks above 0 become workers inside `ClusterRuntime.bootstrap(functions:errors:logHandler:)`
@@ -46,14 +47,14 @@ public final class MPIPoolExecutor: Executor {
         /// How the worker processes are started; ``Launch/world`` by default.
         public var launch: Launch = .world
         /// A function run once on every worker rank before the first task of this executor there
-        /// (the worker-setup hook, see ``WorkerInitializer``); its failure breaks this executor (not
+        /// (the worker-setup hook, see `WorkerInitializer`); its failure breaks this executor (not
         /// the others).
         public var initializer: WorkerInitializer?
         /// Where this executor reports its own problems (an initializer that failed), and where the
         /// log records of its tasks go: a worker rank running its tasks logs at this logger's level
         /// and sends each record here, with the rank (`rank`, and `worker`, its index from 0), `pid`
         /// and `host` added to the record's metadata. Ranks forward only when the program gave its
-        /// log handler to ``ClusterRuntime/bootstrap(functions:errors:logHandler:)``.
+        /// log handler to `ClusterRuntime/bootstrap(functions:errors:logHandler:)`.
         public var logger = Logger(label: "ClusterFutures.MPIPoolExecutor")
 
         /// The default configuration.
@@ -103,8 +104,23 @@ public final class MPIPoolExecutor: Executor {
         dispatcher.shutdown(client, wait: false, cancelFutures: false)
     }
 
+    /// Whether this executor refuses new work: after ``shutdown(wait:cancelFutures:)``, or once the
+    /// pool broke or MPI was finalized. The program's other executors are told the same of their own.
     public var isShutDown: Bool { dispatcher.refusal(for: client) != nil }
 
+    /// Schedules `function(input)` on a worker rank and returns its future at once, without waiting
+    /// for a rank to be free.
+    ///
+    /// The task waits in this executor's queue, which takes turns with the program's other
+    /// executors; an idle rank takes the oldest. Arrays of plain numbers of 64 KiB or more in the
+    /// input travel beside the request, straight from this array to the worker's. In a world of one
+    /// process the task runs on rank 0's dispatcher thread.
+    ///
+    /// - Throws: `ClusterFuturesError/Code-swift.struct/executorShutDown` after
+    ///   ``shutdown(wait:cancelFutures:)`` or once MPI was finalized;
+    ///   `ClusterFuturesError/Code-swift.struct/brokenExecutor` when the pool broke (the message
+    ///   says why); `ClusterFuturesError/Code-swift.struct/unregisteredFunction` when `F` was not
+    ///   registered. An input that cannot be encoded fails the future, not this call.
     public func submit<F: RemoteFunction>(_ function: F, _ input: F.Input) throws -> Future<F.Output> {
         if let refusal = dispatcher.refusal(for: client) { throw refusal }
         // Across ranks, large arrays go beside the request, from the caller's array to the worker's.
@@ -114,6 +130,14 @@ public final class MPIPoolExecutor: Executor {
         return made.future
     }
 
+    /// Schedules `function` on every input of `batch` as one message to one worker rank, and returns
+    /// one future for all their results, each input's value or error in `BatchResults`.
+    ///
+    /// `map` uses this for its chunks. The batch is encoded as one message; an
+    /// `AsyncRemoteFunction` runs up to its `AsyncRemoteFunction/concurrentCallsPerWorker` calls
+    /// of the batch at once.
+    ///
+    /// - Throws: what ``submit(_:_:)`` throws.
     public func submit<F: RemoteFunction>(_ function: F, batch: [F.Input]) throws -> Future<BatchResults<F.Output>> {
         if let refusal = dispatcher.refusal(for: client) { throw refusal }
         let made = try Job.batch(function, batch, registry: registry)
@@ -130,6 +154,11 @@ public final class MPIPoolExecutor: Executor {
 
     /// Stops this executor taking work. The worker ranks keep serving the program's other executors
     /// and stop when the program exits; `wait` returns when this executor's futures are done.
+    ///
+    /// - Parameters:
+    ///   - wait: Block until every task already submitted to this executor has finished.
+    ///   - cancelFutures: Cancel the tasks not yet sent to a worker rank first; tasks already sent
+    ///     run to completion.
     public func shutdown(wait: Bool, cancelFutures: Bool) {
         dispatcher.shutdown(client, wait: wait, cancelFutures: cancelFutures)
     }

@@ -32,6 +32,7 @@ public struct WireBuffer: Sendable {
             self.elementSize = size
         }
 
+        /// The element type's name, such as `Double`.
         public var description: String { WireBulkKind.name(rawValue) }
     }
 

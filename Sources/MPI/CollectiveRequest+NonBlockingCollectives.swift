@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// A non-blocking collective in flight (`MPI_Ibcast`, `MPI_Iallreduce`…, mpi4py's `Ibcast`,
 /// `Iallreduce`…) that owns its buffers until it completes.
@@ -12,6 +16,7 @@ internal import CMPICH
 /// let request = try world.iallReduce(consume partial, op: .sum)
 /// doOtherWork()                       // overlaps with the reduction
 /// let total = try request.wait()      // the buffer comes back
+/// print(total)
 /// ```
 ///
 /// Dropping a request that has not completed waits for it (`MPI_Wait`) before its buffers are

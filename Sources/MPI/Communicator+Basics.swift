@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// A group of processes that communicate, like mpi4py's `Comm` (`MPI_Comm`).
 ///

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import ClusterFuturesWire
 
 /// Lengths below zero that collectives exchange to tell every process that a call cannot go on, so

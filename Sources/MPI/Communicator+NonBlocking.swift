@@ -21,7 +21,7 @@ extension Communicator {
     }
 
     /// Starts sending a value encoded with `WireEncoder` (mpi4py's lower-case `isend`). The
-    /// receiver may use ``receive(_:from:tag:)``, ``ireceiveBytes(from:tag:)`` and
+    /// receiver may use ``receive(_:from:tag:)->T``, ``ireceiveBytes(from:tag:)`` and
     /// ``ReceiveRequest/waitValue(_:)`` (no size to guess), or ``ireceiveBytes(capacity:from:tag:)`` and
     /// ``Request/receivedValue(_:)``.
     public func isend(_ value: some Encodable, to destination: Int, tag: Int = 0) throws -> Request {

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension Communicator {
     /// Makes a persistent send of `buffer`'s elements to `destination` (`MPI_Send_init`, mpi4py's

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import ClusterFuturesWire
 
 extension Communicator {
@@ -49,7 +53,7 @@ extension Communicator {
         try send(bytes: WireEncoder().encode(value), to: destination, tag: tag)
     }
 
-    /// Receives a value sent with ``send(_:to:tag:)`` and decodes it (mpi4py's lower-case `recv`).
+    /// Receives a value sent with ``send(_:to:tag:)-(Encodable,_,_)`` and decodes it (mpi4py's lower-case `recv`).
     ///
     /// The type may come from the context: `let x: Message = try comm.receive(from: 0)`. Arrays of
     /// ``MPIScalar`` take the typed overload instead, which receives their elements as they are.
@@ -58,7 +62,7 @@ extension Communicator {
         try WireDecoder().decode(T.self, from: receiveBytes(from: source, tag: tag))
     }
 
-    /// Receives a value as ``receive(_:from:tag:)`` does, and sets `status` to its status: sender,
+    /// Receives a value as ``receive(_:from:tag:)->T`` does, and sets `status` to its status: sender,
     /// tag, and the encoded size in bytes (mpi4py's `recv(..., status=status)`).
     public func receive<T: Decodable>(_ type: T.Type = T.self, from source: some SourceConvertible = Source.any,
                                       tag: some TagConvertible = Tag.any, status: inout Status) throws -> T {

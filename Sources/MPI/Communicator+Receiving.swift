@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension MPI {
     /// The rank of no process (`MPI_PROC_NULL`, mpi4py's `PROC_NULL`): a send to it or a receive

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension Communicator {
     /// Sends the array's elements straight from its storage, without encoding or copying

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension Communicator {
     /// Combines the buffers of every process element by element with `op` and returns the result

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// Typed (zero-copy) scatter, gather, all-gather and all-to-all with their `v` forms, scans,
 /// reduce-scatter and the in-place reductions: mpi4py's upper-case collectives over NumPy buffers.

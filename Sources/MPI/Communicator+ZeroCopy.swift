@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import ClusterFuturesWire
 import Synchronization
 

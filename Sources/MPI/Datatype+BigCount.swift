@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension Datatype {
     /// Calls `body` with a (count, datatype) pair that describes `count` consecutive elements of

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// Derived datatypes (`MPI_Type_contiguous`, `MPI_Type_vector`, `MPI_Type_create_struct`, mpi4py's
 /// `Create_contiguous`, `Create_vector`, `Create_struct`), committed and ready to use.
@@ -35,6 +39,7 @@ extension Datatype {
     /// ```swift
     /// struct Particle: BitwiseCopyable { var position: Double; var id: Int32 }
     /// let type = try Datatype.structure(of: Particle.self, fields: [(\.position, .double), (\.id, .int32)])
+    /// try world.send([Particle(position: 0.5, id: 7)], count: 1, datatype: type, to: 1)
     /// ```
     ///
     /// - Throws: ``MPIError`` (class ``MPIError/Class/argument``) for a key path that is not a

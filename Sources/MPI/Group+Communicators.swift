@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// An ordered set of processes (`MPI_Group`, mpi4py's `Group`), for making communicators of some
 /// of a communicator's processes with ``Communicator/create(group:)``.
@@ -255,7 +259,7 @@ extension Communicator {
 
     /// The neighbours `displacement` steps back and forward along `dimension` (`MPI_Cart_shift`,
     /// mpi4py's `Shift`): receive from `source`, send to `destination`. Beyond the edge of a
-    /// non-periodic dimension they are ``processNull``, which sends and receives accept.
+    /// non-periodic dimension they are ``MPI/processNull``, which sends and receives accept.
     public func cartesianShift(dimension: Int, by displacement: Int = 1) throws -> (source: Int, destination: Int) {
         var source: Int32 = 0
         var destination: Int32 = 0

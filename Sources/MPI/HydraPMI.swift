@@ -19,7 +19,7 @@ public struct HydraPMI: Sendable, Equatable {
     /// Always nil when the module is built against Open MPI, which Hydra does not start (a
     /// mismatched `mpiexec` makes each process a world of its own).
     static func fromEnvironment() -> HydraPMI? {
-        #if OpenMPI
+        #if OpenMPI && !MPICH
         return nil
         #else
         guard let text = getenv("PMI_FD").map({ String(cString: $0) }), let descriptor = Int32(text), descriptor >= 0,

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import Synchronization
 
 #if canImport(Glibc)
@@ -23,7 +27,7 @@ public enum MPI {
     /// Sets `MPI_ERRORS_RETURN` on ``Communicator/world`` and ``Communicator/selfCommunicator``, so
     /// failing calls throw ``MPIError`` instead of aborting. Fatal signals stay with Swift: UCX's
     /// handler, which would print "Caught signal" and a raw backtrace after Swift's message, is
-    /// removed unless `UCX_HANDLE_ERRORS` is set (see ``FatalSignals``). Calling it again while MPI is running
+    /// removed unless `UCX_HANDLE_ERRORS` is set (see `FatalSignals` in the module's source). Calling it again while MPI is running
     /// only checks the level. A program started without `mpiexec` becomes a world of one process.
     ///
     /// Under Hydra, start-up is bounded: if it has not finished after `CLUSTERFUTURES_STARTUP_TIMEOUT`
@@ -32,7 +36,7 @@ public enum MPI {
     /// machinefile do not resolve or do not answer) and ends the job, with status 1.
     ///
     /// - Throws: ``MPIError`` if MPI was already finalized, if initialization fails, or if the
-    ///   granted level is below `threadLevel` (MPI then stays initialized; call ``finalize()``).
+    ///   granted level is below `threadLevel` (MPI then stays initialized; call ``finalize(exitStatus:)``).
     @discardableResult
     public static func initialize(threadLevel: ThreadLevel = .multiple) throws -> ThreadLevel {
         if isFinalized {

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// An error reported by an MPI call, or a misuse of this module detected before MPI was called.
 ///

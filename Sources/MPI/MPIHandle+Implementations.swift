@@ -1,15 +1,21 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 // The package traits MPICH (the default) and OpenMPI pick the MPI the module is built against;
 // each makes the target depend on a module map of its own (both name the module CMPICH, over the
-// one shim header), so exactly one must be enabled.
-#if MPICH && OpenMPI
-#error("Enable one MPI only: for Open MPI, build with --traits OpenMPI, which replaces the default trait MPICH")
-#elseif !MPICH && !OpenMPI
+// one shim header), so exactly one must be enabled: a build with both fails on the module map
+// defined twice. Code for Open MPI is compiled only when MPICH is not enabled (`OpenMPI && !MPICH`):
+// SwiftPM sets every trait's condition when it builds symbol graphs for documentation
+// (`swift package --traits MPICH generate-documentation`), while the module map it gives is the
+// enabled trait's, MPICH's.
+#if !MPICH && !OpenMPI
 #error("Enable one MPI: the trait MPICH (the default) or OpenMPI")
 #endif
 
-#if OpenMPI
+#if OpenMPI && !MPICH
 /// An MPI handle (`MPI_Comm`, `MPI_Datatype`, `MPI_Request`, ...) as this module stores it and
 /// passes it to MPI by address.
 ///
@@ -43,7 +49,7 @@ extension MPI {
     /// `OpenMPI`). ``libraryVersion`` says which version runs. (mpi4py has no counterpart;
     /// `MPI.Get_library_version()` is the nearest.)
     public static var implementation: Implementation {
-        #if OpenMPI
+        #if OpenMPI && !MPICH
         .openMPI
         #else
         .mpich

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// An MPI datatype for a fixed-size value, such as `MPI_DOUBLE`.
 ///
@@ -39,61 +43,73 @@ public protocol MPIScalar: BitwiseCopyable, Sendable {
     static var mpiDatatype: Datatype { get }
 }
 
+/// `Int8` in typed buffers and reductions, as `MPI_INT8_T`.
 extension Int8: MPIScalar {
     /// `MPI_INT8_T`.
     public static var mpiDatatype: Datatype { .int8 }
 }
 
+/// `Int16` in typed buffers and reductions, as `MPI_INT16_T`.
 extension Int16: MPIScalar {
     /// `MPI_INT16_T`.
     public static var mpiDatatype: Datatype { .int16 }
 }
 
+/// `Int32` in typed buffers and reductions, as `MPI_INT32_T`.
 extension Int32: MPIScalar {
     /// `MPI_INT32_T`.
     public static var mpiDatatype: Datatype { .int32 }
 }
 
+/// `Int64` in typed buffers and reductions, as `MPI_INT64_T`.
 extension Int64: MPIScalar {
     /// `MPI_INT64_T`.
     public static var mpiDatatype: Datatype { .int64 }
 }
 
+/// `Int` in typed buffers and reductions, as `MPI_INT64_T` on 64-bit platforms, `MPI_INT32_T` on 32-bit ones.
 extension Int: MPIScalar {
     /// `MPI_INT64_T` (or `MPI_INT32_T` where `Int` has 32 bits).
     public static var mpiDatatype: Datatype { MemoryLayout<Int>.size == 8 ? .int64 : .int32 }
 }
 
+/// `UInt8` in typed buffers and reductions, as `MPI_UINT8_T`.
 extension UInt8: MPIScalar {
     /// `MPI_UINT8_T`.
     public static var mpiDatatype: Datatype { .uint8 }
 }
 
+/// `UInt16` in typed buffers and reductions, as `MPI_UINT16_T`.
 extension UInt16: MPIScalar {
     /// `MPI_UINT16_T`.
     public static var mpiDatatype: Datatype { .uint16 }
 }
 
+/// `UInt32` in typed buffers and reductions, as `MPI_UINT32_T`.
 extension UInt32: MPIScalar {
     /// `MPI_UINT32_T`.
     public static var mpiDatatype: Datatype { .uint32 }
 }
 
+/// `UInt64` in typed buffers and reductions, as `MPI_UINT64_T`.
 extension UInt64: MPIScalar {
     /// `MPI_UINT64_T`.
     public static var mpiDatatype: Datatype { .uint64 }
 }
 
+/// `UInt` in typed buffers and reductions, as `MPI_UINT64_T` on 64-bit platforms, `MPI_UINT32_T` on 32-bit ones.
 extension UInt: MPIScalar {
     /// `MPI_UINT64_T` (or `MPI_UINT32_T` where `UInt` has 32 bits).
     public static var mpiDatatype: Datatype { MemoryLayout<UInt>.size == 8 ? .uint64 : .uint32 }
 }
 
+/// `Float` in typed buffers and reductions, as `MPI_FLOAT`.
 extension Float: MPIScalar {
     /// `MPI_FLOAT`.
     public static var mpiDatatype: Datatype { .float }
 }
 
+/// `Double` in typed buffers and reductions, as `MPI_DOUBLE`.
 extension Double: MPIScalar {
     /// `MPI_DOUBLE`.
     public static var mpiDatatype: Datatype { .double }

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import Synchronization
 
 extension ReductionOperation {
@@ -32,21 +36,25 @@ public protocol MPILocatable: MPIScalar, Hashable, Comparable {
     static var mpiPairDatatype: Datatype { get }
 }
 
+/// `Int32` values paired with a rank for `.maxLocation` and `.minLocation`, as `MPI_2INT`.
 extension Int32: MPILocatable {
     /// `MPI_2INT`.
     public static var mpiPairDatatype: Datatype { Datatype(handle: cmpich_2int()) }
 }
 
+/// `Float` values paired with a rank for `.maxLocation` and `.minLocation`, as `MPI_FLOAT_INT`.
 extension Float: MPILocatable {
     /// `MPI_FLOAT_INT`.
     public static var mpiPairDatatype: Datatype { Datatype(handle: cmpich_float_int()) }
 }
 
+/// `Double` values paired with a rank for `.maxLocation` and `.minLocation`, as `MPI_DOUBLE_INT`.
 extension Double: MPILocatable {
     /// `MPI_DOUBLE_INT`.
     public static var mpiPairDatatype: Datatype { Datatype(handle: cmpich_double_int()) }
 }
 
+/// `Int` values paired with a rank for `.maxLocation` and `.minLocation`, as `MPI_LONG_INT`.
 extension Int: MPILocatable {
     /// `MPI_LONG_INT` (a C `long` is a Swift `Int` on Linux).
     public static var mpiPairDatatype: Datatype { Datatype(handle: cmpich_long_int()) }
@@ -97,6 +105,7 @@ extension Communicator {
 
 // MARK: - Bool and complex
 
+/// `Bool` in typed buffers and logical reductions, as `MPI_C_BOOL`.
 extension Bool: MPIScalar {
     /// `MPI_C_BOOL`: use with ``ReductionOperation/logicalAnd``, ``ReductionOperation/logicalOr``
     /// and ``ReductionOperation/logicalXor``.
@@ -110,11 +119,13 @@ public protocol MPIComplexReal: MPIScalar, BinaryFloatingPoint, Hashable {
     static var mpiComplexDatatype: Datatype { get }
 }
 
+/// `Float` as the parts of ``MPIComplex``, as `MPI_C_FLOAT_COMPLEX`.
 extension Float: MPIComplexReal {
     /// `MPI_C_FLOAT_COMPLEX`.
     public static var mpiComplexDatatype: Datatype { Datatype(handle: cmpich_c_float_complex()) }
 }
 
+/// `Double` as the parts of ``MPIComplex``, as `MPI_C_DOUBLE_COMPLEX`.
 extension Double: MPIComplexReal {
     /// `MPI_C_DOUBLE_COMPLEX`.
     public static var mpiComplexDatatype: Datatype { Datatype(handle: cmpich_c_double_complex()) }
@@ -149,6 +160,7 @@ public struct MPIComplex<Real: MPIComplexReal>: MPIScalar, Hashable {
 /// ```swift
 /// let longest = try UserOperation<Int32> { a, b in Swift.max(a, b) }
 /// let result = try world.allReduce(lengths, op: longest.operation)
+/// print(result)
 /// ```
 ///
 /// Limits: MPI's callback cannot carry context, so the module has a fixed table of

@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 import ClusterFuturesWire
 import Synchronization
 
@@ -299,7 +303,7 @@ public final class Request: Sendable {
     }
 
     /// Decodes the value a completed receive of bytes received (sent with
-    /// ``Communicator/isend(_:to:tag:)`` or ``Communicator/send(_:to:tag:)``).
+    /// ``Communicator/isend(_:to:tag:)-(Encodable,_,_)`` or ``Communicator/send(_:to:tag:)-(Encodable,_,_)``).
     public func receivedValue<T: Decodable>(_ type: T.Type) throws -> T {
         try WireDecoder().decode(T.self, from: receivedBytes())
     }

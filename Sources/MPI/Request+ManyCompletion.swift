@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 extension Request {
     /// The statuses of all the requests if every one has completed, else nil, without waiting

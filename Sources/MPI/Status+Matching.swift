@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// What a completed receive or probe says about a message (`MPI_Status`).
 public struct Status: Sendable, Hashable, CustomStringConvertible {
@@ -146,6 +150,7 @@ extension Tag: TagConvertible {
     public var asTag: Tag { self }
 }
 
+/// A rank or a tag given as a plain `Int`: `from: 0, tag: 7`.
 extension Int: SourceConvertible, TagConvertible {
     /// This rank (``MPI/processNull`` means `MPI_PROC_NULL`).
     public var asSource: Source { .rank(self) }

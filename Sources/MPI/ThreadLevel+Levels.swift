@@ -1,4 +1,8 @@
+#if OpenMPI && !MPICH
+internal import COpenMPI
+#else
 internal import CMPICH
+#endif
 
 /// How much threading a process asks MPI to support (`MPI_THREAD_*`), from least to most.
 public enum ThreadLevel: Int32, Comparable, Sendable, CaseIterable, CustomStringConvertible {

@@ -6,53 +6,19 @@ import Testing
 /// Package.swift resolves as it is written.
 @Suite("The README's snippets")
 struct ReadmeTests {
-    /// The repository's root.
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
-
     /// The README's ```swift blocks, in order.
     static func swiftBlocks() throws -> [String] {
-        let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
-        var blocks: [String] = []
-        var current: [Substring]?
-        for line in readme.split(separator: "\n", omittingEmptySubsequences: false) {
-            if current == nil, line == "```swift" {
-                current = []
-            } else if current != nil, line == "```" {
-                blocks.append(current.map { $0.joined(separator: "\n") } ?? "")
-                current = nil
-            } else {
-                current?.append(line)
-            }
-        }
-        return blocks
-    }
-
-    /// Every Swift source under `Examples/`, read.
-    static func exampleSources() throws -> [String: String] {
-        let examples = root.appendingPathComponent("Examples")
-        var sources: [String: String] = [:]
-        let files = FileManager.default.enumerator(at: examples, includingPropertiesForKeys: nil)
-        while let file = files?.nextObject() as? URL {
-            guard file.pathExtension == "swift" else { continue }
-            sources[file.path] = try String(contentsOf: file, encoding: .utf8)
-        }
-        return sources
+        CodeBlocks.swiftBlocks(inMarkdown: try CodeBlocks.read("README.md"))
     }
 
     @Test("every Swift snippet of the README other than its Package.swift is in an example target, so it compiles")
     func snippetsAreBuilt() throws {
         let blocks = try Self.swiftBlocks().filter { !$0.contains("import PackageDescription") }
         #expect(blocks.count >= 2, "the README has \(blocks.count) Swift snippets")
-        // Compared line by line without leading spaces, so that a fragment may sit in a function.
-        func trimmedLines(_ text: String) -> String {
-            text.split(separator: "\n", omittingEmptySubsequences: false)
-                .map { $0.drop { $0 == " " } }.joined(separator: "\n")
-        }
-        let sources = try Self.exampleSources().values.map(trimmedLines)
+        let sources = Array(try CodeBlocks.files(under: "Examples", endingWith: ".swift").values)
         for block in blocks {
-            let lines = trimmedLines(block)
-            #expect(sources.contains { $0.contains(lines) },
+            let built = CodeBlocks.isCompiled(block, in: sources)
+            #expect(built,
                     "this README snippet is not in any file under Examples/, so nothing builds it:\n\(block)")
         }
     }
@@ -70,7 +36,7 @@ struct ReadmeTests {
         let clone = scratch.appendingPathComponent("ClusterFutures")
         try FileManager.default.createDirectory(at: tool.appendingPathComponent("Sources/Tool"), withIntermediateDirectories: true)
         // "A clone beside this package", in a folder named ClusterFutures.
-        try FileManager.default.createSymbolicLink(at: clone, withDestinationURL: Self.root)
+        try FileManager.default.createSymbolicLink(at: clone, withDestinationURL: CodeBlocks.root)
         try "print(\"tool\")\n".write(to: tool.appendingPathComponent("Sources/Tool/main.swift"), atomically: true, encoding: .utf8)
         let variants = [
             ("path", manifest),

@@ -24,8 +24,10 @@ public struct BatchResults<Output: Sendable>: Sendable, RandomAccessCollection {
         count = results.count
     }
 
+    /// Zero: results are indexed like the batch's inputs.
     public var startIndex: Int { 0 }
 
+    /// The number of inputs, ``count``.
     public var endIndex: Int { count }
 
     /// The result of the call on input `index`.

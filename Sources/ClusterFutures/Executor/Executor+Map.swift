@@ -50,9 +50,9 @@ extension Executor {
     /// an input that fails is yielded as a failure and the map goes on with the next.
     ///
     /// ```swift
-    /// for try await (index, result) in try executor.mapResults(Parse(), lines, chunkSize: 64, bufferSize: 8) {
+    /// for try await (index, result) in try executor.mapResults(ParseReading(), lines, chunkSize: 64, bufferSize: 8) {
     ///     switch result {
-    ///     case .success(let record): records.append(record)
+    ///     case .success(let reading): readings.append(reading)
     ///     case .failure(let error): print("line \(index) skipped: \(error)")
     ///     }
     /// }

@@ -7,7 +7,7 @@ import Foundation
 /// ```swift
 /// try await withExecutor(InlineDummyExecutor()) { executor in
 ///     let nine = try await executor.submit(Square(), 3).result()
-///     for try await square in try executor.map(Square(), 1...1000, chunkSize: 64) { ... }
+///     for try await square in try executor.map(Square(), 1...1000, chunkSize: 64) { print(nine + square) }
 /// }
 /// ```
 ///

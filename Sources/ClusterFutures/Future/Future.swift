@@ -82,6 +82,8 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// Where the task ran, once it finished; nil before, and for a cancelled future.
     public var origin: TaskOrigin? { storage.withLock { $0.origin } }
 
+    /// `Future(LABEL, STATE)`, such as `Future(Demo.Square, running)`: the function's name and the
+    /// ``state``.
     public var description: String { "Future(\(label), \(state))" }
 
     // MARK: Cancelling
@@ -329,8 +331,10 @@ public class AnyFuture: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     // MARK: Hashable
 
+    /// Whether the two are the same future: futures compare by identity, not by value.
     public static func == (lhs: AnyFuture, rhs: AnyFuture) -> Bool { lhs === rhs }
 
+    /// Hashes the future's identity, so that a set holds each future once.
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
 }
 
@@ -375,8 +379,13 @@ private struct Notifications {
 ///
 /// ```swift
 /// let future = try executor.submit(Square(), 12)
-/// let awaited = try await future.result(timeout: .seconds(5))
-/// let blocking = try future.result(timeout: .seconds(5))  // synchronous code only
+/// print(try await future.result(timeout: .seconds(5)))   // 144
+/// ```
+///
+/// In synchronous code, the same call blocks the thread instead:
+///
+/// ```swift
+/// print(try future.result(timeout: .seconds(5)))
 /// ```
 ///
 /// The task runs at most once, however many times its result is asked for.

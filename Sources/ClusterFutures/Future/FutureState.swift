@@ -13,6 +13,7 @@ public enum FutureState: Sendable, Hashable, CustomStringConvertible {
     /// Cancelled before it ran; it never will.
     case cancelled
 
+    /// The state's name: `pending`, `running`, `finished` or `cancelled`.
     public var description: String {
         switch self {
         case .pending: "pending"

@@ -99,7 +99,10 @@ public enum Futures {
 /// the iteration throws `CancellationError` promptly, also while it waits, and cancels none of the
 /// futures: they are the caller's.
 public final class AsCompleted<F: AnyFuture>: AsyncSequence, AsyncIteratorProtocol, WaitingIterator {
+    /// The futures, each yielded once, as it completes.
     public typealias Element = F
+    /// `CancellationError` when the iterating task is cancelled, or a ``ClusterFuturesError`` with
+    /// code ``ClusterFuturesError/Code-swift.struct/timedOut`` when the timeout passes.
     public typealias Failure = any Error
 
     private var remaining: [F]

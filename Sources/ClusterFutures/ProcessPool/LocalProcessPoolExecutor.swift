@@ -13,6 +13,7 @@ import Musl
 /// let pool = try LocalProcessPoolExecutor()            // usable cores - 1 workers
 /// let squares = try pool.map(Square(), 0..<1_000_000, chunkSize: 256).collect()
 /// pool.shutdown()
+/// print(squares.reduce(0, +))
 /// ```
 ///
 /// A worker is the program's own executable started again (`/proc/self/exe`, or
@@ -56,7 +57,7 @@ public final class LocalProcessPoolExecutor: Executor {
         /// task it runs and the next; 1 where there is no shared memory) and sends more only while its
         /// tasks finish quickly (under 200 µs), which keeps a worker busy and batches small messages;
         /// one slow task brings it back. Nothing is sent ahead while another worker is idle or
-        /// starting, and tasks sent ahead of one that runs past 2 ms are taken back as soon as another
+        /// starting, and tasks sent ahead of one that runs past 200 µs are taken back as soon as another
         /// worker is idle (see <doc:HowThePoolsSchedule>). At least 1; 32 by default.
         public var tasksInFlightPerWorker: Int = 32
         /// The largest message a worker may send back; a larger one retires that worker.

@@ -221,13 +221,16 @@ private final class RunningPools: Sendable {
 /// }
 ///
 /// struct SetUpWorker: RemoteFunction {
-///     func callAsFunction(_ path: String) throws {
+///     func callAsFunction(_ path: String) throws -> Bool {
 ///         WorkerState.settings = try Settings(contentsOf: path)
 ///         WorkerState.logger[metadataKey: "run"] = "\(WorkerState.settings.run)"
 ///         WorkerState.logger.info("worker ready")      // reaches the pool's logger
+///         return true
 ///     }
 /// }
+/// ```
 ///
+/// ```swift
 /// var configuration = LocalProcessPoolExecutor.Configuration()
 /// configuration.initializer = try WorkerInitializer(SetUpWorker(), "/etc/simulation.json")
 /// let pool = try LocalProcessPoolExecutor(configuration)
