@@ -15,6 +15,12 @@ try withExecutor(try Executors.automatic(configuration)) { executor in
 }
 // snippet.end
 
+// snippet.withChoice
+let (executor, choice) = try Executors.automaticWithChoice(configuration)
+print("using the \(choice.kind) executor: \(choice.reason)")
+// snippet.end
+executor.shutdown()
+
 // snippet.hide
 struct Square: RemoteFunction {
     func callAsFunction(_ x: Int) -> Int { x * x }

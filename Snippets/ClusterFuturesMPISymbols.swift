@@ -31,6 +31,13 @@ enum ClusterFuturesMPISymbols {
         return [executor, pool, inline]
     }
 
+    static func withChoice() throws -> any Executor {
+        let (executor, choice) = try Executors.automaticWithChoice()
+        print("using the \(choice.kind) executor: \(choice.reason)")
+        // using the process executor: no MPI launcher with more than one process, 2 usable CPUs; 1 worker process
+        return executor
+    }
+
     static func configured() throws -> any Executor {
         var configuration = Executors.Configuration(workers: 3)   // if a process pool is chosen
         configuration.process.maxTasksPerWorker = 1_000

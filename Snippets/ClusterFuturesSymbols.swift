@@ -58,6 +58,9 @@ enum ClusterFuturesSymbols {
         try await future(executor)
         try blockingFuture(try executor.submit(Square(), 12))
         try await asCompleted(try (1...3).map { try executor.submit(Square(), $0) })
+        try await asCompletedWithProgress(try (1...3).map { try executor.submit(Square(), $0) })
+        try await progressDisplay(executor, runs: Array(1...40))
+        try await showingProgress(executor, runs: Array(1...40))
         try clusterFuturesError(try executor.submit(Square(), 3))
         try localProcessPool()
         try await workerInitializer().shutdown()
@@ -125,6 +128,34 @@ enum ClusterFuturesSymbols {
         let completed = Futures.asCompleted(futures, timeout: .seconds(30))
         for try await future in completed { print(try await future.result()) }
         // or, in synchronous code: while let future = try completed.next() { ... }
+    }
+
+    static func asCompletedWithProgress(_ futures: [Future<Int>]) async throws {
+        for try await future in Futures.asCompleted(futures, progress: .automatic(label: "downloads")) {
+            print(try await future.result())
+        }
+    }
+
+    // ProgressDisplay
+    static func progressDisplay(_ executor: some Executor, runs: [Int]) async throws {
+        var results: [Double] = []
+        for try await result in try executor.map(Simulate(), runs, progress: .automatic(label: "runs")) {
+            results.append(result)
+        }
+        // runs: 12/40 30% [######..............] 4.10/s, 0:03 elapsed, 0:07 left
+        // and, once the map is over, on a line of its own:
+        // runs: 40/40 100% [####################] 4.12/s, finished in 0:10
+        print(results.count)
+    }
+
+    // Showing Progress (the article)
+    static func showingProgress(_ executor: some Executor, runs: [Int]) async throws {
+        var table: [Double] = []
+        let results = try executor.map(Simulate(), runs, chunkSize: 4, progress: .automatic(label: "runs"))
+        for try await result in results {
+            table.append(result)
+        }
+        print("\(table.count) runs")
     }
 
     static func clusterFuturesError(_ future: Future<Int>) throws {

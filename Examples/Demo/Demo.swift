@@ -4,8 +4,9 @@ import ClusterFuturesArguments
 /// executor runs it. By default the executor is chosen at run time: every worker rank under
 /// `mpiexec -n N`, every core on its own; `--executor` and `--workers` choose for you.
 ///
-/// ``ClusterCommand`` registers the functions first thing in `main`: a worker process, or an MPI
-/// rank above 0, diverges there and never parses the arguments or runs the rest of the program.
+/// ``ClusterCommand`` registers the functions first thing in `main`. A process-pool worker never
+/// runs `main`: it becomes a worker before `main` starts. An MPI rank above 0 runs `main`, turns into
+/// a worker at that first call, and never parses the arguments or runs the rest of the program.
 @main
 struct Demo: ClusterCommand {
     static let functions: [any RemoteFunction.Type] = [CountPrimes.self, MonteCarloPi.self, ParseReading.self]

@@ -75,7 +75,9 @@ public enum Futures {
     /// many futures it has yielded out of all of them on standard error (``ProgressDisplay``):
     ///
     /// ```swift
-    /// for try await future in Futures.asCompleted(futures, progress: .automatic(label: "downloads")) { ... }
+    /// for try await future in Futures.asCompleted(futures, progress: .automatic(label: "downloads")) {
+    ///     print(try await future.result())
+    /// }
     /// ```
     public static func asCompleted<F: AnyFuture>(
         _ futures: some Sequence<F>,
