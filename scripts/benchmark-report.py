@@ -187,8 +187,18 @@ def markdown(figures):
     if meta.get("software"):
         out.append(f"Software: {meta['software']}.")
     if meta.get("load-before") or meta.get("load-after"):
+        loads = []
+        for key in ("load-before", "load-after"):
+            try:
+                loads.append(float(meta.get(key, "")))
+            except ValueError:
+                pass
+        cores = re.match(r"(\d+) cores", machine)
+        busy = bool(cores and loads and max(loads) > int(cores.group(1)))
+        note = ("above the number of cores: other work shared the machine" if busy
+                else "a load above the number of cores would mean other work shared the machine")
         out.append(f"Load average (1 minute) at the start {meta.get('load-before', '?')}, at the end "
-                   f"{meta.get('load-after', '?')} (above the number of cores, other work shared the machine).")
+                   f"{meta.get('load-after', '?')} ({note}).")
     if "--quick" in produced:
         out.append("**--quick**: one round, and short idle and scaling runs: a check that the command "
                    "works, not a measurement.")
