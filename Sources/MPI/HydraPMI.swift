@@ -1,3 +1,5 @@
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -28,9 +30,50 @@ public struct HydraPMI: Sendable, Equatable {
         #endif
     }
 
+    /// Where this process's one finalize exchange with Hydra stands.
+    private enum Exchange: Int {
+        case notStarted, awaitingAcknowledgement, acknowledged, failed
+    }
+
+    private static let exchange = Atomic<Int>(Exchange.notStarted.rawValue)
+
+    /// How long a second caller waits for the first caller's exchange to end.
+    private static let secondCallerWaitNanoseconds: Int64 = 5_000_000_000
+
     /// Sends `cmd=finalize` and waits for Hydra's `cmd=finalize_ack`; returns whether it came.
     /// After it, Hydra no longer reads this connection.
+    ///
+    /// The command goes out once per process. Hydra's proxy acknowledges a finalize and closes the
+    /// connection, so a second one read in the same batch is answered on a closed descriptor, and
+    /// the proxy fails the whole job (`HYDU_sock_write ... Bad file descriptor`, exit status 255).
+    /// That happened when ``MPI/finalize(exitStatus:)``'s watchdog fired while the main thread waited
+    /// for the acknowledgement on a loaded machine. A second caller sends nothing: it waits, at
+    /// most 5 s, for the first caller's exchange to end, and returns its outcome.
     func finalize() -> Bool {
+        let (first, _) = Self.exchange.compareExchange(
+            expected: Exchange.notStarted.rawValue, desired: Exchange.awaitingAcknowledgement.rawValue,
+            ordering: .acquiringAndReleasing)
+        guard first else { return Self.outcomeOfTheFirstExchange() }
+        let acknowledged = exchangeFinalize()
+        Self.exchange.store((acknowledged ? Exchange.acknowledged : .failed).rawValue, ordering: .releasing)
+        return acknowledged
+    }
+
+    /// Waits, a bounded time, for another thread's exchange; whether Hydra acknowledged it.
+    private static func outcomeOfTheFirstExchange() -> Bool {
+        var waited: Int64 = 0
+        let step: Int64 = 1_000_000
+        while exchange.load(ordering: .acquiring) == Exchange.awaitingAcknowledgement.rawValue,
+              waited < secondCallerWaitNanoseconds {
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(step))
+            nanosleep(&pause, nil)
+            waited += step
+        }
+        return exchange.load(ordering: .acquiring) == Exchange.acknowledged.rawValue
+    }
+
+    /// The exchange itself: the command, then the reply line.
+    private func exchangeFinalize() -> Bool {
         let command = Array("cmd=finalize\n".utf8)
         var sent = 0
         while sent < command.count {
