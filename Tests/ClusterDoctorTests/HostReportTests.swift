@@ -53,7 +53,9 @@ import Testing
         let program = folder.appendingPathComponent("my prog").path
         let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
         try Data(bytes).write(to: URL(fileURLWithPath: program))
-        let deadline = ContinuousClock.now.advanced(by: .seconds(20))
+        // A bound that only catches a hang: with every suite running, this test has waited 30 s
+        // for a thread before its first command ran, and a 20 s bound killed the commands.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))
 
         let direct = await Command.run(["sh", "-c", HostReport.script(program: program, withChecksum: true)], until: deadline)
         let viaLoginShell = await Command.run(["sh", "-c", HostReport.command(program: program, withChecksum: true)], until: deadline)
@@ -83,10 +85,12 @@ import Testing
     @Test func killsTheGroupAtTheDeadline() {
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = Command.runBlocking(["sh", "-c", "echo started; sleep 30; echo never"], until: start.advanced(by: .milliseconds(300)))
+        // 2 s for the shell to start and echo, on a machine every suite is loading; the command
+        // itself would run 30 s.
+        let outcome = Command.runBlocking(["sh", "-c", "echo started; sleep 30; echo never"], until: start.advanced(by: .seconds(2)))
         #expect(outcome.timedOut)
         #expect(String(decoding: outcome.output, as: UTF8.self) == "started\n")
-        #expect(clock.now - start < .seconds(3))
+        #expect(clock.now - start < .seconds(12), "it returned at the deadline, not after the 30 s sleep")
     }
 
     /// A command that leaves something behind holding its output ends when it ends, give or take
@@ -98,11 +102,11 @@ import Testing
         #expect(!outcome.timedOut)
         #expect(outcome.status == 0)
         #expect(String(decoding: outcome.output, as: UTF8.self) == "done\n")
-        #expect(clock.now - start < .seconds(4))
+        #expect(clock.now - start < .seconds(12), "it returned when sh did, not after the 20 s sleep it left")
     }
 
     @Test func statusAndErrors() async {
-        let deadline = ContinuousClock.now.advanced(by: .seconds(10))
+        let deadline = ContinuousClock.now.advanced(by: .seconds(120))  // only catches a hang
         let outcome = await Command.run(["sh", "-c", "echo oops >&2; exit 3"], until: deadline)
         #expect(outcome.status == 3 && outcome.errorText == "oops\n" && !outcome.timedOut)
         let missing = await Command.run(["/nonexistent/ssh", "host1"], until: deadline)
