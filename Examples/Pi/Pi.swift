@@ -59,10 +59,11 @@ struct Pi: ClusterCommand {
         }
     }
 
-    /// The seconds the sum takes with `k` workers, the best of ``rounds``: a pool of its own for a
-    /// process pool; for the MPI pool, whose ranks `mpiexec -n` fixed, at most `k` tasks in flight.
+    /// The seconds the sum takes with `k` workers, the best of ``rounds``: for a process pool, a pool
+    /// of its own with fewer workers, or `executor` itself for all of them; for the MPI pool, whose
+    /// ranks `mpiexec -n` fixed, at most `k` tasks in flight.
     func time(workers k: Int, of executor: any Executor) async throws -> Double {
-        if executor is LocalProcessPoolExecutor {
+        if executor is LocalProcessPoolExecutor, k < executor.workerCount {
             return try await withExecutor(try LocalProcessPoolExecutor(workers: k)) { pool async throws in
                 try await best { try await compute(on: pool, inFlight: nil).seconds }
             }
