@@ -127,6 +127,12 @@ enum PoolTestPrograms {
                 chattyPool.shutdown()
             }
             try check(quietPool.worldSize > 1, "needs worker ranks: run under mpiexec -n 3")
+            // Every worker rank is kept busy for a moment (an idle one always takes the next task),
+            // and the logging tasks are queued meanwhile, so that each rank runs some of them:
+            // queued one by one while the workers were free, rank 1 once ran them all, as fast as
+            // a loaded rank 0 queued them.
+            let holds = try (0..<quietPool.workerCount).map { try quietPool.submit(SleepThenReturn(milliseconds: 300), $0) }
+            for hold in holds { while hold.state == .pending { usleep(1_000) } }
             let tags = (0..<(3 * quietPool.workerCount)).flatMap { ["quiet\($0)", "chatty\($0)"] }
             let futures = try tags.map { tag in
                 (tag, try (tag.hasPrefix("quiet") ? quietPool : chattyPool).submit(LogAtEveryLevel(), tag))
