@@ -294,6 +294,14 @@ int cf_terminal_columns(int fd) {
     return size.ws_col;
 }
 
+int cf_pipe_unread_bytes(int fd) {
+    struct stat status;
+    if (fstat(fd, &status) != 0 || !S_ISFIFO(status.st_mode)) return -1;
+    int count = 0;
+    if (ioctl(fd, FIONREAD, &count) != 0) return -1;
+    return count;
+}
+
 int cf_poll_nanoseconds(struct pollfd *fds, unsigned long count, int64_t timeout_ns) {
     if (timeout_ns < 0) return poll(fds, count, -1);
     struct timespec limit = { .tv_sec = timeout_ns / 1000000000, .tv_nsec = timeout_ns % 1000000000 };

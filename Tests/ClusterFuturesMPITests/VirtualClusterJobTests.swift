@@ -129,8 +129,9 @@ struct VirtualClusterJobTests {
             #expect(outcome.errors.contains("ClusterFutures: MPI did not start within 3 s")
                     && outcome.errors.contains("host3 does not resolve to an address")
                     && outcome.errors.contains("cf-doctor"), "\(outcome)")
-            // The bound plus a few seconds to print and end: not mpiexec's wait forever.
-            #expect(elapsed < .seconds(15), "took \(elapsed)")
+            // The bound plus some seconds to print and end, on a loaded machine: not mpiexec's wait
+            // forever.
+            #expect(elapsed < .seconds(30), "took \(elapsed)")
         }
     }
 }
@@ -193,9 +194,10 @@ struct VirtualClusterLossTests {
                 // The rank's supervisor says how it died; rank 0 names the task.
                 #expect(outcome.errors.contains("was killed by SIGKILL, which it cannot catch"), "\(outcome)")
             }
-            // The loss timeout of 3 s and a few seconds to end: not a hang.
+            // The loss timeout of 3 s and some seconds to end, on a loaded machine: not a hang, and
+            // not the running tasks' 20 s.
             let took = try #require(lostAt.instant).duration(to: outcome.exitedAt)
-            #expect(took < .seconds(10), "ended \(took) after the loss")
+            #expect(took < .seconds(15), "ended \(took) after the loss")
         }
     }
 }

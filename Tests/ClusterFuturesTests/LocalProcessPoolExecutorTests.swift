@@ -267,14 +267,14 @@ import Glibc
 
     @Test func aTasksChildInheritsNoneOfThePoolsDescriptorsAndShutdownDoesNotWaitForIt() throws {
         let pool = try pool(1)
-        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 20), 0).result(timeout: Self.hang)
+        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 60), 0).result(timeout: Self.hang)
         defer { kill(child.pid, SIGKILL) }
         #expect(child.descriptors.isEmpty, "the child holds its worker's \(child.targets)")
         let clock = ContinuousClock()
         let started = clock.now
         pool.shutdown()
         let took = clock.now - started
-        #expect(took < .seconds(10), "shutdown took \(took) while the 20 s child lived")
+        #expect(took < .seconds(30), "shutdown took \(took) while the 60 s child lived")
         #expect(TestPrograms.isAlive(child.pid), "the child itself was left alone")
     }
 
@@ -282,7 +282,7 @@ import Glibc
     func aCrashIsReportedPromptlyThoughATaskLeftAChildRunning(leakResultPipe: Bool) throws {
         let pool = try pool(1)
         defer { pool.shutdown() }
-        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 20, leakResultPipe: leakResultPipe), 0)
+        let child = try pool.submit(SpawnBackgroundSleeper(seconds: 60, leakResultPipe: leakResultPipe), 0)
             .result(timeout: Self.hang)
         defer { kill(child.pid, SIGKILL) }
         // With the leak, the child holds the worker's result pipe: only the process's own end tells.
@@ -292,7 +292,7 @@ import Glibc
         let error = #expect(throws: ClusterFuturesError.self) { try pool.submit(Crash(.exit3), 1).result(timeout: Self.hang) }
         let took = clock.now - started
         #expect(error?.code == .workerLost)
-        #expect(took < .seconds(10), "the crash was reported after \(took)")
+        #expect(took < .seconds(30), "the crash was reported after \(took)")
         #expect(try pool.submit(Square(), 6).result(timeout: Self.hang) == 36)
     }
 

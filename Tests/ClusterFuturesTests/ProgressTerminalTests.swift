@@ -1,6 +1,13 @@
 import ClusterFutures
 import ClusterFuturesTestSupport
+import Foundation
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Progress as a program shows it: `cf-test-scenarios progress` maps 40 tasks of 150 ms over a
 /// process pool of 2 workers with `progress: .automatic(label: "tasks")`, between two lines of its
@@ -46,6 +53,47 @@ import Testing
         // At most ten drawings a second, and the last.
         let seconds = try #require(Int(match.output.1))
         #expect(drawings.count <= 10 * (seconds + 1) + 1, "\(drawings.count) drawings in \(seconds) s")
+    }
+
+    /// What a launcher such as `mpiexec` does, made slow: it reads the program's standard output
+    /// and standard error from two pipes only every 100 ms, and passes on standard output first when
+    /// both have something. The last progress line must still come before the program's own last
+    /// line: the program waits for its reader to take that line before it goes on.
+    @Test func aLauncherThatReadsSlowlyStillPassesOnTheLastLineFirst() throws {
+        let command = TestPrograms.scenarioCommand(["progress", "map"], environment: [ProgressDisplay.environmentVariable: "1", "COLUMNS": "100"])
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = Array(command.dropFirst())
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        try? output.fileHandleForWriting.close()
+        try? errors.fileHandleForWriting.close()
+
+        var passedOn: [UInt8] = []
+        var open = [output.fileHandleForReading.fileDescriptor, errors.fileHandleForReading.fileDescriptor]
+        let deadline = ContinuousClock.now + .seconds(120)
+        while !open.isEmpty && ContinuousClock.now < deadline {
+            usleep(100_000)
+            var ready = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            guard poll(&ready, nfds_t(ready.count), 0) > 0 else { continue }
+            for descriptor in ready where descriptor.revents != 0 {
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                let count = read(descriptor.fd, &buffer, buffer.count)
+                if count > 0 { passedOn += buffer[..<count] } else { open.removeAll { $0 == descriptor.fd } }
+            }
+        }
+        process.waitUntilExit()
+        #expect(open.isEmpty, "the program did not end")
+        #expect(process.terminationStatus == 0)
+        let text = String(decoding: passedOn, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first == Substring(Self.ownLines[0]), "\(text.debugDescription)")
+        #expect(lines.last == "", "\(text.debugDescription)")
+        #expect(lines.dropLast().last == Substring(Self.ownLines[1]), "\(text.debugDescription)")
+        let progress = lines.dropLast(2).last.map { $0.split(separator: "\r").last ?? "" } ?? ""
+        #expect(progress.dropLast(3).wholeMatch(of: Self.finished) != nil, "\(text.debugDescription)")
     }
 
     @Test(.enabled(if: TerminalSession.tmux != nil, "tmux is not installed (apt-get install tmux; .ci/run installs it)"),

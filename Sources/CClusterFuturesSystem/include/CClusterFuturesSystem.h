@@ -123,6 +123,10 @@ const char *cf_signal_name(int signal);
 /// call: `ioctl` is variadic), or 0 when `fd` is not a terminal or does not say.
 int cf_terminal_columns(int fd);
 
+/// How many bytes written to the pipe `fd` (either end) its reader has not read yet (`ioctl`
+/// `FIONREAD`), or -1 when `fd` is not a pipe or does not say.
+int cf_pipe_unread_bytes(int fd);
+
 struct pollfd;
 
 /// `ppoll` with a timeout in nanoseconds (negative: none). Returns as `poll` does.

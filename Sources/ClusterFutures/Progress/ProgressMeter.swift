@@ -19,6 +19,8 @@ final class ProgressMeter {
     static let redrawInterval = Duration.milliseconds(100)
     /// How often the line is redrawn while nothing comes, so that its times move on.
     static let idleRedrawInterval = Duration.seconds(1)
+    /// The longest the last line waits for the reader of a pipe to take it.
+    static let lastLineDelivery = Duration.seconds(1)
 
     private var line: ProgressLine
     private let started: ContinuousClock.Instant
@@ -51,6 +53,9 @@ final class ProgressMeter {
             write: { text in
                 var text = text
                 text.withUTF8 { SystemCalls.writeAll(.standardError, UnsafeRawBufferPointer($0)) }
+                // The last line, on a pipe (to mpiexec, say): let the reader take it before the
+                // program prints on standard output, so that the two reach the terminal in order.
+                if text.hasSuffix("\n") { SystemCalls.waitUntilRead(.standardError, atMost: Self.lastLineDelivery) }
             })
     }
 

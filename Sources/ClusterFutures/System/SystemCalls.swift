@@ -87,6 +87,20 @@ enum SystemCalls {
         return columns > 0 ? columns : nil
     }
 
+    /// Waits, at most `limit`, until the reader of the pipe `fd` has read everything written to it,
+    /// checking every millisecond; returns at once when `fd` is not a pipe.
+    ///
+    /// A launcher such as `mpiexec` reads a program's standard output and standard error from two
+    /// pipes and passes on whichever it finds ready first: a line written to one just after a line
+    /// written to the other can reach the terminal before it, unless the first was read already.
+    static func waitUntilRead(_ fd: FileDescriptor, atMost limit: Duration) {
+        let deadline = ContinuousClock.now + limit
+        while cf_pipe_unread_bytes(fd.rawValue) > 0 && ContinuousClock.now < deadline {
+            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
+            _ = nanosleep(&pause, nil)
+        }
+    }
+
     /// Asks for a larger pipe buffer; a refusal is harmless, so it is ignored.
     static func growPipe(_ fd: FileDescriptor, to bytes: Int32) {
         _ = cf_set_pipe_size(fd.rawValue, bytes)
