@@ -127,22 +127,21 @@ enum PoolTestPrograms {
                 chattyPool.shutdown()
             }
             try check(quietPool.worldSize > 1, "needs worker ranks: run under mpiexec -n 3")
-            // Every worker rank is kept busy for a moment (an idle one always takes the next task),
-            // and the logging tasks are queued meanwhile, so that each rank runs some of them:
-            // queued one by one while the workers were free, rank 1 once ran them all, as fast as
-            // a loaded rank 0 queued them.
-            let holds = try (0..<quietPool.workerCount).map { try quietPool.submit(SleepThenReturn(milliseconds: 300), $0) }
-            for hold in holds { while hold.state == .pending { usleep(1_000) } }
-            let tags = (0..<(3 * quietPool.workerCount)).flatMap { ["quiet\($0)", "chatty\($0)"] }
-            let futures = try tags.map { tag in
-                (tag, try (tag.hasPrefix("quiet") ? quietPool : chattyPool).submit(LogAtEveryLevel(), tag))
-            }
+            // Rounds of logging tasks through both pools until every worker rank has run some of
+            // them (or 50 rounds have passed): which rank takes a task is up to the scheduler, and a
+            // rank the loaded machine leaves unscheduled for a while can miss a round.
             var origins: [String: TaskOrigin] = [:]
-            for (tag, future) in futures {
-                let pid = try future.result(timeout: .seconds(30))
-                let origin = try attemptOrigin(future)
-                try check(origin.pid == pid, "\(tag) returned pid \(pid), ran on \(origin)")
-                origins[tag] = origin
+            for round in 0..<50 where Set(origins.values.compactMap(\.rank)).count < quietPool.workerCount {
+                let tags = (0..<(3 * quietPool.workerCount)).flatMap { ["quiet\(round).\($0)", "chatty\(round).\($0)"] }
+                let futures = try tags.map { tag in
+                    (tag, try (tag.hasPrefix("quiet") ? quietPool : chattyPool).submit(LogAtEveryLevel(), tag))
+                }
+                for (tag, future) in futures {
+                    let pid = try future.result(timeout: .seconds(30))
+                    let origin = try attemptOrigin(future)
+                    try check(origin.pid == pid, "\(tag) returned pid \(pid), ran on \(origin)")
+                    origins[tag] = origin
+                }
             }
             if ProcessInfo.processInfo.environment["CF_TEST_NO_LOG_HANDLER"] == "1" {
                 let forwarded = quiet.records.count + chatty.records.count
@@ -286,9 +285,9 @@ enum PoolTestPrograms {
             }
             // Tasks long enough to keep every worker busy, so each rank gets some. A rank the
             // machine leaves unscheduled for a while (seen with the cores loaded) may miss a round,
-            // so rounds go on until every rank has run a task, or ten have passed.
+            // so rounds go on until every rank has run a task, or 50 have passed.
             var ranks = Set<Int>()
-            for _ in 0..<10 where ranks.count < pool.workerCount {
+            for _ in 0..<50 where ranks.count < pool.workerCount {
                 let slow = try (0..<(4 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 40), $0) }
                 for (x, future) in slow.enumerated() {
                     try check(try future.result(timeout: .seconds(20)) == x, "sleep-then-return \(x)")
