@@ -166,21 +166,52 @@ func probing(_ world: Communicator) throws {
     // either call (MPICH's ch4:ucx takes it in on one probe and reports it on the next; the calls
     // look twice). Only in a world of two: with more ranks, the next barrier's messages arrive in
     // the same sleep, each takes one more probe, and a probe for one tag may not find it at once.
+    // Rank 1 then says when its send returned (the message was in rank 0's queue by then), on the
+    // clock both ranks share on one host: a first look that missed is a failure only if it came
+    // after that. An attempt where rank 1 was late (a loaded machine) proves nothing and is made
+    // again, with a longer sleep.
     for tag in [10, 11] where world.size == 2 {
-        try world.barrier()
-        if world.rank == 1 { try world.send(bytes: [UInt8(tag)], to: 0, tag: tag) }
-        if world.rank == 0 {
-            usleep(50_000)
+        var decided = false
+        for attempt in 0..<20 where !decided {
+            try world.barrier()
+            if world.rank == 1 {
+                try world.send(bytes: [UInt8(tag)], to: 0, tag: tag)
+                try world.send(monotonicNanoseconds(), to: 0, tag: 100 + tag)
+            }
+            guard world.rank == 0 else {
+                decided = try world.broadcast(nil as Bool?, root: 0)
+                continue
+            }
+            usleep(50_000 << min(attempt, 4))
+            let lookedAt = monotonicNanoseconds()
+            let found: Bool
             if tag == 10 {
-                try expect(try world.iprobe(from: 1, tag: .value(tag)) != nil, "the first iprobe after a sleep missed a message that had arrived")
+                found = try world.iprobe(from: 1, tag: .value(tag)) != nil
                 _ = try world.receiveBytes(from: 1, tag: .value(tag))
             } else {
                 let message = try world.receiveBytesIfAvailable(from: 1, tag: .value(tag))
-                try expect(message?.0 == [UInt8(tag)], "the first receiveBytesIfAvailable after a sleep missed a message that had arrived")
+                found = message != nil
+                if let message {
+                    try expect(message.0 == [UInt8(tag)], "receiveBytesIfAvailable gave \(message.0)")
+                } else {
+                    _ = try world.receiveBytes(from: 1, tag: .value(tag))
+                }
             }
+            let sentAt = try world.receive(UInt64.self, from: 1, tag: 100 + tag)
+            let call = tag == 10 ? "iprobe" : "receiveBytesIfAvailable"
+            try expect(found || sentAt > lookedAt, "the first \(call) after a sleep missed a message that had arrived")
+            decided = try world.broadcast(found, root: 0)
         }
+        try expect(decided, "in 20 attempts rank 1 never sent before rank 0 looked")
     }
     try world.barrier()
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds: one clock for every process on this host.
+func monotonicNanoseconds() -> UInt64 {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
 }
 
 func collectives(_ world: Communicator) throws {
