@@ -98,7 +98,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "CFDemo",
-            dependencies: ["ClusterFuturesArguments"],
+            dependencies: ["ClusterFuturesArguments", "ExampleSupport"],
             path: "Examples/Demo",
             swiftSettings: strict
         ),
@@ -269,7 +269,7 @@ let package = Package(
         /// turn out to be expensive.
         .executableTarget(
             name: "cf-background-if-slow",
-            dependencies: ["ClusterFuturesArguments"],
+            dependencies: ["ClusterFuturesArguments", "ExampleSupport"],
             path: "Examples/BackgroundIfSlow",
             swiftSettings: strict
         ),
@@ -281,8 +281,8 @@ let package = Package(
             path: "Examples/Scrape",
             swiftSettings: strict
         ),
-        /// What several examples share: pi's series and its report, and the checklist the MPI
-        /// examples print.
+        /// What several examples share: pi's series and its report, the checklist the MPI
+        /// examples print, and the primality test the demo and `cf-background-if-slow` count with.
         .target(
             name: "ExampleSupport",
             dependencies: ["MPI"],

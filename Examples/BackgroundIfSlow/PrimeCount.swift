@@ -1,4 +1,5 @@
 import ClusterFuturesArguments
+import ExampleSupport
 
 /// Counting the primes below a number, in steps: the state between steps is a value, as a Python
 /// generator's is its frame, but `Codable`, so that a half-done count can move to another process
@@ -24,22 +25,9 @@ struct PrimeCount: Codable, Sendable {
     /// Tests the next ``numbersPerStep`` numbers.
     mutating func step() {
         let end = min(next + Self.numbersPerStep, below)
-        found += (next..<end).count(where: Self.isPrime)
+        found += (next..<end).count(where: isPrime)
         next = end
         steps += 1
-    }
-
-    /// Trial division: deliberately slow, so that large counts take a while.
-    static func isPrime(_ n: Int) -> Bool {
-        guard n >= 2 else { return false }
-        if n < 4 { return true }
-        if n.isMultiple(of: 2) { return false }
-        var divisor = 3
-        while divisor * divisor <= n {
-            if n.isMultiple(of: divisor) { return false }
-            divisor += 2
-        }
-        return true
     }
 }
 

@@ -1,21 +1,10 @@
 import ClusterFuturesMPI
+import ExampleSupport
 
 /// Counts the primes in a half-open range by trial division: deliberately CPU-heavy.
 struct CountPrimes: RemoteFunction {
     func callAsFunction(_ range: Range<Int>) -> Int {
-        range.count { isPrime($0) }
-    }
-
-    private func isPrime(_ n: Int) -> Bool {
-        guard n >= 2 else { return false }
-        if n < 4 { return true }
-        if n.isMultiple(of: 2) { return false }
-        var divisor = 3
-        while divisor * divisor <= n {
-            if n.isMultiple(of: divisor) { return false }
-            divisor += 2
-        }
-        return true
+        range.count(where: isPrime)
     }
 }
 
