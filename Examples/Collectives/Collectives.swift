@@ -1,5 +1,4 @@
 import ExampleSupport
-import Foundation
 import MPI
 
 /// `cf-collectives`: the MPI module's collectives, on every rank of the world, each checking that
@@ -14,26 +13,16 @@ import MPI
 @main
 enum Collectives {
     static func main() {
-        do {
-            try MPI.initialize(threadLevel: .single)
-            let world = Communicator.world
+        Checklist.run(program: "cf-collectives") { world, checks in
             if world.rank == 0 {
                 print(world.size == 1
                     ? "a world of 1 rank: each collective runs, but nothing moves between processes (run under mpiexec -n 4)"
                     : "collectives over \(world.size) ranks, rank 0 the root")
             }
-            var checks = Checklist()
             try broadcasts(world, &checks)
             try scatters(world, &checks)
             try gathers(world, &checks)
             try reductions(world, &checks)
-            let passed = try checks.report(on: world)
-            try MPI.finalize(exitStatus: passed ? 0 : 1)
-            exit(passed ? 0 : 1)
-        } catch {
-            // A rank that stops here leaves the others waiting in the next collective: end the job.
-            FileHandle.standardError.write(Data("cf-collectives: \(error)\n".utf8))
-            MPI.abort(1)
         }
     }
 

@@ -1,5 +1,4 @@
 import ExampleSupport
-import Foundation
 import MPI
 
 /// `cf-point-to-point`: the MPI module's point-to-point calls between rank 0 and rank 1, each
@@ -15,10 +14,7 @@ import MPI
 @main
 enum PointToPoint {
     static func main() {
-        do {
-            try MPI.initialize(threadLevel: .single)
-            let world = Communicator.world
-            var checks = Checklist()
+        Checklist.run(program: "cf-point-to-point") { world, checks in
             if world.rank == 0 {
                 print(world.size == 1
                     ? "a world of 1 rank: rank 0 sends every message to itself (run under mpiexec -n 2 for two processes)"
@@ -32,13 +28,6 @@ enum PointToPoint {
                 try nonBlocking(peers, &checks)
                 try persistent(peers, &checks)
             }
-            let passed = try checks.report(on: world)
-            try MPI.finalize(exitStatus: passed ? 0 : 1)
-            exit(passed ? 0 : 1)
-        } catch {
-            // A rank that stops here may leave its peer waiting: end the whole job.
-            FileHandle.standardError.write(Data("cf-point-to-point: \(error)\n".utf8))
-            MPI.abort(1)
         }
     }
 

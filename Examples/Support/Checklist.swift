@@ -1,3 +1,4 @@
+import Foundation
 import MPI
 
 /// The checks of an MPI example, made on every rank and printed by rank 0: one line per check,
@@ -26,6 +27,27 @@ public struct Checklist: Sendable {
 
     /// An empty list.
     public init() {}
+
+    /// Runs an MPI example's checks and ends the program: initializes MPI, runs `body` on every
+    /// rank with the world and an empty list, has rank 0 print the ``report(on:)``, finalizes MPI
+    /// and exits with 0 if every check on every rank passed, else 1.
+    ///
+    /// An error thrown on any rank is printed, prefixed with `program`, and ends the whole job
+    /// (`MPI.abort`): the other ranks would otherwise wait for that rank in their next call.
+    public static func run(program: String, _ body: (Communicator, inout Checklist) throws -> Void) -> Never {
+        do {
+            try MPI.initialize(threadLevel: .single)
+            let world = Communicator.world
+            var checks = Checklist()
+            try body(world, &checks)
+            let passed = try checks.report(on: world)
+            try MPI.finalize(exitStatus: passed ? 0 : 1)
+            exit(passed ? 0 : 1)
+        } catch {
+            FileHandle.standardError.write(Data("\(program): \(error)\n".utf8))
+            MPI.abort(1)
+        }
+    }
 
     /// Records a check named `name` that passed if `condition` holds; `detail` (what was received,
     /// say) is printed only if it failed.
