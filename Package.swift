@@ -253,7 +253,7 @@ let package = Package(
         /// The same code on the MPI pool, a process pool or inline, saying which it got and why.
         .executableTarget(
             name: "cf-fallback",
-            dependencies: ["ClusterFuturesArguments"],
+            dependencies: ["ClusterFuturesArguments", "ExampleSupport"],
             path: "Examples/Fallback",
             swiftSettings: strict
         ),
@@ -282,7 +282,8 @@ let package = Package(
             swiftSettings: strict
         ),
         /// What several examples share: pi's series and its report, the checklist the MPI
-        /// examples print, and the primality test the demo and `cf-background-if-slow` count with.
+        /// examples print, and the primality test the demo, `cf-fallback` and `cf-background-if-slow`
+        /// count with.
         .target(
             name: "ExampleSupport",
             dependencies: ["MPI"],

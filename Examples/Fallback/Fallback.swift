@@ -1,4 +1,5 @@
 import ClusterFuturesArguments
+import ExampleSupport
 
 /// `cf-fallback`: one program, unchanged, on whichever executor the run allows, saying which it got
 /// and why: the MPI pool under `mpiexec`, else a process pool, else (or when asked) the inline
@@ -60,14 +61,6 @@ struct Fallback: ClusterCommand {
 /// Counts the primes in a range by trial division.
 struct CountPrimes: RemoteFunction {
     func callAsFunction(_ range: Range<Int>) -> Int {
-        range.count { n in
-            guard n >= 2 else { return false }
-            var divisor = 2
-            while divisor * divisor <= n {
-                if n.isMultiple(of: divisor) { return false }
-                divisor += 1
-            }
-            return true
-        }
+        range.count(where: isPrime)
     }
 }

@@ -1,6 +1,6 @@
 /// Whether `n` is prime, by trial division: deliberately slow, so that counting the primes below a
-/// large number is CPU-heavy work worth spreading. `cf-demo` and `cf-background-if-slow` count
-/// with it.
+/// large number is CPU-heavy work worth spreading. `cf-demo`, `cf-fallback` and
+/// `cf-background-if-slow` count with it.
 @inlinable
 public func isPrime(_ n: Int) -> Bool {
     guard n >= 2 else { return false }
