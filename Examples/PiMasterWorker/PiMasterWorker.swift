@@ -44,10 +44,7 @@ struct PiMasterWorker: ParsableCommand {
     }
 
     func validate() throws {
-        guard slices >= 1, terms >= 1 else { throw ValidationError("--slices and --terms must be at least 1") }
-        guard slices.multipliedReportingOverflow(by: terms).overflow == false, slices * terms < 1 << 52 else {
-            throw ValidationError("--slices times --terms must stay below 2^52")
-        }
+        if let problem = PiSeries.problem(slices: slices, terms: terms) { throw ValidationError(problem) }
     }
 
     func run() throws {

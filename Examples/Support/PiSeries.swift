@@ -6,6 +6,17 @@ public enum PiSeries {
     /// Terms of the series in each slice unless `--terms` says otherwise.
     public static let defaultTerms = 1_000_000
 
+    /// What is wrong with a run of `slices` slices of `terms` terms, as `--slices` and `--terms`
+    /// would be told, or nil when nothing is: both must be at least 1, and the series' last index
+    /// must stay below 2^52, where a `Double` still holds every integer.
+    public static func problem(slices: Int, terms: Int) -> String? {
+        guard slices >= 1, terms >= 1 else { return "--slices and --terms must be at least 1" }
+        guard slices.multipliedReportingOverflow(by: terms).overflow == false, slices * terms < 1 << 52 else {
+            return "--slices times --terms must stay below 2^52"
+        }
+        return nil
+    }
+
     /// The sum of the series' terms `index * terms ..< (index + 1) * terms`, term `n` being
     /// `(-1)^n / (2n + 1)`.
     ///
