@@ -60,14 +60,10 @@ import Musl
     /// both have something. The last progress line must still come before the program's own last
     /// line: the program waits for its reader to take that line before it goes on.
     @Test func aLauncherThatReadsSlowlyStillPassesOnTheLastLineFirst() throws {
-        let command = TestPrograms.scenarioCommand(["progress", "map"], environment: [ProgressDisplay.environmentVariable: "1", "COLUMNS": "100"])
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = Array(command.dropFirst())
         let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
+        let pid = try TestPrograms.spawn(TestPrograms.scenarios, ["progress", "map"],
+                                         output: output.fileHandleForWriting, errors: errors.fileHandleForWriting,
+                                         environment: [ProgressDisplay.environmentVariable: "1", "COLUMNS": "100"])
         try? output.fileHandleForWriting.close()
         try? errors.fileHandleForWriting.close()
 
@@ -84,9 +80,9 @@ import Musl
                 if count > 0 { passedOn += buffer[..<count] } else { open.removeAll { $0 == descriptor.fd } }
             }
         }
-        process.waitUntilExit()
         #expect(open.isEmpty, "the program did not end")
-        #expect(process.terminationStatus == 0)
+        if !open.isEmpty { kill(-pid, SIGKILL) }
+        #expect(TestPrograms.wait(pid) == 0)
         let text = String(decoding: passedOn, as: UTF8.self)
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.first == Substring(Self.ownLines[0]), "\(text.debugDescription)")
