@@ -1,4 +1,5 @@
 import Foundation
+import ClusterFuturesTestSupport
 @testable import MPI
 import Synchronization
 import Testing
@@ -58,13 +59,10 @@ struct HydraPMITests {
                 callersDone.signal()
             }
         }
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            Thread.detachNewThread {
-                callersDone.wait()
-                callersDone.wait()
-                proxyDone.wait()
-                done.resume()
-            }
+        try await offThePool {
+            callersDone.wait()
+            callersDone.wait()
+            proxyDone.wait()
         }
         let commands = received.withLock { $0 }
         #expect(commands == "cmd=finalize\n", "the proxy read \(commands.debugDescription)")
