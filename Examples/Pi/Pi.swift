@@ -1,5 +1,6 @@
 import ClusterFuturesArguments
 import ExampleSupport
+import MPI   // Duration.inSeconds
 
 /// `cf-pi`: pi by the alternating (Leibniz) series, in slices handed out to the workers as they
 /// become free (each slice is one task), then the same sum with 1, 2, ... N workers for a table of
