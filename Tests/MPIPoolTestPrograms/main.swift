@@ -54,6 +54,19 @@ enum PoolTestPrograms {
         }
     }
 
+    /// Runs `round` (given its number) again until the worker ranks it reports, over all rounds,
+    /// are every one of `workers`, or 50 rounds have passed, and returns those ranks. Which rank
+    /// takes a task is up to the scheduler, and a rank the loaded machine leaves unscheduled for a
+    /// while can miss a round.
+    @discardableResult
+    static func roundsUntilEveryRank(of workers: Int, _ round: (Int) throws -> Set<Int>) rethrows -> Set<Int> {
+        var ranks = Set<Int>()
+        for number in 0..<50 where ranks.count < workers {
+            ranks.formUnion(try round(number))
+        }
+        return ranks
+    }
+
     /// The error `body` throws, or a failure if it throws none.
     static func error(from what: String, _ body: () throws -> Void) throws -> any Error {
         do {
@@ -127,21 +140,22 @@ enum PoolTestPrograms {
                 chattyPool.shutdown()
             }
             try check(quietPool.worldSize > 1, "needs worker ranks: run under mpiexec -n 3")
-            // Rounds of logging tasks through both pools until every worker rank has run some of
-            // them (or 50 rounds have passed): which rank takes a task is up to the scheduler, and a
-            // rank the loaded machine leaves unscheduled for a while can miss a round.
+            // Rounds of logging tasks through both pools, until every worker rank has run some.
             var origins: [String: TaskOrigin] = [:]
-            for round in 0..<50 where Set(origins.values.compactMap(\.rank)).count < quietPool.workerCount {
+            try roundsUntilEveryRank(of: quietPool.workerCount) { round in
                 let tags = (0..<(3 * quietPool.workerCount)).flatMap { ["quiet\(round).\($0)", "chatty\(round).\($0)"] }
                 let futures = try tags.map { tag in
                     (tag, try (tag.hasPrefix("quiet") ? quietPool : chattyPool).submit(LogAtEveryLevel(), tag))
                 }
+                var ranks = Set<Int>()
                 for (tag, future) in futures {
                     let pid = try future.result(timeout: .seconds(30))
                     let origin = try attemptOrigin(future)
                     try check(origin.pid == pid, "\(tag) returned pid \(pid), ran on \(origin)")
                     origins[tag] = origin
+                    if let rank = origin.rank { ranks.insert(rank) }
                 }
+                return ranks
             }
             if ProcessInfo.processInfo.environment["CF_TEST_NO_LOG_HANDLER"] == "1" {
                 let forwarded = quiet.records.count + chatty.records.count
@@ -219,12 +233,17 @@ enum PoolTestPrograms {
             defer { pool.shutdown() }
             var allowed: [Int: String] = [:]
             // Each round gives every worker a task of 100 ms; rounds go on until each has answered.
-            for _ in 0..<10 where allowed.count < pool.workerCount {
+            try roundsUntilEveryRank(of: pool.workerCount) { _ in
                 let futures = try (0..<(2 * pool.workerCount)).map { _ in try pool.submit(AllowedCPUs(), 100) }
+                var ranks = Set<Int>()
                 for future in futures {
                     let cpus = try future.result(timeout: .seconds(20))
-                    if let rank = future.origin?.rank { allowed[rank] = cpus }
+                    if let rank = future.origin?.rank {
+                        allowed[rank] = cpus
+                        ranks.insert(rank)
+                    }
                 }
+                return ranks
             }
             try check(allowed.count == pool.workerCount, "only ranks \(allowed.keys.sorted()) answered")
             return allowed.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -258,13 +277,12 @@ enum PoolTestPrograms {
         try attempt("long-tasks") {
             let pool = try MPIPoolExecutor()
             defer { pool.shutdown() }
-            var ranks = Set<Int>()
-            for _ in 0..<10 where ranks.count < pool.workerCount {
+            try roundsUntilEveryRank(of: pool.workerCount) { _ in
                 let round = try (0..<(2 * pool.workerCount)).map { _ in try pool.submit(SleepThenReturn(milliseconds: 50), 0) }
-                for future in round {
+                return Set(try round.compactMap { future in
                     _ = try future.result(timeout: .seconds(20))
-                    if let rank = future.origin?.rank { ranks.insert(rank) }
-                }
+                    return future.origin?.rank
+                })
             }
             let futures = try (0..<(2 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 20_000), $0) }
             print("running")
@@ -283,17 +301,16 @@ enum PoolTestPrograms {
             for (x, future) in squares.enumerated() {
                 try check(try future.result(timeout: .seconds(20)) == x * x, "square of \(x)")
             }
-            // Tasks long enough to keep every worker busy, so each rank gets some. A rank the
-            // machine leaves unscheduled for a while (seen with the cores loaded) may miss a round,
-            // so rounds go on until every rank has run a task, or 50 have passed.
-            var ranks = Set<Int>()
-            for _ in 0..<50 where ranks.count < pool.workerCount {
+            // Tasks long enough to keep every worker busy, in rounds until each rank has run some.
+            let ranks = try roundsUntilEveryRank(of: pool.workerCount) { _ in
                 let slow = try (0..<(4 * pool.workerCount)).map { try pool.submit(SleepThenReturn(milliseconds: 40), $0) }
+                var ranks = Set<Int>()
                 for (x, future) in slow.enumerated() {
                     try check(try future.result(timeout: .seconds(20)) == x, "sleep-then-return \(x)")
                     try check(future.origin?.executor == "mpi", "origin \(String(describing: future.origin))")
                     if let rank = future.origin?.rank { ranks.insert(rank) }
                 }
+                return ranks
             }
             // Large messages both ways (sent without blocking the dispatcher).
             let blob = (0..<(3 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
