@@ -20,16 +20,34 @@ enum OSU {
     /// Sizes above this use fewer iterations.
     static let large = 8192
 
-    static func iterations(_ test: String, _ size: Int) -> (loop: Int, skip: Int) {
-        test == "latency" ? (size > large ? (1000, 10) : (10000, 100)) : (size > large ? (20, 2) : (100, 10))
-    }
+    /// The tests, in the order `all` runs them, named as on the command line.
+    enum Test: String, CaseIterable {
+        case latency, bw, bibw
 
-    /// The tests, in the order `all` runs them, with the header lines of their tables.
-    static let tests: [(name: String, title: String, column: String)] = [
-        ("latency", "# OSU MPI Latency Test (Swift MPI module)", "# Size          Latency (us)"),
-        ("bw", "# OSU MPI Bandwidth Test (Swift MPI module)", "# Size      Bandwidth (MB/s)"),
-        ("bibw", "# OSU MPI Bi-Directional Bandwidth Test (Swift MPI module)", "# Size      Bandwidth (MB/s)"),
-    ]
+        /// The header lines of the test's table.
+        var header: String {
+            switch self {
+            case .latency: "# OSU MPI Latency Test (Swift MPI module)\n# Size          Latency (us)"
+            case .bw: "# OSU MPI Bandwidth Test (Swift MPI module)\n# Size      Bandwidth (MB/s)"
+            case .bibw: "# OSU MPI Bi-Directional Bandwidth Test (Swift MPI module)\n# Size      Bandwidth (MB/s)"
+            }
+        }
+
+        /// The rounds timed, and the rounds run before them, for messages of `size` bytes.
+        func iterations(_ size: Int) -> (loop: Int, skip: Int) {
+            self == .latency ? (size > large ? (1000, 10) : (10000, 100)) : (size > large ? (20, 2) : (100, 10))
+        }
+
+        /// The figure for `loop` rounds of `size` bytes in `elapsed` seconds: microseconds one way,
+        /// or MB/s (10^6 bytes).
+        func figure(elapsed: Double, size: Int, loop: Int) -> Double {
+            switch self {
+            case .latency: elapsed * 1e6 / Double(2 * loop)
+            case .bw: Double(size * loop * window) / 1e6 / elapsed
+            case .bibw: Double(size * loop * window * 2) / 1e6 / elapsed
+            }
+        }
+    }
 
     static let usage = "usage: mpiexec -n 2 cf-osu [latency|bw|bibw|all] [MAX_SIZE]"
 
@@ -38,13 +56,12 @@ enum OSU {
             _ = try MPI.initialize(threadLevel: .single)
             let world = Communicator.world
             var arguments = Array(CommandLine.arguments.dropFirst())
-            var test = "all"
+            var chosen = Test.allCases
             if let first = arguments.first, Int(first) == nil {
-                test = first
+                chosen = first == "all" ? Test.allCases : Test(rawValue: first).map { [$0] } ?? []
                 arguments.removeFirst()
             }
             let maxSize = arguments.isEmpty ? 4 << 20 : Int(arguments[0]) ?? 0
-            let chosen = tests.filter { test == "all" || $0.name == test }
             guard !chosen.isEmpty, arguments.count <= 1, maxSize >= 1, world.size == 2 else {
                 if world.rank == 0 {
                     let why = world.size == 2 ? "" : "cf-osu measures between exactly 2 ranks; this world has \(world.size).\n"
@@ -55,9 +72,9 @@ enum OSU {
             }
             for (index, test) in chosen.enumerated() {
                 if world.rank == 0 {
-                    print((index == 0 ? "" : "\n") + test.title + "\n" + test.column)
+                    print((index == 0 ? "" : "\n") + test.header)
                 }
-                try run(test.name, maxSize: maxSize, on: world)
+                try run(test, maxSize: maxSize, on: world)
             }
             try MPI.finalize(exitStatus: 0)
         } catch {
@@ -66,35 +83,27 @@ enum OSU {
         }
     }
 
-    static func run(_ test: String, maxSize: Int, on world: Communicator) throws {
+    static func run(_ test: Test, maxSize: Int, on world: Communicator) throws {
         let peer = 1 - world.rank
         var send = [UInt8](repeating: UInt8(ascii: "a"), count: maxSize)
         var receive = [UInt8](repeating: UInt8(ascii: "b"), count: maxSize)
         var size = 1
         while size <= maxSize {
-            let (loop, skip) = iterations(test, size)
-            var messages = test == "latency" ? Window(size: 0) : Window(size: size)
+            let (loop, skip) = test.iterations(size)
+            var messages = test == .latency ? Window(size: 0) : Window(size: size)
             var start = 0.0
             try world.barrier()
             for iteration in 0..<(loop + skip) {
                 if iteration == skip { start = MPI.wtime() }
                 switch test {
-                case "latency":
-                    try latencyRound(size: size, peer: peer, send: &send, receive: &receive, on: world)
-                case "bw":
-                    try bandwidthRound(window: &messages, peer: peer, on: world)
-                default:
-                    try bidirectionalRound(window: &messages, peer: peer, on: world)
+                case .latency: try latencyRound(size: size, peer: peer, send: &send, receive: &receive, on: world)
+                case .bw: try bandwidthRound(window: &messages, peer: peer, on: world)
+                case .bibw: try bidirectionalRound(window: &messages, peer: peer, on: world)
                 }
             }
             let elapsed = MPI.wtime() - start
             if world.rank == 0 {
-                let value = switch test {
-                case "latency": elapsed * 1e6 / Double(2 * loop)
-                case "bw": Double(size * loop * window) / 1e6 / elapsed
-                default: Double(size * loop * window * 2) / 1e6 / elapsed
-                }
-                print(String(format: "%-10ld %17.3f", size, value))
+                print(String(format: "%-10ld %17.3f", size, test.figure(elapsed: elapsed, size: size, loop: loop)))
                 fflush(nil)
             }
             size *= 2
