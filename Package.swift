@@ -261,7 +261,7 @@ let package = Package(
         /// through a file.
         .executableTarget(
             name: "cf-precompute",
-            dependencies: ["ClusterFuturesArguments", "ClusterFuturesWire"],
+            dependencies: ["ClusterFuturesArguments", "ClusterFuturesWire", "ExampleSupport"],
             path: "Examples/Precompute",
             swiftSettings: strict
         ),
@@ -282,8 +282,8 @@ let package = Package(
             swiftSettings: strict
         ),
         /// What several examples share: pi's series and its report, the checklist the MPI
-        /// examples print, and the primality test the demo, `cf-fallback` and `cf-background-if-slow`
-        /// count with.
+        /// examples print, the primality test the demo, `cf-fallback` and `cf-background-if-slow`
+        /// count with, and the sieve `cf-precompute` and `cf-background-if-slow` use.
         .target(
             name: "ExampleSupport",
             dependencies: ["MPI"],

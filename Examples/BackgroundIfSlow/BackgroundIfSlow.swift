@@ -1,4 +1,5 @@
 import ClusterFuturesArguments
+import ExampleSupport
 import Foundation
 
 /// `cf-background-if-slow`: run a call in place when it is cheap, and hand it to the pool when it
@@ -73,19 +74,13 @@ struct Sieve {
     private var primesBelow: [Int]
 
     init(below limit: Int) {
-        var composite = [Bool](repeating: false, count: limit + 1)
-        primesBelow = [Int](repeating: 0, count: limit + 1)
+        let primes = primesBySieve(below: limit + 1)
+        primesBelow = []
+        primesBelow.reserveCapacity(limit + 1)
         var count = 0
         for n in 0...limit {
-            primesBelow[n] = count
-            if n >= 2, !composite[n] {
-                count += 1
-                var multiple = n * n
-                while multiple <= limit {
-                    composite[multiple] = true
-                    multiple += n
-                }
-            }
+            primesBelow.append(count)
+            if count < primes.count, primes[count] == n { count += 1 }
         }
     }
 

@@ -1,3 +1,5 @@
+import ExampleSupport
+
 /// The expensive set-up the workers share: the primes below a limit, by the sieve of Eratosthenes.
 /// With it, any number up to the limit squared is factored by trial division by primes only.
 struct PrimeTable: Codable, Sendable, Equatable {
@@ -9,17 +11,7 @@ struct PrimeTable: Codable, Sendable, Equatable {
     /// Sieves the primes below `limit`.
     init(below limit: Int) {
         self.limit = limit
-        var composite = [Bool](repeating: false, count: max(limit, 2))
-        var primes: [Int] = []
-        for n in 2..<max(limit, 2) where !composite[n] {
-            primes.append(n)
-            var multiple = n * n
-            while multiple < limit {
-                composite[multiple] = true
-                multiple += n
-            }
-        }
-        self.primes = primes
+        self.primes = primesBySieve(below: limit)
     }
 
     /// How many prime factors `n` has, counted with multiplicity (Ω(n)); `n` at most
