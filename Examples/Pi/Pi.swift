@@ -38,21 +38,24 @@ struct Pi: ClusterCommand {
     }
 
     func run() async throws {
-        try await withExecutor(try executorOptions.makeExecutor()) { executor async throws in
+        let (executor, choice) = try executorOptions.makeExecutorWithChoice()
+        try await withExecutor(executor) { executor async throws in
             let workers = executor.workerCount
-            let kind = Self.describe(executor)
+            let kind = Self.describe(choice.kind)
             print("pi by the alternating series: \(slices) slices of \(terms) terms, \(workers) \(kind)")
             let (pi, seconds) = try await compute(on: executor, inFlight: nil)
             PiReport.printResult(pi: pi, slices: slices, terms: terms, seconds: seconds, workers: "\(workers) \(kind)")
             guard scaling else { return }
             var times: [Double] = []
             for k in 1...max(workers, 1) {
-                times.append(try await time(workers: k, of: executor))
+                times.append(try await time(workers: k, of: executor, kind: choice.kind))
             }
-            let how = executor is MPIPoolExecutor
-                ? "the MPI pool with at most k slices in flight, so that k of its \(workers) worker ranks work at a time; "
-                    + "nothing is sent ahead in any row"
-                : executor is LocalProcessPoolExecutor ? "a process pool of k workers for each row" : "the caller alone"
+            let how = switch choice.kind {
+            case .mpi: "the MPI pool with at most k slices in flight, so that k of its \(workers) worker ranks work at a time; "
+                + "nothing is sent ahead in any row"
+            case .process: "a process pool of k workers for each row"
+            case .inline: "the caller alone"
+            }
             PiReport.printTable(seconds: times, caption: "scaling (\(how); each row the best of \(Self.rounds) runs):")
         }
     }
@@ -60,8 +63,8 @@ struct Pi: ClusterCommand {
     /// The seconds the sum takes with `k` workers, the best of ``rounds``: for a process pool, a pool
     /// of its own with fewer workers, or `executor` itself for all of them; for the MPI pool, whose
     /// ranks `mpiexec -n` fixed, at most `k` tasks in flight.
-    func time(workers k: Int, of executor: any Executor) async throws -> Double {
-        if executor is LocalProcessPoolExecutor, k < executor.workerCount {
+    func time(workers k: Int, of executor: any Executor, kind: Executors.Kind) async throws -> Double {
+        if kind == .process, k < executor.workerCount {
             return try await withExecutor(try LocalProcessPoolExecutor(workers: k)) { pool async throws in
                 try await best { try await compute(on: pool, inFlight: nil).seconds }
             }
@@ -96,10 +99,12 @@ struct Pi: ClusterCommand {
     }
 
     /// `MPI worker rank(s)`, `worker process(es)` or `inline worker`, for the output.
-    static func describe(_ executor: any Executor) -> String {
-        if executor is MPIPoolExecutor { return "MPI worker rank(s)" }
-        if executor is LocalProcessPoolExecutor { return "worker process(es)" }
-        return "inline worker (the caller)"
+    static func describe(_ kind: Executors.Kind) -> String {
+        switch kind {
+        case .mpi: "MPI worker rank(s)"
+        case .process: "worker process(es)"
+        case .inline: "inline worker (the caller)"
+        }
     }
 }
 
