@@ -56,14 +56,24 @@ public enum CodeBlocks {
     }
 
     /// `text` line by line without leading spaces, so that a block matches code indented deeper.
-    public static func trimmedLines(_ text: String) -> String {
+    static func trimmedLines(_ text: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false)
             .map { $0.drop { $0 == " " } }.joined(separator: "\n")
     }
 
-    /// Whether one of `sources` contains `block`, line for line, whatever either's indentation.
-    public static func isCompiled(_ block: String, in sources: [String]) -> Bool {
-        let lines = trimmedLines(block)
-        return sources.contains { trimmedLines($0).contains(lines) }
+    /// Compiled source files to look code blocks up in, each trimmed once (``trimmedLines(_:)``).
+    public struct CompiledSources: Sendable {
+        private let trimmed: [String]
+
+        /// The files' texts.
+        public init(_ sources: some Sequence<String>) {
+            trimmed = sources.map(CodeBlocks.trimmedLines)
+        }
+
+        /// Whether one of the files contains `block`, line for line, whatever either's indentation.
+        public func contain(_ block: String) -> Bool {
+            let lines = CodeBlocks.trimmedLines(block)
+            return trimmed.contains { $0.contains(lines) }
+        }
     }
 }

@@ -8,10 +8,15 @@ import Testing
 /// catalogs themselves with warnings as errors.
 @Suite("The documentation's code and lists")
 struct DocumentationTests {
-    /// The Swift files that `swift build` compiles for the documentation and the examples.
-    static func compiledSources() throws -> [String] {
-        Array(try CodeBlocks.files(under: "Snippets", endingWith: ".swift").values)
-            + Array(try CodeBlocks.files(under: "Examples", endingWith: ".swift").values)
+    /// The snippets, by path: Swift files that `swift build` compiles for the documentation.
+    static func snippets() throws -> [String: String] {
+        try CodeBlocks.files(under: "Snippets", endingWith: ".swift")
+    }
+
+    /// The snippets and the examples: every Swift file that `swift build` compiles for the
+    /// documentation and the examples.
+    static func compiledSources(snippets: [String: String]) throws -> CodeBlocks.CompiledSources {
+        CodeBlocks.CompiledSources(Array(snippets.values) + Array(try CodeBlocks.files(under: "Examples", endingWith: ".swift").values))
     }
 
     /// Every article and landing page of every catalog, by path.
@@ -21,12 +26,12 @@ struct DocumentationTests {
 
     @Test("every Swift example in a doc comment under Sources/ is in a compiled file under Snippets/ or Examples/")
     func docCommentExamplesAreBuilt() throws {
-        let sources = try Self.compiledSources()
+        let sources = try Self.compiledSources(snippets: Self.snippets())
         var count = 0
         for (path, text) in try CodeBlocks.files(under: "Sources", endingWith: ".swift") {
             for block in CodeBlocks.swiftBlocks(inDocComments: text) {
                 count += 1
-                let built = CodeBlocks.isCompiled(block, in: sources)
+                let built = sources.contain(block)
                 #expect(built,
                         "this example in \(path) is in no file under Snippets/ or Examples/, so nothing builds it:\n\(block)")
             }
@@ -36,13 +41,13 @@ struct DocumentationTests {
 
     @Test("every Swift block written into an article is in a compiled file, and every @Snippet names a snippet and slice that exist")
     func articleCodeIsBuilt() throws {
-        let sources = try Self.compiledSources()
-        let snippets = try CodeBlocks.files(under: "Snippets", endingWith: ".swift")
+        let snippets = try Self.snippets()
+        let sources = try Self.compiledSources(snippets: snippets)
         let directive = /@Snippet\(path: "ClusterFutures\/Snippets\/(\w+)"(?:, slice: "(\w+)")?\)/
         var count = 0
         for (path, text) in try Self.articles() {
             for block in CodeBlocks.swiftBlocks(inMarkdown: text) {
-                let built = CodeBlocks.isCompiled(block, in: sources)
+                let built = sources.contain(block)
                 #expect(built, "this block of \(path) is in no compiled file:\n\(block)")
             }
             for match in text.matches(of: directive) {

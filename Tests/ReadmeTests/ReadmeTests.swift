@@ -15,9 +15,9 @@ struct ReadmeTests {
     func snippetsAreBuilt() throws {
         let blocks = try Self.swiftBlocks().filter { !$0.contains("import PackageDescription") }
         #expect(blocks.count >= 2, "the README has \(blocks.count) Swift snippets")
-        let sources = Array(try CodeBlocks.files(under: "Examples", endingWith: ".swift").values)
+        let sources = CodeBlocks.CompiledSources(try CodeBlocks.files(under: "Examples", endingWith: ".swift").values)
         for block in blocks {
-            let built = CodeBlocks.isCompiled(block, in: sources)
+            let built = sources.contain(block)
             #expect(built,
                     "this README snippet is not in any file under Examples/, so nothing builds it:\n\(block)")
         }
