@@ -26,6 +26,5 @@ struct CollectivesExampleTests {
     func underMPI(ranks: Int) async throws {
         let outcome = try await MPIRunner.run("cf-collectives", processes: ranks, [], timeout: 90)
         CheckLines.expectAllPassed(outcome, Self.checks(ranks: ranks))
-        #expect(CheckLines(outcome).passed.count == 10, "\(outcome)")
     }
 }

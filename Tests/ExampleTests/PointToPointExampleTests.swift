@@ -29,6 +29,5 @@ struct PointToPointExampleTests {
     func underMPI(ranks: Int) async throws {
         let outcome = try await MPIRunner.run("cf-point-to-point", processes: ranks, [], timeout: 90)
         CheckLines.expectAllPassed(outcome, Self.checks(receiver: 1))
-        #expect(CheckLines(outcome).passed.count == 6, "\(outcome)")
     }
 }
