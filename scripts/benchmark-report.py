@@ -92,11 +92,17 @@ class Figures:
         return figures
 
     def label(self, prefix):
-        """The label that is `prefix` or starts with it when it ends in '(' (e.g. a worker count)."""
-        for label in self.values:
-            if label == prefix or (prefix.endswith("(") and label.startswith(prefix)):
-                return label
-        return None
+        """The label that `prefix` names (see `names`)."""
+        return next((label for label in self.values if names(prefix, label)), None)
+
+    def present(self):
+        """The labels of SYSTEMS that the run has, once each, in the table's order."""
+        labels = []
+        for prefix, *_ in SYSTEMS:
+            label = self.label(prefix)
+            if label and label not in labels:
+                labels.append(label)
+        return labels
 
     def get(self, prefix, metric):
         label = self.label(prefix)
@@ -140,7 +146,7 @@ def speed_ratio(ours, other, lower_is_better):
     if not ours or not other:
         return None
     a, b = median(ours), median(other)
-    if a is None or b is None or a <= 0 or b <= 0:
+    if a <= 0 or b <= 0:
         return None
     return b / a if lower_is_better else a / b
 
@@ -161,19 +167,40 @@ def scaling_rows(figures):
     return rows
 
 
+def names(prefix, label):
+    """Whether a SYSTEMS prefix names `label`: the label itself, or, for a prefix ending in '(', its
+    start (the worker count follows)."""
+    return label == prefix or (prefix.endswith("(") and label.startswith(prefix))
+
+
+def system(label):
+    """The SYSTEMS entry that names `label`, or None."""
+    return next((entry for entry in SYSTEMS if names(entry[0], label)), None)
+
+
 def short(label):
-    for prefix, _, _, name in SYSTEMS:
-        if label == prefix or (prefix.endswith("(") and label.startswith(prefix)):
-            return name
-    return label
+    entry = system(label)
+    return entry[3] if entry else label
 
 
 def display(label):
-    for prefix, name, *_ in SYSTEMS:
-        if label == prefix or (prefix.endswith("(") and label.startswith(prefix)):
-            workers = label[len(prefix):].rstrip(")") if prefix.endswith("(") else ""
-            return f"{name} ({workers} worker{'s' if workers != '1' else ''})" if workers else name
-    return label
+    entry = system(label)
+    if not entry:
+        return label
+    prefix, name = entry[0], entry[1]
+    workers = label[len(prefix):].rstrip(")") if prefix.endswith("(") else ""
+    return f"{name} ({workers} worker{'s' if workers != '1' else ''})" if workers else name
+
+
+def executors_table(figures, cell_of):
+    """The table of executors and floors, a row per system the run has: `cell_of(values, metric)`
+    writes each cell from that metric's values over the rounds."""
+    rows = ["| system | " + " | ".join(title for _, title, _ in METRICS) + " |",
+            "| --- |" + " ---: |" * len(METRICS)]
+    for label in figures.present():
+        metrics = figures.values[label]
+        rows.append(f"| {display(label)} | " + " | ".join(cell_of(metrics.get(m, []), m) for m, _, _ in METRICS) + " |")
+    return rows
 
 
 def markdown(figures):
@@ -215,16 +242,7 @@ def markdown(figures):
             f"for MPI a 1 MiB ping-pong.", ""]
 
     out += ["## Executors and floors", ""]
-    out.append("| system | " + " | ".join(title for _, title, _ in METRICS) + " |")
-    out.append("| --- |" + " ---: |" * len(METRICS))
-    known = []
-    for prefix, *_ in SYSTEMS:
-        label = figures.label(prefix)
-        if label and label not in known:
-            known.append(label)
-    for label in known:
-        metrics = figures.values[label]
-        out.append(f"| {display(label)} | " + " | ".join(cell(metrics.get(m, []), m) for m, _, _ in METRICS) + " |")
+    out += executors_table(figures, cell)
 
     out += ["", "## Ratios", "",
             "Speed of this package's executor over the other system's, from the medians: above 1× ours "
@@ -262,10 +280,8 @@ COLORS = {"ours": "#1f77b4", "python": "#ff7f0e", "floor": "#7f7f7f"}
 
 
 def family(label):
-    for prefix, _, kind, _ in SYSTEMS:
-        if label == prefix or (prefix.endswith("(") and label.startswith(prefix)):
-            return kind
-    return "ours"
+    entry = system(label)
+    return entry[2] if entry else "ours"
 
 
 def subtitle(figures, spread=True):
@@ -287,8 +303,7 @@ def plot(figures, out_dir):
     legend = [Patch(color=COLORS["ours"], label="ClusterFutures"),
               Patch(color=COLORS["python"], label="Python (concurrent.futures, mpi4py)"),
               Patch(color=COLORS["floor"], label="raw C floor (pipe, MPI)")]
-    labels = [figures.label(p) for p, *_ in SYSTEMS]
-    labels = [l for i, l in enumerate(labels) if l and l not in labels[:i]]
+    labels = figures.present()
 
     def errorbars(values):
         mid = median(values)
@@ -414,13 +429,7 @@ def headline(figures, out_dir, readme):
            f"{meta.get('cpu', '?')}" + (f", load average {load}" if load else "")
            + f"; medians of {rounds} round{'s' if rounds != 1 else ''} "
            f"([full report]({folder}/report.md) with the spreads, ratios and scaling):", ""]
-    out.append("| system | " + " | ".join(title for _, title, _ in METRICS) + " |")
-    out.append("| --- |" + " ---: |" * len(METRICS))
-    for prefix, *_ in SYSTEMS:
-        label = figures.label(prefix)
-        if label:
-            out.append(f"| {display(label)} | "
-                       + " | ".join(number(median(figures.values[label].get(m, [])), m) for m, _, _ in METRICS) + " |")
+    out += executors_table(figures, lambda values, metric: number(median(values), metric))
     ratios = []
     for ours, other, title in RATIOS[:1] + RATIOS[3:4]:
         low, high = None, None
@@ -454,7 +463,7 @@ def main(argv):
     args = parser.parse_args(argv)
     figures = Figures.parse(args.log.read_text())
     missing = [p for p, *_ in SYSTEMS if not figures.label(p)]
-    if not figures.values or len(missing) == len(SYSTEMS):
+    if len(missing) == len(SYSTEMS):
         sys.exit(f"benchmark-report: no benchmark lines in {args.log}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(markdown(figures))
